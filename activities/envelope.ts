@@ -1,0 +1,40 @@
+/**
+ * The worker wraps every activity so that the workflow learns how many attempts a step took: the output comes back in
+ * an envelope and a failure carries the attempt in its details. Activities themselves stay plain functions.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+
+export interface ActivityEnvelope<T = unknown> {
+  output: T;
+  attempt: number;
+}
+
+/** Detail object appended to a failure's details. */
+export interface AttemptDetail {
+  firebreakAttempt: number;
+}
+
+export function withAttempt<I, O>(fn: (input: I) => Promise<O>): (input: I) => Promise<ActivityEnvelope<O>> {
+  return async (input: I) => {
+    const attempt = Context.current().info.attempt;
+    try {
+      return { output: await fn(input), attempt };
+    } catch (err) {
+      // Cancellation must reach Temporal as it is.
+      if (err instanceof CancelledFailure) throw err;
+      const detail: AttemptDetail = { firebreakAttempt: attempt };
+      if (err instanceof ApplicationFailure) {
+        throw ApplicationFailure.create({
+          message: err.message,
+          type: err.type ?? undefined,
+          nonRetryable: err.nonRetryable ?? undefined,
+          details: [...(err.details ?? []), detail],
+          cause: err.cause,
+        });
+      }
+      const e = err instanceof Error ? err : new Error(String(err));
+      throw ApplicationFailure.create({ message: e.message, type: e.name, details: [detail], cause: e });
+    }
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Builds the firebreak API as a Fastify instance (no listening here: api/server.ts does that).
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Client } from '@temporalio/client';
+import type { RunbookRegistry } from '../runbooks/registry';
+import { ExecutionService } from './executions';
+import auth, { type AuthOptions } from './plugins/auth';
+import errorHandler from './plugins/errors';
+import health from './routes/health';
+import executions from './routes/v1/executions';
+import runbooks from './routes/v1/runbooks';
+
+export interface AppDeps {
+  client: Client;
+  registry: RunbookRegistry;
+  taskQueue: string;
+  publicUrl: string;
+  auth: AuthOptions;
+  logger?: FastifyServerOptions['logger'];
+  /** Largest accepted request body. */
+  bodyLimit?: number;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: deps.bodyLimit ?? 256 * 1024,
+    ajv: { customOptions: { allErrors: true, removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'firebreak API', version: '0.1.0', description: 'Runbook-as-code incident response for AWS' },
+      tags: [{ name: 'runbooks' }, { name: 'executions' }, { name: 'approvals' }, { name: 'health' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: deps.auth.mode === 'token' ? [{ bearer: [] }] : [],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(errorHandler);
+  await app.register(auth, deps.auth);
+
+  const service = new ExecutionService({ client: deps.client, taskQueue: deps.taskQueue, publicUrl: deps.publicUrl });
+  await app.register(health, {
+    temporalReady: async () => {
+      await deps.client.connection.workflowService.getSystemInfo({});
+    },
+  });
+  await app.register(runbooks, { prefix: '/v1/runbooks', registry: deps.registry, executions: service });
+  await app.register(executions, { prefix: '/v1/executions', executions: service });
+  return app;
+}

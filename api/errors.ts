@@ -1,0 +1,51 @@
+/**
+ * API errors: one small class per kind, each with an HTTP status and a stable code. The root error handler renders
+ * them as `{ error: { code, message, details } }`.
+ */
+export abstract class ApiError extends Error {
+  abstract readonly statusCode: number;
+  abstract readonly code: string;
+  constructor(
+    message: string,
+    readonly details?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class ValidationFailedError extends ApiError {
+  override readonly name = 'ValidationFailedError';
+  readonly statusCode = 400;
+  readonly code = 'VALIDATION_FAILED';
+}
+
+export class UnauthenticatedError extends ApiError {
+  override readonly name = 'UnauthenticatedError';
+  readonly statusCode = 401;
+  readonly code = 'UNAUTHENTICATED';
+}
+
+export class ForbiddenError extends ApiError {
+  override readonly name = 'ForbiddenError';
+  readonly statusCode = 403;
+  readonly code = 'FORBIDDEN';
+}
+
+export class NotFoundError extends ApiError {
+  override readonly name = 'NotFoundError';
+  readonly statusCode = 404;
+  readonly code = 'NOT_FOUND';
+}
+
+export class ConflictError extends ApiError {
+  override readonly name = 'ConflictError';
+  readonly statusCode = 409;
+  readonly code = 'CONFLICT';
+}
+
+export class UnavailableError extends ApiError {
+  override readonly name = 'UnavailableError';
+  readonly statusCode = 503;
+  readonly code = 'UNAVAILABLE';
+}

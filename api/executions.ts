@@ -1,0 +1,174 @@
+/**
+ * Runbook executions over the Temporal client: start, read, decide, roll back. Shared by the API routes and, later,
+ * the CLI. Temporal errors become ApiErrors here, in one place.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { validateParams } from '../runbooks/dsl/params';
+import type { LoadedRunbook } from '../runbooks/dsl/types';
+import {
+  approvalUpdate,
+  RejectionType,
+  rollbackUpdate,
+  RUNBOOK_WORKFLOW,
+  stateQuery,
+  type ApprovalRecord,
+  type ExecutionState,
+  type Principal,
+  type RunbookWorkflowInput,
+} from '../workflows/messages';
+import { SA } from '../workflows/search-attributes';
+import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationFailedError, type ApiError } from './errors';
+import type { ExecutionView } from './schemas';
+
+export interface ExecutionServiceOptions {
+  client: Client;
+  taskQueue: string;
+  publicUrl: string;
+}
+
+export class ExecutionService {
+  constructor(private readonly opts: ExecutionServiceOptions) {}
+
+  /** Validates params against the runbook's schema and starts an execution pinned to this definition. */
+  async start(runbook: LoadedRunbook, body: { params: Record<string, unknown>; reason?: string }, startedBy: Principal) {
+    const checked = validateParams(runbook.definition.params, body.params);
+    if (!checked.ok) throw new ValidationFailedError(`invalid params for runbook ${runbook.definition.id}`, checked.errors);
+    const executionId = `${runbook.definition.id}-${randomUUID()}`;
+    const input: RunbookWorkflowInput = {
+      runbook: runbook.definition,
+      digest: runbook.digest,
+      params: checked.value,
+      startedBy,
+      reason: body.reason,
+    };
+    await this.temporal(() =>
+      this.opts.client.workflow.start(RUNBOOK_WORKFLOW, {
+        taskQueue: this.opts.taskQueue,
+        workflowId: executionId,
+        args: [input],
+        typedSearchAttributes: [
+          { key: SA.kind, value: 'runbook' },
+          { key: SA.runbookId, value: runbook.definition.id },
+          { key: SA.digest, value: runbook.digest },
+          { key: SA.severity, value: runbook.definition.severity },
+          { key: SA.status, value: 'running' },
+        ],
+      }),
+    );
+    return { executionId, runbookId: runbook.definition.id, digest: runbook.digest, status: 'running' as const };
+  }
+
+  /** The execution's state, running or closed. */
+  async get(executionId: string): Promise<ExecutionView> {
+    const handle = this.handle(executionId);
+    const description = await this.describe(handle);
+    let state: ExecutionState;
+    try {
+      state = await handle.query(stateQuery);
+    } catch (err) {
+      // A closed execution that completed still has its final state as its result.
+      if (description.status.name === 'COMPLETED') state = (await handle.result()) as ExecutionState;
+      else throw new UnavailableError('no worker answered the state query; is the firebreak worker running?', undefined, { cause: err });
+    }
+    return this.view(state, description.status.name);
+  }
+
+  async decide(executionId: string, stepId: string, decision: { decision: 'approve' | 'reject'; comment?: string }, decidedBy: Principal): Promise<ApprovalRecord> {
+    const handle = this.handle(executionId);
+    return this.update(handle, () =>
+      handle.executeUpdate(approvalUpdate, { args: [{ stepId, decision: decision.decision, comment: decision.comment, decidedBy }] }),
+    );
+  }
+
+  async rollback(executionId: string, reason: string, requestedBy: Principal) {
+    const handle = this.handle(executionId);
+    return this.update(handle, () => handle.executeUpdate(rollbackUpdate, { args: [{ reason, requestedBy }] }));
+  }
+
+  private handle(executionId: string): WorkflowHandle {
+    return this.opts.client.workflow.getHandle(executionId);
+  }
+
+  private view(state: ExecutionState, workflowStatus: string): ExecutionView {
+    const base = `${this.opts.publicUrl.replace(/\/$/, '')}/v1/executions/${encodeURIComponent(state.executionId)}`;
+    return {
+      ...state,
+      workflowStatus,
+      pendingApproval: state.pendingApproval && {
+        ...state.pendingApproval,
+        approveUrl: `${base}/approvals/${encodeURIComponent(state.pendingApproval.stepId)}`,
+      },
+    };
+  }
+
+  private async describe(handle: WorkflowHandle): Promise<WorkflowExecutionDescription> {
+    try {
+      const d = await this.temporal(() => handle.describe());
+      if (d.type !== RUNBOOK_WORKFLOW) throw new NotFoundError(`no runbook execution ${handle.workflowId}`);
+      return d;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no execution ${handle.workflowId}`, undefined, { cause: err });
+      throw err;
+    }
+  }
+
+  /** Runs an Update; a validator's rejection becomes 400/403/404/409, a closed execution 409. */
+  private async update<T>(handle: WorkflowHandle, call: () => Promise<T>): Promise<T> {
+    const description = await this.describe(handle);
+    if (description.status.name !== 'RUNNING') {
+      throw new ConflictError(`execution ${handle.workflowId} is closed (${description.status.name})`);
+    }
+    try {
+      return await this.temporal(call);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+        throw rejection(err.cause);
+      }
+      if (err instanceof WorkflowNotFoundError) {
+        // The execution closed between the describe and the update.
+        throw new ConflictError(`execution ${handle.workflowId} is closed`, undefined, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** Maps "Temporal is unreachable" to 503 so callers (and later SNS) retry. */
+  private async temporal<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (isUnavailable(err)) throw new UnavailableError('Temporal is unavailable; retry later', undefined, { cause: err });
+      throw err;
+    }
+  }
+}
+
+function rejection(failure: ApplicationFailure): ApiError {
+  const type = failure.type as (typeof RejectionType)[keyof typeof RejectionType] | null | undefined;
+  switch (type) {
+    case RejectionType.unknownStep:
+      return new NotFoundError(failure.message);
+    case RejectionType.notPending:
+    case RejectionType.notRunning:
+      return new ConflictError(failure.message);
+    case RejectionType.forbidden:
+      return new ForbiddenError(failure.message);
+    case RejectionType.invalid:
+      return new ValidationFailedError(failure.message);
+    default:
+      return new ConflictError(failure.message);
+  }
+}
+
+function isUnavailable(err: unknown): boolean {
+  const e = err as { code?: number; name?: string; message?: string };
+  // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4), or a connection that was never made.
+  return e?.code === 14 || e?.code === 4 || e?.name === 'TransportError' || /ECONNREFUSED|Connection refused/i.test(e?.message ?? '');
+}

@@ -1,0 +1,54 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { ExecutionService } from '../../executions';
+import { ApprovalBody, ApprovalRecordSchema, errors, ExecutionSchema, RollbackAccepted, RollbackBody } from '../../schemas';
+
+export interface ExecutionRoutesOptions {
+  executions: ExecutionService;
+}
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
+
+const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app, { executions: service }) => {
+  app.get(
+    '/:id',
+    { schema: { tags: ['executions'], params: IdParams, response: { 200: ExecutionSchema, ...errors(404, 503) } } },
+    async (request) => service.get(request.params.id),
+  );
+
+  app.post(
+    '/:id/approvals/:stepId',
+    {
+      schema: {
+        tags: ['approvals'],
+        params: Type.Object({ id: Type.String(), stepId: Type.String() }),
+        body: ApprovalBody,
+        response: { 200: ApprovalRecordSchema, ...errors(400, 403, 404, 409, 503) },
+      },
+    },
+    async (request) => {
+      const record = await service.decide(request.params.id, request.params.stepId, request.body, request.principal);
+      request.log.info({ executionId: request.params.id, stepId: record.stepId, decision: record.decision, by: record.decidedBy.id }, 'approval decided');
+      return record;
+    },
+  );
+
+  app.post(
+    '/:id/rollback',
+    {
+      schema: {
+        tags: ['executions'],
+        params: IdParams,
+        body: RollbackBody,
+        response: { 202: RollbackAccepted, ...errors(400, 404, 409, 503) },
+      },
+    },
+    async (request, reply) => {
+      const ack = await service.rollback(request.params.id, request.body.reason, request.principal);
+      request.log.info({ executionId: request.params.id, by: request.principal.id }, 'rollback requested');
+      return reply.status(202).send({ executionId: request.params.id, accepted: ack.accepted, status: ack.status });
+    },
+  );
+};
+
+export default executions;

@@ -1,0 +1,70 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { LoadedRunbook } from '../../../runbooks/dsl/types';
+import type { RunbookRegistry } from '../../../runbooks/registry';
+import { NotFoundError } from '../../errors';
+import type { ExecutionService } from '../../executions';
+import { errors, RunbookDetail, RunbookSummary, StartedExecution, StartExecutionBody } from '../../schemas';
+
+export interface RunbookRoutesOptions {
+  registry: RunbookRegistry;
+  executions: ExecutionService;
+}
+
+const IdParams = Type.Object({ id: Type.String() });
+
+function summary({ definition: d, digest }: LoadedRunbook) {
+  return { id: d.id, version: d.version, title: d.title, description: d.description, incidentType: d.incidentType, severity: d.severity, digest };
+}
+
+const runbooks: FastifyPluginAsyncTypebox<RunbookRoutesOptions> = async (app, { registry, executions }) => {
+  const find = (id: string): LoadedRunbook => {
+    const rb = registry.get(id);
+    if (!rb) throw new NotFoundError(`no runbook "${id}"`);
+    return rb;
+  };
+
+  app.get(
+    '/',
+    { schema: { tags: ['runbooks'], response: { 200: Type.Object({ runbooks: Type.Array(RunbookSummary) }) } } },
+    async () => ({ runbooks: registry.list().map(summary) }),
+  );
+
+  app.get(
+    '/:id',
+    { schema: { tags: ['runbooks'], params: IdParams, response: { 200: RunbookDetail, ...errors(404) } } },
+    async (request) => {
+      const rb = find(request.params.id);
+      return {
+        ...summary(rb),
+        params: rb.definition.params,
+        rollbackWindow: rb.definition.rollbackWindow,
+        steps: rb.definition.steps.map((s) =>
+          s.kind === 'action'
+            ? { id: s.id, kind: s.kind, title: s.title, action: s.action, rollbackAction: s.rollback?.action, timeout: s.timeout }
+            : { id: s.id, kind: s.kind, title: s.title, approvers: s.approvers, timeout: s.timeout, onTimeout: s.onTimeout },
+        ),
+      };
+    },
+  );
+
+  app.post(
+    '/:id/executions',
+    {
+      schema: {
+        tags: ['executions'],
+        params: IdParams,
+        body: StartExecutionBody,
+        response: { 201: StartedExecution, ...errors(400, 404, 503) },
+      },
+    },
+    async (request, reply) => {
+      const rb = find(request.params.id);
+      const started = await executions.start(rb, request.body, request.principal);
+      request.log.info({ executionId: started.executionId, runbookId: rb.definition.id }, 'execution started');
+      return reply.status(201).send(started);
+    },
+  );
+};
+
+export default runbooks;

@@ -1,0 +1,169 @@
+/**
+ * API schemas (TypeBox): request bodies, params and a response schema per status code; OpenAPI is generated from
+ * them. Types are derived with Static.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Unknown()),
+    }),
+  },
+  { title: 'Error' },
+);
+
+/** Standard error responses for the given status codes. */
+export function errors<const C extends readonly number[]>(...codes: C): { [K in C[number]]: typeof ErrorBody } {
+  return Object.fromEntries(codes.map((c) => [c, ErrorBody])) as { [K in C[number]]: typeof ErrorBody };
+}
+
+const Principal = Type.Object({ id: Type.String(), roles: Type.Optional(Type.Array(Type.String())) });
+const ErrorInfo = Type.Object({
+  message: Type.String(),
+  type: Type.Optional(Type.String()),
+  details: Type.Optional(Type.Unknown()),
+});
+const ApprovalRecord = Type.Object({
+  stepId: Type.String(),
+  decision: Type.Union([Type.Literal('approve'), Type.Literal('reject')]),
+  comment: Type.Optional(Type.String()),
+  decidedBy: Principal,
+  decidedAt: Type.String({ format: 'date-time' }),
+  via: Type.Union([Type.Literal('human'), Type.Literal('timeout')]),
+});
+export const ApprovalRecordSchema = ApprovalRecord;
+
+const StepStateSchema = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([Type.Literal('action'), Type.Literal('approval')]),
+  title: Type.Optional(Type.String()),
+  action: Type.Optional(Type.String()),
+  status: Type.String(),
+  attempts: Type.Integer(),
+  startedAt: Type.Optional(Type.String()),
+  endedAt: Type.Optional(Type.String()),
+  output: Type.Optional(Type.Unknown()),
+  error: Type.Optional(ErrorInfo),
+  deadline: Type.Optional(Type.String()),
+  approval: Type.Optional(ApprovalRecord),
+  rollback: Type.Optional(
+    Type.Object({
+      action: Type.String(),
+      status: Type.String(),
+      startedAt: Type.String(),
+      endedAt: Type.Optional(Type.String()),
+      attempts: Type.Optional(Type.Integer()),
+      output: Type.Optional(Type.Unknown()),
+      error: Type.Optional(ErrorInfo),
+    }),
+  ),
+});
+
+export const ExecutionSchema = Type.Object({
+  executionId: Type.String(),
+  runbookId: Type.String(),
+  runbookVersion: Type.String(),
+  title: Type.String(),
+  digest: Type.String(),
+  severity: Type.String(),
+  incidentId: Type.Optional(Type.String()),
+  params: Type.Record(Type.String(), Type.Unknown()),
+  startedBy: Principal,
+  reason: Type.Optional(Type.String()),
+  status: Type.String(),
+  /** Temporal's own view: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT. */
+  workflowStatus: Type.String(),
+  startedAt: Type.String(),
+  endedAt: Type.Optional(Type.String()),
+  steps: Type.Array(StepStateSchema),
+  pendingApproval: Type.Optional(
+    Type.Object({
+      stepId: Type.String(),
+      title: Type.String(),
+      instructions: Type.Optional(Type.String()),
+      roles: Type.Optional(Type.Array(Type.String())),
+      deadline: Type.String(),
+      onTimeout: Type.String(),
+      approveUrl: Type.String(),
+    }),
+  ),
+  rollbackWindowUntil: Type.Optional(Type.String()),
+  rollback: Type.Optional(
+    Type.Object({
+      trigger: Type.String(),
+      reason: Type.String(),
+      requestedBy: Type.Optional(Principal),
+      startedAt: Type.String(),
+      endedAt: Type.Optional(Type.String()),
+      complete: Type.Optional(Type.Boolean()),
+    }),
+  ),
+  failure: Type.Optional(
+    Type.Object({
+      message: Type.String(),
+      type: Type.Optional(Type.String()),
+      details: Type.Optional(Type.Unknown()),
+      stepId: Type.Optional(Type.String()),
+      fieldErrors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+    }),
+  ),
+});
+export type ExecutionView = Static<typeof ExecutionSchema>;
+
+export const StartExecutionBody = Type.Object(
+  {
+    params: Type.Record(Type.String(), Type.Unknown()),
+    reason: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export const StartedExecution = Type.Object({
+  executionId: Type.String(),
+  runbookId: Type.String(),
+  digest: Type.String(),
+  status: Type.String(),
+});
+
+export const ApprovalBody = Type.Object(
+  {
+    decision: Type.Union([Type.Literal('approve'), Type.Literal('reject')]),
+    comment: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
+export const RollbackBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 1000 }) },
+  { additionalProperties: false },
+);
+export const RollbackAccepted = Type.Object({ executionId: Type.String(), accepted: Type.Boolean(), status: Type.String() });
+
+const StepSummary = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  title: Type.Optional(Type.String()),
+  action: Type.Optional(Type.String()),
+  rollbackAction: Type.Optional(Type.String()),
+  approvers: Type.Optional(Type.Object({ roles: Type.Optional(Type.Array(Type.String())) })),
+  timeout: Type.Optional(Type.Union([Type.String(), Type.Number()])),
+  onTimeout: Type.Optional(Type.String()),
+});
+export const RunbookSummary = Type.Object({
+  id: Type.String(),
+  version: Type.String(),
+  title: Type.String(),
+  description: Type.String(),
+  incidentType: Type.String(),
+  severity: Type.String(),
+  digest: Type.String(),
+});
+export const RunbookDetail = Type.Composite([
+  RunbookSummary,
+  Type.Object({
+    params: Type.Unknown({ description: 'JSON schema of the parameters' }),
+    steps: Type.Array(StepSummary),
+    rollbackWindow: Type.Optional(Type.Union([Type.String(), Type.Number()])),
+  }),
+]);

@@ -1,0 +1,46 @@
+/**
+ * `npm run api`: listens, and closes gracefully on SIGINT/SIGTERM (in-flight requests finish first).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../config/env';
+import { runbooks } from '../runbooks';
+import { RunbookRegistry } from '../runbooks/registry';
+import { buildApp } from './app';
+import { parseTokens, type AuthOptions } from './plugins/auth';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const auth: AuthOptions =
+    config.authMode === 'token' ? { mode: 'token', tokens: parseTokens(config.apiTokens) } : { mode: 'none' };
+  const registry = new RunbookRegistry(runbooks);
+  // Lazy: the API starts (and /readyz answers 503) even while Temporal is still coming up.
+  const connection = Connection.lazy({ address: config.temporalAddress });
+  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const app = await buildApp({
+    client,
+    registry,
+    taskQueue: config.taskQueue,
+    publicUrl: config.publicUrl,
+    auth,
+    logger: { level: config.logLevel },
+  });
+
+  let closing = false;
+  const close = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'closing');
+    await app.close();
+    await connection.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', (s) => void close(s));
+  process.on('SIGTERM', (s) => void close(s));
+
+  await app.listen({ host: config.apiHost, port: config.apiPort });
+}
+
+main().catch((err) => {
+  console.error('firebreak api failed:', err);
+  process.exit(1);
+});

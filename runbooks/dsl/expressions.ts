@@ -1,0 +1,89 @@
+/**
+ * JSONata expressions: parsing for load-time checks and evaluation for the workflow. Pure and deterministic (no eval,
+ * no I/O), so the workflow sandbox can use it.
+ */
+import jsonata from 'jsonata';
+import type { Expr } from './types';
+
+export function isExpr(v: unknown): v is Expr {
+  return typeof v === 'object' && v !== null && typeof (v as Expr).$expr === 'string' && Object.keys(v).length === 1;
+}
+
+export class ExpressionError extends Error {
+  override readonly name = 'ExpressionError';
+  readonly code = 'EXPRESSION_INVALID';
+  constructor(
+    message: string,
+    readonly expression: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Parses an expression; throws ExpressionError with JSONata's reason. */
+export function parseExpression(source: string): jsonata.Expression {
+  try {
+    return jsonata(source);
+  } catch (err) {
+    const e = err as { message?: string; position?: number };
+    throw new ExpressionError(`${e.message ?? String(err)}${e.position !== undefined ? ` at ${e.position}` : ''}`, source, {
+      cause: err,
+    });
+  }
+}
+
+/** The names an expression reads under a root: `steps.<id>` paths for 'steps', `params.<name>` for 'params'. */
+export function referencedNames(source: string, root: 'steps' | 'params'): string[] {
+  const found = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (!node || typeof node !== 'object') return;
+    const n = node as { type?: string; steps?: { type?: string; value?: unknown }[] };
+    if (n.type === 'path' && Array.isArray(n.steps) && n.steps.length >= 2) {
+      const [head, second] = n.steps;
+      if (head.type === 'name' && head.value === root && second.type === 'name' && typeof second.value === 'string') {
+        found.add(second.value);
+      }
+    }
+    for (const v of Object.values(node)) if (v && typeof v === 'object') walk(v);
+  };
+  walk(parseExpression(source).ast());
+  return [...found];
+}
+
+/** Every expression source inside a `with` block, with its JSON path. */
+export function collectExpressions(value: unknown, path = ''): { path: string; source: string }[] {
+  if (isExpr(value)) return [{ path: path || '.', source: value.$expr }];
+  if (Array.isArray(value)) return value.flatMap((v, i) => collectExpressions(v, `${path}[${i}]`));
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => collectExpressions(v, path ? `${path}.${k}` : k));
+  }
+  return [];
+}
+
+/** Evaluates one expression; `undefined` results (no match) stay undefined. */
+export async function evaluate(source: string, context: object): Promise<unknown> {
+  const result = await parseExpression(source).evaluate(context);
+  return normalise(result);
+}
+
+/** Evaluates every expression inside a `with` block, leaving literals as they are. */
+export async function resolveValue(value: unknown, context: object): Promise<unknown> {
+  if (isExpr(value)) return evaluate(value.$expr, context);
+  if (Array.isArray(value)) return Promise.all(value.map((v) => resolveValue(v, context)));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const r = await resolveValue(v, context);
+      if (r !== undefined) out[k] = r;
+    }
+    return out;
+  }
+  return value;
+}
+
+// JSONata marks result sequences with extra properties; make them plain JSON so they serialise cleanly.
+function normalise(v: unknown): unknown {
+  if (v === undefined || v === null || typeof v !== 'object') return v;
+  return JSON.parse(JSON.stringify(v));
+}

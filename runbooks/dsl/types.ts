@@ -1,0 +1,152 @@
+/**
+ * The runbook DSL: typed, serialisable definitions that the interpreter workflow runs step by step.
+ *
+ * A definition is plain data (JSON once serialised): the workflow receives it whole and pins it in the execution's
+ * history, so a later edit of a runbook file never changes a running or past execution.
+ */
+import type { TObject } from '@sinclair/typebox';
+import type { Duration as TemporalDuration } from '@temporalio/common';
+import type { ActionInput, ActionName } from '../../activities/schemas';
+
+/** Incident severity, SEV1 the most severe. */
+export type Severity = 'SEV1' | 'SEV2' | 'SEV3' | 'SEV4';
+export const SEVERITIES: readonly Severity[] = ['SEV1', 'SEV2', 'SEV3', 'SEV4'];
+
+/**
+ * A JSONata expression, evaluated at run time against the {@link ExpressionContext}.
+ * Write it with {@link expr}: `expr('steps.capture.output.vpcId')`.
+ */
+export interface Expr {
+  readonly $expr: string;
+}
+
+/** Marks a string as a JSONata expression. */
+export function expr(source: string): Expr {
+  return { $expr: source };
+}
+
+/** A value as written in a `with` block: the literal type, or an expression at any depth. */
+export type Exprable<T> =
+  | Expr
+  | (T extends readonly (infer U)[]
+      ? Exprable<U>[]
+      : T extends object
+        ? { [K in keyof T]: Exprable<T[K]> }
+        : T);
+
+/**
+ * A duration in milliseconds or as a string such as `'30s'`, `'5m'`, `'2 hours'` (the `ms` format Temporal uses).
+ */
+export type Duration = TemporalDuration;
+
+/** Temporal activity retry policy for a step; unset fields take firebreak's defaults. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included; 1 means no retry. */
+  maximumAttempts?: number;
+  initialInterval?: Duration;
+  backoffCoefficient?: number;
+  maximumInterval?: Duration;
+  /** Error types (AWS error names) that must not be retried. */
+  nonRetryableErrorTypes?: string[];
+}
+
+/** Fields every step has. */
+export interface StepBase {
+  /** Stable, explicit ID: used in history, logs, the API and reports. Lowercase, digits and dashes. */
+  id: string;
+  /** A short human title for the API and notifications. */
+  title?: string;
+  description?: string;
+  /** JSONata condition; the step runs only when it evaluates truthy, else it is skipped. */
+  when?: string;
+}
+
+/** The compensation an action step declares: another catalogue action with its own inputs. */
+export type RollbackSpec = {
+  [R in ActionName]: {
+    action: R;
+    /** Inputs; expressions may read `steps.<thisStep>.output`. */
+    with: Exprable<ActionInput<R>>;
+    timeout?: Duration;
+    retry?: RetryPolicy;
+  };
+}[ActionName];
+
+/** An action step of a given catalogue action: its `with` block is type-checked against that action's input. */
+export type ActionStepOf<A extends ActionName> = StepBase & {
+  kind: 'action';
+  /** The catalogue action (and Temporal activity) to run. */
+  action: A;
+  /** The action's input: literals are type-checked, expressions are evaluated at run time. */
+  with: Exprable<ActionInput<A>>;
+  /** Start-to-close timeout of one attempt. Default 2 minutes. */
+  timeout?: Duration;
+  retry?: RetryPolicy;
+  /** Heartbeat timeout, for actions that heartbeat while they wait (ssm.runCommand). */
+  heartbeatTimeout?: Duration;
+  /** When true, a failure of this step is recorded and the runbook goes on; no rollback is triggered. */
+  continueOnError?: boolean;
+  /** How to undo this step when the execution rolls back. */
+  rollback?: RollbackSpec;
+};
+
+export type ActionStep = { [A in ActionName]: ActionStepOf<A> }[ActionName];
+
+/** What happens when an approval gate's deadline passes without a decision. */
+export type OnTimeout = 'reject' | 'approve' | 'fail';
+
+/** A gate that waits for a human decision, delivered through the API (a Temporal Update). */
+export interface ApprovalStep extends StepBase {
+  kind: 'approval';
+  title: string;
+  /** Who may decide. Roles are checked against the caller's authenticated identity. */
+  approvers?: { roles?: string[] };
+  /** How long to wait for a decision. */
+  timeout: Duration;
+  /** What a passed deadline means: reject (roll back), approve (go on) or fail (fail and roll back). */
+  onTimeout: OnTimeout;
+  /** Shown to the approver. */
+  instructions?: string;
+}
+
+export type Step = ActionStep | ApprovalStep;
+
+/** A runbook: metadata, a parameter schema and the ordered steps. */
+export interface RunbookDefinition<P extends TObject = TObject> {
+  /** Stable ID, used in URLs: lowercase, digits and dashes. */
+  id: string;
+  /** Semantic version of the definition; the digest pins the exact content. */
+  version: string;
+  title: string;
+  description: string;
+  /** The incident type this runbook answers, e.g. `ec2-compromise`. */
+  incidentType: string;
+  /** Default severity of incidents handled by this runbook. */
+  severity: Severity;
+  /** TypeBox schema of the parameters (types, patterns, defaults). */
+  params: P;
+  steps: Step[];
+  /**
+   * How long a succeeded execution stays open for a rollback request (e.g. to release a quarantined instance).
+   * Unset: the execution closes as soon as its last step succeeds.
+   */
+  rollbackWindow?: Duration;
+}
+
+/** Defines a runbook; typed so that each action step's `with` block is checked against the catalogue. */
+export function defineRunbook<P extends TObject>(definition: RunbookDefinition<P>): RunbookDefinition<P> {
+  return definition;
+}
+
+/** What expressions see at run time. */
+export interface ExpressionContext {
+  params: Record<string, unknown>;
+  steps: Record<string, { status: string; output?: unknown }>;
+  execution: { id: string; runbookId: string; digest: string; startedBy: string; incidentId?: string };
+}
+
+/** A runbook ready to run: its plain (JSON) definition and the digest of that content. */
+export interface LoadedRunbook {
+  definition: RunbookDefinition;
+  digest: string;
+}

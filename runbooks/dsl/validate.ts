@@ -1,0 +1,172 @@
+/**
+ * Load-time validation of runbook definitions: every error names the runbook and the step.
+ */
+import { msToNumber } from '@temporalio/common/lib/time';
+import { isActionName } from '../../activities/catalogue';
+import { collectExpressions, ExpressionError, parseExpression, referencedNames } from './expressions';
+import { compileParamsSchema } from './params';
+import { SEVERITIES, type Duration, type RunbookDefinition, type Step } from './types';
+
+export interface ValidationIssue {
+  runbookId: string;
+  stepId?: string;
+  /** Where in the definition, e.g. `steps[3].with.instanceId`. */
+  path: string;
+  code:
+    | 'INVALID_ID'
+    | 'INVALID_FIELD'
+    | 'DUPLICATE_STEP_ID'
+    | 'UNKNOWN_ACTION'
+    | 'UNKNOWN_STEP_REFERENCE'
+    | 'FORWARD_STEP_REFERENCE'
+    | 'UNKNOWN_PARAM_REFERENCE'
+    | 'INVALID_EXPRESSION'
+    | 'ROLLBACK_ON_APPROVAL'
+    | 'INVALID_PARAMS_SCHEMA'
+    | 'INVALID_DURATION'
+    | 'DUPLICATE_RUNBOOK_ID';
+  message: string;
+}
+
+export class RunbookValidationError extends Error {
+  override readonly name = 'RunbookValidationError';
+  readonly code = 'RUNBOOK_INVALID';
+  constructor(readonly issues: ValidationIssue[]) {
+    super(
+      `invalid runbook definition:\n${issues
+        .map((i) => `  - runbook ${i.runbookId}${i.stepId ? `, step ${i.stepId}` : ''} (${i.path}): ${i.message}`)
+        .join('\n')}`,
+    );
+  }
+}
+
+const ID = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** Returns every problem of a definition (empty when valid). */
+export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
+  const runbookId = typeof def?.id === 'string' ? def.id : '<no id>';
+  const issues: ValidationIssue[] = [];
+  const add = (i: Omit<ValidationIssue, 'runbookId'>) => issues.push({ runbookId, ...i });
+
+  if (!ID.test(runbookId)) add({ path: 'id', code: 'INVALID_ID', message: `id must match ${ID}` });
+  for (const f of ['version', 'title', 'description', 'incidentType'] as const) {
+    if (typeof def[f] !== 'string' || def[f].length === 0) add({ path: f, code: 'INVALID_FIELD', message: `${f} is required` });
+  }
+  if (!SEVERITIES.includes(def.severity)) {
+    add({ path: 'severity', code: 'INVALID_FIELD', message: `severity must be one of ${SEVERITIES.join(', ')}` });
+  }
+
+  const paramNames = new Set<string>();
+  try {
+    if (!def.params || def.params.type !== 'object') throw new Error('params must be an object schema (Type.Object)');
+    compileParamsSchema(def.params);
+    Object.keys(def.params.properties ?? {}).forEach((p) => paramNames.add(p));
+  } catch (err) {
+    add({ path: 'params', code: 'INVALID_PARAMS_SCHEMA', message: `params schema invalid: ${(err as Error).message}` });
+  }
+
+  if (!Array.isArray(def.steps) || def.steps.length === 0) {
+    add({ path: 'steps', code: 'INVALID_FIELD', message: 'a runbook needs at least one step' });
+    return issues;
+  }
+
+  const allIds = new Set(def.steps.map((s) => s?.id));
+  const seen = new Set<string>();
+  def.steps.forEach((step: Step, index) => {
+    const at = `steps[${index}]`;
+    const stepId = typeof step?.id === 'string' ? step.id : undefined;
+    const addStep = (i: Omit<ValidationIssue, 'runbookId' | 'stepId'>) => add({ stepId, ...i });
+    if (!stepId || !ID.test(stepId)) addStep({ path: `${at}.id`, code: 'INVALID_ID', message: `step id must match ${ID}` });
+    else if (seen.has(stepId)) addStep({ path: `${at}.id`, code: 'DUPLICATE_STEP_ID', message: `duplicate step id "${stepId}"` });
+
+    // Expressions may read params and the steps before this one (a rollback may also read its own step).
+    const checkExpression = (source: string, path: string, allowSelf: boolean) => {
+      let refs: string[];
+      try {
+        parseExpression(source);
+        refs = referencedNames(source, 'steps');
+      } catch (err) {
+        const reason = err instanceof ExpressionError ? err.message : String(err);
+        addStep({ path, code: 'INVALID_EXPRESSION', message: `invalid expression "${source}": ${reason}` });
+        return;
+      }
+      for (const ref of refs) {
+        if (!allIds.has(ref)) {
+          addStep({ path, code: 'UNKNOWN_STEP_REFERENCE', message: `expression "${source}" reads unknown step "${ref}"` });
+        } else if (!seen.has(ref) && !(allowSelf && ref === stepId)) {
+          addStep({
+            path,
+            code: 'FORWARD_STEP_REFERENCE',
+            message: `expression "${source}" reads step "${ref}", which does not run before this one`,
+          });
+        }
+      }
+      for (const p of referencedNames(source, 'params')) {
+        if (paramNames.size > 0 && !paramNames.has(p)) {
+          addStep({ path, code: 'UNKNOWN_PARAM_REFERENCE', message: `expression "${source}" reads unknown param "${p}"` });
+        }
+      }
+    };
+    const checkDuration = (d: Duration | undefined, path: string, required: boolean) => {
+      if (d === undefined) {
+        if (required) addStep({ path, code: 'INVALID_DURATION', message: 'a duration is required' });
+        return;
+      }
+      try {
+        if (!(msToNumber(d as never) > 0)) throw new Error('not positive');
+      } catch {
+        addStep({ path, code: 'INVALID_DURATION', message: `invalid duration ${JSON.stringify(d)}` });
+      }
+    };
+
+    if (step?.when !== undefined) checkExpression(step.when, `${at}.when`, false);
+
+    switch (step?.kind) {
+      case 'action': {
+        if (!isActionName(step.action)) {
+          addStep({ path: `${at}.action`, code: 'UNKNOWN_ACTION', message: `unknown action "${String(step.action)}"` });
+        }
+        for (const e of collectExpressions(step.with)) checkExpression(e.source, `${at}.with.${e.path}`, false);
+        checkDuration(step.timeout, `${at}.timeout`, false);
+        if (step.rollback) {
+          if (!isActionName(step.rollback.action)) {
+            addStep({
+              path: `${at}.rollback.action`,
+              code: 'UNKNOWN_ACTION',
+              message: `unknown rollback action "${String(step.rollback.action)}"`,
+            });
+          }
+          for (const e of collectExpressions(step.rollback.with)) {
+            checkExpression(e.source, `${at}.rollback.with.${e.path}`, true);
+          }
+          checkDuration(step.rollback.timeout, `${at}.rollback.timeout`, false);
+        }
+        break;
+      }
+      case 'approval': {
+        if ((step as { rollback?: unknown }).rollback !== undefined) {
+          addStep({
+            path: `${at}.rollback`,
+            code: 'ROLLBACK_ON_APPROVAL',
+            message: 'an approval step has nothing to roll back; put the rollback on the action it guards',
+          });
+        }
+        if (!['reject', 'approve', 'fail'].includes(step.onTimeout)) {
+          addStep({ path: `${at}.onTimeout`, code: 'INVALID_FIELD', message: 'onTimeout must be reject, approve or fail' });
+        }
+        checkDuration(step.timeout, `${at}.timeout`, true);
+        break;
+      }
+      default:
+        addStep({ path: `${at}.kind`, code: 'INVALID_FIELD', message: `unknown step kind "${String((step as Step)?.kind)}"` });
+    }
+    if (stepId) seen.add(stepId);
+  });
+  return issues;
+}
+
+/** Validates and throws RunbookValidationError when anything is wrong. */
+export function assertValidRunbook(def: RunbookDefinition): void {
+  const issues = validateRunbook(def);
+  if (issues.length > 0) throw new RunbookValidationError(issues);
+}

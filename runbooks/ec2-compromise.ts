@@ -1,0 +1,125 @@
+import { Type } from '@sinclair/typebox';
+import { defineRunbook, expr } from './dsl/types';
+
+/**
+ * A compromised EC2 instance: preserve evidence, then (with an incident commander's approval) cut it off the network.
+ * Rolling back puts its security groups and termination protection back and marks it released.
+ */
+export const ec2Compromise = defineRunbook({
+  id: 'ec2-compromise',
+  version: '1.0.0',
+  title: 'Contain a compromised EC2 instance',
+  description:
+    'Capture the instance, snapshot its volumes as evidence, protect it from termination, and after approval move ' +
+    'every network interface into a quarantine security group with no ingress and no egress.',
+  incidentType: 'ec2-compromise',
+  severity: 'SEV2',
+  rollbackWindow: '7d',
+  params: Type.Object(
+    {
+      instanceId: Type.String({ pattern: '^i-[0-9a-f]{8,17}$', description: 'The suspected instance' }),
+      notifyTopicArn: Type.String({ pattern: '^arn:aws[a-z-]*:sns:', description: 'Where notifications go' }),
+      quarantineGroupName: Type.String({ default: 'firebreak-quarantine', minLength: 1, maxLength: 255 }),
+    },
+    { additionalProperties: false },
+  ),
+  steps: [
+    {
+      id: 'capture',
+      kind: 'action',
+      title: 'Capture the instance state',
+      action: 'ec2.captureInstance',
+      with: { instanceId: expr('params.instanceId') },
+    },
+    {
+      id: 'notify-started',
+      kind: 'action',
+      title: 'Notify: containment started',
+      action: 'sns.publish',
+      with: {
+        topicArn: expr('params.notifyTopicArn'),
+        subject: expr('"firebreak: containing " & params.instanceId'),
+        message: {
+          event: 'containment-started',
+          instanceId: expr('params.instanceId'),
+          vpcId: expr('steps.capture.output.vpcId'),
+          state: expr('steps.capture.output.state'),
+        },
+      },
+      continueOnError: true,
+    },
+    {
+      id: 'snapshot-volumes',
+      kind: 'action',
+      title: 'Snapshot every attached volume as evidence',
+      action: 'ec2.snapshotVolumes',
+      with: { instanceId: expr('params.instanceId') },
+      timeout: '10m',
+    },
+    {
+      id: 'protect-termination',
+      kind: 'action',
+      title: 'Enable termination protection',
+      action: 'ec2.setTerminationProtection',
+      with: { instanceId: expr('params.instanceId'), enabled: true },
+      rollback: {
+        action: 'ec2.setTerminationProtection',
+        with: { instanceId: expr('params.instanceId'), enabled: expr('steps.`protect-termination`.output.previous') },
+      },
+    },
+    {
+      id: 'approve-isolation',
+      kind: 'approval',
+      title: 'Isolate the instance from the network?',
+      instructions: 'Evidence is preserved. Approving moves every ENI into the quarantine group (no traffic in or out).',
+      approvers: { roles: ['incident-commander'] },
+      timeout: '1h',
+      onTimeout: 'reject',
+    },
+    {
+      id: 'isolate',
+      kind: 'action',
+      title: 'Move every ENI into the quarantine group',
+      action: 'ec2.isolateInstance',
+      with: { instanceId: expr('params.instanceId'), quarantineGroupName: expr('params.quarantineGroupName') },
+      rollback: {
+        action: 'ec2.restoreSecurityGroups',
+        with: { instanceId: expr('params.instanceId'), networkInterfaces: expr('steps.capture.output.networkInterfaces') },
+      },
+    },
+    {
+      id: 'tag-quarantined',
+      kind: 'action',
+      title: 'Tag the instance as quarantined',
+      action: 'ec2.tagInstance',
+      with: {
+        instanceId: expr('params.instanceId'),
+        tags: { 'firebreak:status': 'quarantined', 'firebreak:execution-id': expr('execution.id') },
+      },
+      rollback: {
+        action: 'ec2.tagInstance',
+        with: {
+          instanceId: expr('params.instanceId'),
+          tags: { 'firebreak:status': 'released', 'firebreak:execution-id': expr('execution.id') },
+        },
+      },
+    },
+    {
+      id: 'notify-contained',
+      kind: 'action',
+      title: 'Notify: instance contained',
+      action: 'sns.publish',
+      with: {
+        topicArn: expr('params.notifyTopicArn'),
+        subject: expr('"firebreak: contained " & params.instanceId'),
+        message: {
+          event: 'contained',
+          instanceId: expr('params.instanceId'),
+          quarantineGroupId: expr('steps.isolate.output.quarantineGroupId'),
+          snapshots: expr('steps.`snapshot-volumes`.output.snapshots.snapshotId'),
+        },
+      },
+      continueOnError: true,
+    },
+  ],
+});

@@ -1,0 +1,34 @@
+/**
+ * Builds the Temporal worker: the bundled workflows and the instrumented activities with injected AWS clients.
+ */
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createAwsClients, type AwsClients } from '../activities/clients';
+import type { ActionActivities } from '../activities/schemas';
+import type { Config } from '../config/env';
+import { instrumentActivities } from './activities';
+
+export interface WorkerDeps {
+  config: Pick<Config, 'temporalAddress' | 'temporalNamespace' | 'taskQueue' | 'awsRegion' | 'awsEndpoint'>;
+  connection?: NativeConnection;
+  /** Prebuilt workflow bundle (tests build it once); else the workflows are bundled now. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Defaults to the real activities on clients from the config. */
+  activities?: ActionActivities;
+  clients?: AwsClients;
+}
+
+export async function createWorker(deps: WorkerDeps): Promise<Worker> {
+  const { config } = deps;
+  const connection = deps.connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
+  const activities =
+    deps.activities ??
+    createActivities(deps.clients ?? createAwsClients({ region: config.awsRegion, endpoint: config.awsEndpoint }));
+  return Worker.create({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    activities: instrumentActivities(activities),
+  });
+}

@@ -1,0 +1,164 @@
+/**
+ * The runbook workflow's messages and state, shared by the workflow, the API and tests.
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { FieldError } from '../runbooks/dsl/params';
+import type { RunbookDefinition, Severity } from '../runbooks/dsl/types';
+
+export const RUNBOOK_WORKFLOW = 'runbookWorkflow';
+
+/** Who or what started an execution or made a decision; always the authenticated caller, never request data. */
+export interface Principal {
+  /** `user:<name>`, `alert:<fingerprint>`, `system:<component>` … */
+  id: string;
+  roles?: string[];
+}
+
+export interface RunbookWorkflowInput {
+  /** The whole definition, pinned in history. */
+  runbook: RunbookDefinition;
+  digest: string;
+  params: Record<string, unknown>;
+  startedBy: Principal;
+  reason?: string;
+  incidentId?: string;
+  /** Defaults to the runbook's severity. */
+  severity?: Severity;
+}
+
+export type StepStatus =
+  | 'pending'
+  | 'running'
+  | 'waiting-approval'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'rejected'
+  | 'rolled-back'
+  | 'rollback-failed';
+
+export type ExecutionStatus =
+  | 'running'
+  | 'waiting-approval'
+  | 'rolling-back'
+  | 'succeeded'
+  | 'failed'
+  | 'rolled-back'
+  | 'cancelled';
+
+export const TERMINAL_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'rolled-back', 'cancelled'];
+
+export interface ErrorInfo {
+  message: string;
+  /** The failure type, e.g. the AWS error name. */
+  type?: string;
+  details?: unknown;
+}
+
+export interface ApprovalRecord {
+  stepId: string;
+  decision: 'approve' | 'reject';
+  comment?: string;
+  decidedBy: Principal;
+  /** ISO time (workflow time). */
+  decidedAt: string;
+  /** `human` through the API, `timeout` when the deadline decided. */
+  via: 'human' | 'timeout';
+}
+
+export interface RollbackRecord {
+  action: string;
+  status: 'running' | 'succeeded' | 'failed';
+  startedAt: string;
+  endedAt?: string;
+  attempts?: number;
+  output?: unknown;
+  error?: ErrorInfo;
+}
+
+export interface StepState {
+  id: string;
+  kind: 'action' | 'approval';
+  title?: string;
+  action?: string;
+  status: StepStatus;
+  attempts: number;
+  startedAt?: string;
+  endedAt?: string;
+  /** The activity's output (large outputs are summarised). */
+  output?: unknown;
+  error?: ErrorInfo;
+  /** Approval steps: the deadline while waiting, then the decision. */
+  deadline?: string;
+  approval?: ApprovalRecord;
+  rollback?: RollbackRecord;
+}
+
+export interface PendingApproval {
+  stepId: string;
+  title: string;
+  instructions?: string;
+  roles?: string[];
+  deadline: string;
+  onTimeout: 'reject' | 'approve' | 'fail';
+}
+
+export type RollbackTrigger = 'step-failed' | 'rejected' | 'approval-timeout' | 'cancelled' | 'requested';
+
+export interface ExecutionState {
+  executionId: string;
+  runbookId: string;
+  runbookVersion: string;
+  title: string;
+  digest: string;
+  severity: Severity;
+  incidentId?: string;
+  params: Record<string, unknown>;
+  startedBy: Principal;
+  reason?: string;
+  status: ExecutionStatus;
+  startedAt: string;
+  endedAt?: string;
+  steps: StepState[];
+  pendingApproval?: PendingApproval;
+  /** While set, a succeeded execution still accepts a rollback request (the runbook's rollbackWindow). */
+  rollbackWindowUntil?: string;
+  rollback?: {
+    trigger: RollbackTrigger;
+    reason: string;
+    requestedBy?: Principal;
+    startedAt: string;
+    endedAt?: string;
+    /** False when any compensation failed: the resource may be left partly contained. */
+    complete?: boolean;
+  };
+  /** Why the execution failed; stays the original cause even when a rollback also failed. */
+  failure?: ErrorInfo & { stepId?: string; fieldErrors?: FieldError[] };
+}
+
+export interface ApprovalDecision {
+  stepId: string;
+  decision: 'approve' | 'reject';
+  comment?: string;
+  decidedBy: Principal;
+}
+
+export interface RollbackRequest {
+  reason: string;
+  requestedBy: Principal;
+}
+
+/** Error types the update validators reject with; the API maps them to HTTP statuses. */
+export const RejectionType = {
+  unknownStep: 'UnknownStep',
+  notPending: 'ApprovalNotPending',
+  forbidden: 'Forbidden',
+  invalid: 'InvalidRequest',
+  notRunning: 'ExecutionNotRunning',
+} as const;
+
+export const stateQuery = defineQuery<ExecutionState>('state');
+export const approvalUpdate = defineUpdate<ApprovalRecord, [ApprovalDecision]>('decideApproval');
+export const rollbackUpdate = defineUpdate<{ accepted: true; status: ExecutionStatus }, [RollbackRequest]>(
+  'requestRollback',
+);
