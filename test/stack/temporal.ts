@@ -1,0 +1,102 @@
+/**
+ * Workflow test helpers: a client on the jest stack's dev server, and a fresh worker per test (on its own task queue)
+ * running the prebuilt bundle until the test's body finishes.
+ */
+import { randomBytes } from 'node:crypto';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import type { ActionActivities } from '../../activities/schemas';
+import { createActivities } from '../../activities';
+import type { AwsClients } from '../../activities/clients';
+import { createWorker } from '../../worker/worker';
+import { RUNBOOK_WORKFLOW, stateQuery, type ExecutionState, type RunbookWorkflowInput } from '../../workflows/messages';
+import type { runbookWorkflow } from '../../workflows/runbook';
+
+export type RunbookHandle = WorkflowHandle<typeof runbookWorkflow>;
+
+let runtimeInstalled = false;
+
+export interface TestTemporal {
+  client: Client;
+  connection: NativeConnection;
+  close(): Promise<void>;
+}
+
+export async function testTemporal(): Promise<TestTemporal> {
+  if (!runtimeInstalled) {
+    // Tests fail workflows on purpose: keep the SDK's own logs to errors so the output stays readable.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    runtimeInstalled = true;
+  }
+  const address = process.env.FIREBREAK_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('FIREBREAK_TEMPORAL_ADDRESS is not set: the jest global setup should have started Temporal');
+  const connection = await NativeConnection.connect({ address });
+  const clientConnection = await Connection.connect({ address });
+  return {
+    client: new Client({ connection: clientConnection }),
+    connection,
+    close: async () => {
+      await clientConnection.close();
+      await connection.close();
+    },
+  };
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+export interface WorkerRun {
+  taskQueue: string;
+  worker: Worker;
+}
+
+/** Runs `body` while a fresh worker (own task queue) serves it; activities default to the real ones on `clients`. */
+export async function withWorker<T>(
+  temporal: TestTemporal,
+  opts: { clients: AwsClients; activities?: (real: ActionActivities) => ActionActivities },
+  body: (run: WorkerRun) => Promise<T>,
+): Promise<T> {
+  const taskQueue = uniqueId('tq');
+  const real = createActivities(opts.clients);
+  const worker = await createWorker({
+    config: { temporalAddress: '', temporalNamespace: 'default', taskQueue, awsRegion: 'us-east-1' },
+    connection: temporal.connection,
+    workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! },
+    activities: opts.activities ? opts.activities(real) : real,
+  });
+  return worker.runUntil(body({ taskQueue, worker }));
+}
+
+export async function startRunbook(
+  temporal: TestTemporal,
+  taskQueue: string,
+  input: RunbookWorkflowInput,
+  workflowId = uniqueId(input.runbook.id),
+): Promise<RunbookHandle> {
+  return temporal.client.workflow.start<typeof runbookWorkflow>(RUNBOOK_WORKFLOW, { taskQueue, workflowId, args: [input] });
+}
+
+/** Polls the execution's state until `predicate` holds; fails with the last state seen. */
+export async function waitForState(
+  handle: WorkflowHandle,
+  predicate: (s: ExecutionState) => boolean,
+  timeoutMs = 60_000,
+): Promise<ExecutionState> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ExecutionState | undefined;
+  for (;;) {
+    try {
+      last = await handle.query(stateQuery);
+      if (predicate(last)) return last;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`state did not match in ${timeoutMs} ms; last: ${JSON.stringify(last, null, 1)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export const commander = { id: 'user:alice', roles: ['incident-commander'] };
