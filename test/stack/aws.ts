@@ -1,0 +1,64 @@
+/**
+ * Shared setup for the activity tests: AWS clients on the moto server the jest global setup started, and unique
+ * names so that test files running in parallel never share resources.
+ */
+import { randomBytes } from 'node:crypto';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createAwsClients, destroyAwsClients, type AwsClients } from '../../activities/clients';
+import { seedEnvironment, type SeedOptions, type SeedResult } from '../../scripts/seed';
+import type { StepContext } from '../../activities/schemas';
+
+export interface TestAws {
+  clients: AwsClients;
+  sqs: SQSClient;
+  seed(name: string, opts?: Omit<SeedOptions, 'ec2' | 'sns' | 'sqs' | 'name'>): Promise<SeedResult>;
+  close(): void;
+}
+
+function emulatorConfig() {
+  const endpoint = process.env.FIREBREAK_AWS_ENDPOINT;
+  if (!endpoint) throw new Error('FIREBREAK_AWS_ENDPOINT is not set: the jest global setup should have started moto');
+  return {
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    endpoint,
+    credentials: {
+      accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'testing',
+      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'testing',
+    },
+  };
+}
+
+/** Clients on the test moto server. */
+export function testAws(): TestAws {
+  const cfg = emulatorConfig();
+  const clients = createAwsClients(cfg);
+  const sqs = new SQSClient(cfg);
+  return {
+    clients,
+    sqs,
+    seed: (name, opts = {}) =>
+      seedEnvironment({
+        ec2: clients.ec2 as EC2Client,
+        sns: clients.sns as SNSClient,
+        sqs,
+        name: unique(name),
+        ...opts,
+      }),
+    close() {
+      destroyAwsClients(clients);
+      sqs.destroy();
+    },
+  };
+}
+
+/** A name no other test (or test run against the same moto) uses. */
+export function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A step context with a unique execution ID. */
+export function stepContext(stepId: string, extra: Partial<StepContext> = {}): StepContext {
+  return { executionId: unique('exec'), runbookId: 'test-runbook', stepId, ...extra };
+}
