@@ -18,11 +18,17 @@ export default tseslint.config(
     // Workflow code runs in Temporal's deterministic sandbox: no Node builtins, no I/O.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)],
-          patterns: [{ group: ['@aws-sdk/*', '../activities/*', '!../activities/types'], message: 'Workflows import activities only as types.' }],
+          paths: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)].map((name) => ({
+            name,
+            message: 'Workflow code runs in a deterministic sandbox: no Node builtins.',
+          })),
+          patterns: [
+            { group: ['@aws-sdk/*'], message: 'No AWS SDK in workflows: AWS calls are activities.' },
+            { group: ['../activities/*', '../activities'], allowTypeImports: true, message: 'Workflows import activities only as types.' },
+          ],
         },
       ],
     },

@@ -6,11 +6,16 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
+import { SnsSignatureVerifier } from '../alerts/sns';
 import type { RunbookRegistry } from '../runbooks/registry';
+import { AlertRouter, type NotifyRouting } from '../runbooks/router';
 import { ExecutionService } from './executions';
+import { IncidentService } from './incidents';
 import auth, { type AuthOptions } from './plugins/auth';
 import errorHandler from './plugins/errors';
 import health from './routes/health';
+import alerts, { type AlertRoutesOptions } from './routes/v1/alerts';
+import incidents from './routes/v1/incidents';
 import executions from './routes/v1/executions';
 import runbooks from './routes/v1/runbooks';
 
@@ -23,6 +28,10 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Largest accepted request body. */
   bodyLimit?: number;
+  /** SNS topics for incident notifications, by severity. */
+  notifyTopics?: NotifyRouting['topics'];
+  /** Alert ingestion settings; by default no SNS topic and no webhook secret is accepted. */
+  alerts?: Partial<Omit<AlertRoutesOptions, 'incidents'>>;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -35,7 +44,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swagger, {
     openapi: {
       info: { title: 'firebreak API', version: '0.1.0', description: 'Runbook-as-code incident response for AWS' },
-      tags: [{ name: 'runbooks' }, { name: 'executions' }, { name: 'approvals' }, { name: 'health' }],
+      tags: [
+        { name: 'alerts' },
+        { name: 'incidents' },
+        { name: 'runbooks' },
+        { name: 'executions' },
+        { name: 'approvals' },
+        { name: 'health' },
+      ],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: deps.auth.mode === 'token' ? [{ bearer: [] }] : [],
     },
@@ -55,5 +71,29 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(runbooks, { prefix: '/v1/runbooks', registry: deps.registry, executions: service });
   await app.register(executions, { prefix: '/v1/executions', executions: service });
+
+  const notify: NotifyRouting = { topics: deps.notifyTopics ?? {} };
+  const incidentService = new IncidentService({
+    client: deps.client,
+    taskQueue: deps.taskQueue,
+    router: new AlertRouter(deps.registry, notify),
+    notify,
+    publicUrl: deps.publicUrl,
+  });
+  await app.register(incidents, { prefix: '/v1/incidents', incidents: incidentService });
+  const a = deps.alerts ?? {};
+  await app.register(alerts, {
+    prefix: '/v1/alerts',
+    incidents: incidentService,
+    snsTopics: a.snsTopics ?? [],
+    verifier: a.verifier === undefined ? new SnsSignatureVerifier() : a.verifier,
+    confirmSubscription:
+      a.confirmSubscription ??
+      (async () => {
+        throw new Error('SNS subscription confirmation is not configured');
+      }),
+    webhookSecret: a.webhookSecret ?? '',
+    webhookHeader: a.webhookHeader ?? 'x-firebreak-secret',
+  });
   return app;
 }

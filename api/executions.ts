@@ -26,6 +26,7 @@ import {
 import { SA } from '../workflows/search-attributes';
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationFailedError, type ApiError } from './errors';
 import type { ExecutionView } from './schemas';
+import { isUnavailable, listWorkflows, type ListFilters, type ListPage } from './visibility';
 
 export interface ExecutionServiceOptions {
   client: Client;
@@ -90,6 +91,10 @@ export class ExecutionService {
   async rollback(executionId: string, reason: string, requestedBy: Principal) {
     const handle = this.handle(executionId);
     return this.update(handle, () => handle.executeUpdate(rollbackUpdate, { args: [{ reason, requestedBy }] }));
+  }
+
+  async list(filters: ListFilters): Promise<ListPage> {
+    return this.temporal(() => listWorkflows(this.opts.client, 'runbook', filters));
   }
 
   private handle(executionId: string): WorkflowHandle {
@@ -165,10 +170,4 @@ function rejection(failure: ApplicationFailure): ApiError {
     default:
       return new ConflictError(failure.message);
   }
-}
-
-function isUnavailable(err: unknown): boolean {
-  const e = err as { code?: number; name?: string; message?: string };
-  // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4), or a connection that was never made.
-  return e?.code === 14 || e?.code === 4 || e?.name === 'TransportError' || /ECONNREFUSED|Connection refused/i.test(e?.message ?? '');
 }

@@ -70,6 +70,7 @@ export const ExecutionSchema = Type.Object({
   digest: Type.String(),
   severity: Type.String(),
   incidentId: Type.Optional(Type.String()),
+  resource: Type.Optional(Type.String()),
   params: Type.Record(Type.String(), Type.Unknown()),
   startedBy: Principal,
   reason: Type.Optional(Type.String()),
@@ -167,3 +168,75 @@ export const RunbookDetail = Type.Composite([
     rollbackWindow: Type.Optional(Type.Union([Type.String(), Type.Number()])),
   }),
 ]);
+
+export const SeverityLiteral = Type.Union([Type.Literal('SEV1'), Type.Literal('SEV2'), Type.Literal('SEV3'), Type.Literal('SEV4')]);
+
+const SafeValue = Type.String({ pattern: '^[A-Za-z0-9:/._@+-]{1,256}$' });
+export const ListQuery = Type.Object({
+  status: Type.Optional(SafeValue),
+  severity: Type.Optional(SeverityLiteral),
+  type: Type.Optional(SafeValue),
+  resource: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9:/._@+-]{1,256}$', description: 'type/id, e.g. ec2:instance/i-0123456789abcdef0' })),
+  runbook: Type.Optional(SafeValue),
+  since: Type.Optional(Type.String({ format: 'date-time' })),
+  until: Type.Optional(Type.String({ format: 'date-time' })),
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  pageToken: Type.Optional(Type.String({ maxLength: 4096 })),
+});
+export const ListResponse = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      kind: Type.String(),
+      status: Type.Optional(Type.String()),
+      severity: Type.Optional(Type.String()),
+      type: Type.Optional(Type.String()),
+      resource: Type.Optional(Type.String()),
+      runbookId: Type.Optional(Type.String()),
+      startedAt: Type.Optional(Type.String()),
+      closedAt: Type.Optional(Type.String()),
+      workflowStatus: Type.String(),
+    }),
+  ),
+  nextPageToken: Type.Optional(Type.String()),
+});
+
+const Resource = Type.Object({ type: Type.String(), id: Type.String() });
+export const IncidentSchema = Type.Object({
+  incidentId: Type.String(),
+  fingerprint: Type.String(),
+  status: Type.String(),
+  workflowStatus: Type.String(),
+  title: Type.String(),
+  incidentType: Type.String(),
+  source: Type.Optional(Type.String()),
+  alertName: Type.Optional(Type.String()),
+  account: Type.Optional(Type.String()),
+  region: Type.Optional(Type.String()),
+  resource: Type.Optional(Resource),
+  severity: Type.String(),
+  severityReason: Type.String(),
+  openedAt: Type.String(),
+  firstSeen: Type.Optional(Type.String()),
+  lastSeen: Type.Optional(Type.String()),
+  resolvedAt: Type.Optional(Type.String()),
+  resolvedBy: Type.Optional(Type.Object({ kind: Type.String(), id: Type.String(), reason: Type.Optional(Type.String()) })),
+  closedAt: Type.Optional(Type.String()),
+  refiredCount: Type.Integer(),
+  duplicateCount: Type.Integer(),
+  alertCount: Type.Integer(),
+  automation: Type.Object({
+    kind: Type.String(),
+    runbookId: Type.Optional(Type.String()),
+    digest: Type.Optional(Type.String()),
+    executionId: Type.Optional(Type.String()),
+    status: Type.Optional(Type.String()),
+    reason: Type.Optional(Type.String()),
+    pendingApproval: Type.Optional(Type.Unknown()),
+    fieldErrors: Type.Optional(Type.Unknown()),
+  }),
+  firstAlert: Type.Optional(Type.Unknown()),
+  timeline: Type.Array(
+    Type.Object({ at: Type.String(), kind: Type.String(), message: Type.String(), data: Type.Optional(Type.Unknown()) }),
+  ),
+});

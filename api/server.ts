@@ -1,7 +1,10 @@
 /**
  * `npm run api`: listens, and closes gracefully on SIGINT/SIGTERM (in-flight requests finish first).
  */
+import { ConfirmSubscriptionCommand, SNSClient } from '@aws-sdk/client-sns';
 import { Client, Connection } from '@temporalio/client';
+import { SnsSignatureVerifier } from '../alerts/sns';
+import { parseArn } from '../alerts/validate';
 import { loadConfig } from '../config/env';
 import { runbooks } from '../runbooks';
 import { RunbookRegistry } from '../runbooks/registry';
@@ -23,6 +26,23 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl,
     auth,
     logger: { level: config.logLevel },
+    notifyTopics: config.notifyTopics,
+    alerts: {
+      snsTopics: config.snsTopics,
+      verifier: config.snsVerify ? new SnsSignatureVerifier() : null,
+      webhookSecret: config.webhookSecret,
+      webhookHeader: config.webhookHeader,
+      // Confirm in the topic's own region, with the SDK's default credentials (or the emulator's endpoint).
+      confirmSubscription: async (topicArn, token) => {
+        const region = parseArn(topicArn)?.region || config.awsRegion;
+        const sns = new SNSClient({ region, endpoint: config.awsEndpoint });
+        try {
+          await sns.send(new ConfirmSubscriptionCommand({ TopicArn: topicArn, Token: token }));
+        } finally {
+          sns.destroy();
+        }
+      },
+    },
   });
 
   let closing = false;

@@ -20,6 +20,15 @@ export const ConfigSchema = Type.Object({
   /** `token` (bearer tokens from apiTokens) or `none` (local development: every caller has every role). */
   authMode: Type.Union([Type.Literal('none'), Type.Literal('token')]),
   apiTokens: Type.String(),
+  /** SNS topics for incident notifications by severity: `SEV1=arn,SEV2=arn,default=arn`. */
+  notifyTopics: Type.Record(Type.String({ pattern: '^(SEV[1-4]|default)$' }), Type.String({ pattern: '^arn:aws[a-z-]*:sns:' })),
+  /** Topics whose SNS deliveries the API accepts (exact ARNs or `*` patterns); empty accepts none. */
+  snsTopics: Type.Array(Type.String({ minLength: 1 })),
+  /** SNS signature verification; only an explicit `false` turns it off (the local emulator cannot sign). */
+  snsVerify: Type.Boolean(),
+  /** Shared secret for EventBridge API destinations and webhooks; empty refuses those deliveries. */
+  webhookSecret: Type.String(),
+  webhookHeader: Type.String({ pattern: '^[a-z0-9-]+$' }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
 });
 export type Config = Static<typeof ConfigSchema>;
@@ -55,6 +64,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: env.FIREBREAK_PUBLIC_URL || `http://${apiHost}:${apiPort}`,
     authMode: env.FIREBREAK_AUTH_MODE || 'none',
     apiTokens: env.FIREBREAK_API_TOKENS || '',
+    notifyTopics: parsePairs(env.FIREBREAK_NOTIFY_TOPICS),
+    snsTopics: (env.FIREBREAK_SNS_TOPICS ?? '').split(',').map((t) => t.trim()).filter(Boolean),
+    snsVerify: env.FIREBREAK_SNS_VERIFY !== 'false',
+    webhookSecret: env.FIREBREAK_WEBHOOK_SECRET ?? '',
+    webhookHeader: (env.FIREBREAK_WEBHOOK_HEADER || 'x-firebreak-secret').toLowerCase(),
     logLevel: env.LOG_LEVEL || 'info',
   };
   const names: Record<string, string> = {
@@ -68,13 +82,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: 'FIREBREAK_PUBLIC_URL',
     authMode: 'FIREBREAK_AUTH_MODE',
     apiTokens: 'FIREBREAK_API_TOKENS',
+    notifyTopics: 'FIREBREAK_NOTIFY_TOPICS',
+    snsTopics: 'FIREBREAK_SNS_TOPICS',
+    snsVerify: 'FIREBREAK_SNS_VERIFY',
+    webhookSecret: 'FIREBREAK_WEBHOOK_SECRET',
+    webhookHeader: 'FIREBREAK_WEBHOOK_HEADER',
     logLevel: 'LOG_LEVEL',
   };
   const errors = [...Value.Errors(ConfigSchema, cfg)].map((e) => {
     const key = e.path.split('/')[1] ?? '';
     return `${names[key] ?? key}: ${e.message} (got ${JSON.stringify((cfg as Record<string, unknown>)[key])})`;
   });
+  if (env.FIREBREAK_SNS_VERIFY !== undefined && !['true', 'false'].includes(env.FIREBREAK_SNS_VERIFY)) {
+    errors.push(`FIREBREAK_SNS_VERIFY: must be true or false (got ${JSON.stringify(env.FIREBREAK_SNS_VERIFY)})`);
+  }
+  if (cfg.webhookSecret && cfg.webhookSecret.length < 16) errors.push('FIREBREAK_WEBHOOK_SECRET: at least 16 characters');
   if (cfg.authMode === 'token' && !cfg.apiTokens) errors.push('FIREBREAK_API_TOKENS: required when FIREBREAK_AUTH_MODE=token');
   if (errors.length > 0) throw new ConfigError(`invalid configuration: ${errors.join('; ')}`, errors);
   return cfg as Config;
+}
+
+/** `KEY=value,KEY2=value2` into a record; a malformed entry becomes a key the schema rejects. */
+function parsePairs(spec: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of (spec ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const i = entry.indexOf('=');
+    if (i <= 0) out[`invalid entry "${entry}"`] = '';
+    else out[entry.slice(0, i)] = entry.slice(i + 1);
+  }
+  return out;
 }

@@ -15,6 +15,24 @@ export const ec2Compromise = defineRunbook({
   incidentType: 'ec2-compromise',
   severity: 'SEV2',
   rollbackWindow: '7d',
+  resource: { type: 'ec2:instance', param: 'instanceId' },
+  triggers: [
+    {
+      // GuardDuty findings where the instance itself is the actor.
+      sources: ['guardduty'],
+      findingTypes: ['UnauthorizedAccess:EC2/*', 'Backdoor:EC2/*', 'CryptoCurrency:EC2/*', 'Trojan:EC2/*', 'Impact:EC2/*'],
+      resourceTypes: ['ec2:instance'],
+      minSeverity: 'SEV3',
+      params: { instanceId: expr('alert.resource.id'), notifyTopicArn: expr('notify.topicArn') },
+    },
+    {
+      // CloudWatch alarms on a single instance whose name says what they watch for.
+      sources: ['cloudwatch'],
+      alarmNames: ['*egress-spike*', '*compromise*'],
+      resourceTypes: ['ec2:instance'],
+      params: { instanceId: expr('alert.resource.id'), notifyTopicArn: expr('notify.topicArn') },
+    },
+  ],
   params: Type.Object(
     {
       instanceId: Type.String({ pattern: '^i-[0-9a-f]{8,17}$', description: 'The suspected instance' }),

@@ -3,7 +3,7 @@
  * Shared by `npm start` (scripts/start.ts) and the jest global setup, so both run the same real parts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { searchAttributeFlags } from '../workflows/search-attributes';
@@ -54,7 +54,14 @@ export interface Started {
 
 function spawnLogged(cmd: string, args: string[], logFile?: string, env?: NodeJS.ProcessEnv): ChildProcess {
   const out = logFile ? openSync(logFile, 'a') : 'ignore';
-  return spawn(cmd, args, { stdio: ['ignore', out, out], env: { ...process.env, ...env }, detached: false });
+  const proc = spawn(cmd, args, { stdio: ['ignore', out, out], env: { ...process.env, ...env }, detached: false });
+  // The child holds its own copy of the log descriptor.
+  if (typeof out === 'number') closeSync(out);
+  // A missing binary surfaces as an exit, which waitForPort reports with the command's name.
+  proc.on('error', (err) => {
+    console.error(`${cmd}: ${err.message}`);
+  });
+  return proc;
 }
 
 /** Stops a child with SIGTERM, then SIGKILL after a grace period. */

@@ -1,2 +1,3 @@
 // The workflows the worker registers (bundled for Temporal's sandbox).
 export { runbookWorkflow } from './runbook';
+export { incidentWorkflow } from './incident';

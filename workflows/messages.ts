@@ -1,7 +1,7 @@
 /**
  * The runbook workflow's messages and state, shared by the workflow, the API and tests.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { FieldError } from '../runbooks/dsl/params';
 import type { RunbookDefinition, Severity } from '../runbooks/dsl/types';
 
@@ -22,8 +22,19 @@ export interface RunbookWorkflowInput {
   startedBy: Principal;
   reason?: string;
   incidentId?: string;
+  /** `type/id` of the affected resource; else derived from the runbook's `resource` param. */
+  resource?: string;
   /** Defaults to the runbook's severity. */
   severity?: Severity;
+}
+
+/** What a runbook execution started by an incident tells its parent at every status change. */
+export interface RunbookProgress {
+  executionId: string;
+  status: ExecutionStatus;
+  pendingApproval?: PendingApproval;
+  failure?: ErrorInfo & { stepId?: string };
+  rollback?: ExecutionState['rollback'];
 }
 
 export type StepStatus =
@@ -113,6 +124,8 @@ export interface ExecutionState {
   digest: string;
   severity: Severity;
   incidentId?: string;
+  /** `type/id` of the affected resource, when the runbook names one. */
+  resource?: string;
   params: Record<string, unknown>;
   startedBy: Principal;
   reason?: string;
@@ -158,6 +171,7 @@ export const RejectionType = {
 } as const;
 
 export const stateQuery = defineQuery<ExecutionState>('state');
+export const runbookProgressSignal = defineSignal<[RunbookProgress]>('runbookProgress');
 export const approvalUpdate = defineUpdate<ApprovalRecord, [ApprovalDecision]>('decideApproval');
 export const rollbackUpdate = defineUpdate<{ accepted: true; status: ExecutionStatus }, [RollbackRequest]>(
   'requestRollback',

@@ -9,6 +9,7 @@ import {
   CancellationScope,
   CancelledFailure,
   condition,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   proxyActivities,
@@ -28,6 +29,7 @@ import {
   approvalUpdate,
   RejectionType,
   rollbackUpdate,
+  runbookProgressSignal,
   stateQuery,
   TERMINAL_STATUSES,
   type ApprovalRecord,
@@ -88,9 +90,22 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   const outputs: ExpressionContext['steps'] = {};
   let rollbackRequest: RollbackRequest | undefined;
 
+  const parent = info.parent;
   const setStatus = (status: ExecutionStatus): void => {
     state.status = status;
     upsertSearchAttributes([{ key: SA.status, value: status }]);
+    if (parent) {
+      // The incident that started this execution follows it through these signals; a closed parent is no error.
+      void getExternalWorkflowHandle(parent.workflowId, parent.runId)
+        .signal(runbookProgressSignal, {
+          executionId: info.workflowId,
+          status,
+          pendingApproval: state.pendingApproval,
+          failure: state.failure,
+          rollback: state.rollback,
+        })
+        .catch((err) => log.warn('could not tell the incident about progress', { error: String(err) }));
+    }
   };
 
   setHandler(stateQuery, () => state);
@@ -170,6 +185,12 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     { key: SA.status, value: state.status },
     { key: SA.incidentType, value: runbook.incidentType },
   ]);
+  const resourceId = runbook.resource ? input.params?.[runbook.resource.param] : undefined;
+  const resource = input.resource ?? (typeof resourceId === 'string' ? `${runbook.resource!.type}/${resourceId}` : undefined);
+  if (resource) {
+    state.resource = resource;
+    upsertSearchAttributes([{ key: SA.resource, value: resource }]);
+  }
 
   // Invalid params fail the execution at once, with the field errors, before anything touches AWS.
   const checked = validateParams(runbook.params, input.params);

@@ -13,6 +13,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
   }
+  interface FastifyContextConfig {
+    /** false: the route authenticates its caller itself (alert endpoints: SNS signatures, shared secrets). */
+    auth?: boolean;
+  }
 }
 
 export type AuthOptions = { mode: 'none' } | { mode: 'token'; tokens: Map<string, Principal> };
@@ -40,6 +44,7 @@ const auth: FastifyPluginAsync<AuthOptions> = async (app, opts) => {
       return;
     }
     if (!request.url.startsWith('/v1/')) return; // health and docs are public
+    if (request.routeOptions.config?.auth === false) return;
     const header = request.headers.authorization ?? '';
     const presented = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
     // Constant-time comparison against every token, so timing does not reveal a prefix.

@@ -4,7 +4,8 @@
  * A definition is plain data (JSON once serialised): the workflow receives it whole and pins it in the execution's
  * history, so a later edit of a runbook file never changes a running or past execution.
  */
-import type { TObject } from '@sinclair/typebox';
+import type { Static, TObject } from '@sinclair/typebox';
+import type { AlertSource } from './alert';
 import type { Duration as TemporalDuration } from '@temporalio/common';
 import type { ActionInput, ActionName } from '../../activities/schemas';
 
@@ -111,8 +112,33 @@ export interface ApprovalStep extends StepBase {
 
 export type Step = ActionStep | ApprovalStep;
 
+/**
+ * When an alert starts this runbook, and how the alert's fields become its params. Every condition given must hold;
+ * patterns use `*` (any run of characters) and `?` (one character).
+ */
+export interface RunbookTrigger<Params = Record<string, unknown>> {
+  /** Alert sources this trigger accepts. */
+  sources: AlertSource[];
+  /** CloudWatch alarm names, e.g. `prod-*-egress-spike`. */
+  alarmNames?: string[];
+  /** CloudWatch metrics; each field optional, patterns allowed. */
+  metrics?: { namespace?: string; name?: string }[];
+  /** GuardDuty finding types, e.g. `UnauthorizedAccess:EC2/*`. */
+  findingTypes?: string[];
+  /** Resource types the alert must name, e.g. `ec2:instance`. */
+  resourceTypes?: string[];
+  /** The least severe alert that starts the runbook (after triage): SEV2 accepts SEV1 and SEV2. */
+  minSeverity?: Severity;
+  /**
+   * The runbook's params: literals or JSONata over `{ alert, incident: { id, severity }, notify: { topicArn } }`,
+   * e.g. `{ instanceId: expr('alert.resource.id') }`.
+   */
+  params: { [K in keyof Params]?: Exprable<Params[K]> };
+}
+
 /** A runbook: metadata, a parameter schema and the ordered steps. */
-export interface RunbookDefinition<P extends TObject = TObject> {
+// The default (any) lets code handle runbooks of every params type alike; defineRunbook keeps the precise type.
+export interface RunbookDefinition<P extends TObject = any> {
   /** Stable ID, used in URLs: lowercase, digits and dashes. */
   id: string;
   /** Semantic version of the definition; the digest pins the exact content. */
@@ -131,6 +157,10 @@ export interface RunbookDefinition<P extends TObject = TObject> {
    * Unset: the execution closes as soon as its last step succeeds.
    */
   rollbackWindow?: Duration;
+  /** Alerts that start this runbook (see the alert routing in api/alerts). */
+  triggers?: RunbookTrigger<Static<P>>[];
+  /** Which param names the affected resource, for search and listing: e.g. `{ type: 'ec2:instance', param: 'instanceId' }`. */
+  resource?: { type: string; param: keyof Static<P> & string };
 }
 
 /** Defines a runbook; typed so that each action step's `with` block is checked against the catalogue. */

@@ -5,7 +5,8 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import { isActionName } from '../../activities/catalogue';
 import { collectExpressions, ExpressionError, parseExpression, referencedNames } from './expressions';
 import { compileParamsSchema } from './params';
-import { SEVERITIES, type Duration, type RunbookDefinition, type Step } from './types';
+import { ALERT_SOURCES } from './alert';
+import { SEVERITIES, type Duration, type RunbookDefinition, type RunbookTrigger, type Step } from './types';
 
 export interface ValidationIssue {
   runbookId: string;
@@ -24,7 +25,8 @@ export interface ValidationIssue {
     | 'ROLLBACK_ON_APPROVAL'
     | 'INVALID_PARAMS_SCHEMA'
     | 'INVALID_DURATION'
-    | 'DUPLICATE_RUNBOOK_ID';
+    | 'DUPLICATE_RUNBOOK_ID'
+    | 'INVALID_TRIGGER';
   message: string;
 }
 
@@ -162,7 +164,53 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
     }
     if (stepId) seen.add(stepId);
   });
+
+  (def.triggers ?? []).forEach((trigger, index) => validateTrigger(trigger, `triggers[${index}]`, paramNames, add));
+  if (def.resource && !paramNames.has(def.resource.param)) {
+    add({ path: 'resource.param', code: 'INVALID_FIELD', message: `resource param "${def.resource.param}" is not a param` });
+  }
   return issues;
+}
+
+function validateTrigger(
+  trigger: RunbookTrigger,
+  at: string,
+  paramNames: Set<string>,
+  add: (i: Omit<ValidationIssue, 'runbookId'>) => void,
+): void {
+  const bad = (path: string, message: string) => add({ path: `${at}${path}`, code: 'INVALID_TRIGGER', message });
+  if (!Array.isArray(trigger.sources) || trigger.sources.length === 0) bad('.sources', 'a trigger needs at least one source');
+  for (const source of trigger.sources ?? []) {
+    if (!ALERT_SOURCES.includes(source)) bad('.sources', `unknown alert source "${source}"; one of ${ALERT_SOURCES.join(', ')}`);
+  }
+  for (const key of ['alarmNames', 'findingTypes', 'resourceTypes'] as const) {
+    const list = trigger[key];
+    if (list !== undefined && (!Array.isArray(list) || list.some((p) => typeof p !== 'string' || p.length === 0))) {
+      bad(`.${key}`, `${key} must be a list of non-empty patterns`);
+    }
+  }
+  if (trigger.minSeverity !== undefined && !SEVERITIES.includes(trigger.minSeverity)) {
+    bad('.minSeverity', `minSeverity must be one of ${SEVERITIES.join(', ')}`);
+  }
+  if (!trigger.params || typeof trigger.params !== 'object') {
+    bad('.params', 'a trigger must map alert fields to params');
+    return;
+  }
+  for (const name of Object.keys(trigger.params)) {
+    if (paramNames.size > 0 && !paramNames.has(name)) bad(`.params.${name}`, `"${name}" is not a param of this runbook`);
+  }
+  for (const e of collectExpressions(trigger.params)) {
+    const path = `${at}.params.${e.path}`;
+    try {
+      parseExpression(e.source);
+    } catch (err) {
+      add({ path, code: 'INVALID_EXPRESSION', message: `invalid expression "${e.source}": ${(err as Error).message}` });
+      continue;
+    }
+    if (referencedNames(e.source, 'steps').length > 0 || referencedNames(e.source, 'params').length > 0) {
+      add({ path, code: 'INVALID_EXPRESSION', message: `trigger expression "${e.source}" may read only alert, incident and notify` });
+    }
+  }
 }
 
 /** Validates and throws RunbookValidationError when anything is wrong. */

@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import { runbooks } from '../../runbooks';
-import { defineRunbook, expr, type RunbookDefinition, type Step } from '../../runbooks/dsl/types';
+import { expr, type RunbookDefinition, type Step } from '../../runbooks/dsl/types';
 import { RunbookValidationError, validateRunbook } from '../../runbooks/dsl/validate';
 import { RunbookRegistry } from '../../runbooks/registry';
 
 function runbook(steps: Step[], overrides: Partial<RunbookDefinition> = {}): RunbookDefinition {
-  return defineRunbook({
+  const base: RunbookDefinition = {
     id: 'test-runbook',
     version: '1.0.0',
     title: 'Test',
@@ -14,8 +14,8 @@ function runbook(steps: Step[], overrides: Partial<RunbookDefinition> = {}): Run
     severity: 'SEV3',
     params: Type.Object({ instanceId: Type.String() }),
     steps,
-    ...overrides,
-  });
+  };
+  return { ...base, ...overrides };
 }
 
 const capture: Step = {

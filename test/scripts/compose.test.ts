@@ -3,7 +3,7 @@
  * ports, the environment the worker and the API read (config/env.ts), the search attributes (workflows/SA), and the
  * tool versions pinned in scripts/tools.sh. No Docker needed.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../config/env';
@@ -26,7 +26,8 @@ interface Compose {
   volumes?: Record<string, unknown>;
 }
 
-const compose = parse(readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as Compose;
+const composeText = readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
+const compose = parse(composeText, { merge: true }) as Compose;
 const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 const tools = readFileSync(path.join(ROOT, 'scripts', 'tools.sh'), 'utf8');
 const svc = (name: string): Service => {
@@ -120,11 +121,29 @@ describe('docker-compose.yml', () => {
       expect(config.temporalAddress).toBe('temporal:7233');
       expect(config.apiHost).toBe('0.0.0.0');
       expect(config.awsEndpoint).toBeUndefined(); // real AWS unless FIREBREAK_AWS_ENDPOINT is given
+      // Alert ingestion is closed by default: SNS signatures verified, no topic accepted, no webhook secret.
+      expect(config.snsVerify).toBe(true);
+      expect(config.snsTopics).toEqual([]);
+      expect(config.notifyTopics).toEqual({});
+      expect(config.webhookSecret).toBe('');
+      expect(config.webhookHeader).toBe('x-firebreak-secret');
     }
     // The API listens on the port it publishes.
     expect(svc('api').environment?.FIREBREAK_API_PORT).toBe(String(ports(svc('api'))[0].container));
     // The seed talks to moto only.
     expect(svc('seed').environment?.FIREBREAK_AWS_ENDPOINT).toBe('http://moto:5000');
+  });
+
+  it('tells how to run the emulator profile, with SNS signature verification off (moto cannot sign)', () => {
+    const header = composeText.slice(0, composeText.search(/^[^#\s]/m));
+    const emulatorUp = header.slice(0, header.indexOf('# Against real AWS'));
+    expect(emulatorUp).toContain('docker compose --profile emulator up');
+    expect(emulatorUp).toContain('FIREBREAK_SNS_VERIFY=false');
+    expect(header).toContain('FIREBREAK_WEBHOOK_SECRET');
+    // ...and only there: the shared environment keeps verification on unless FIREBREAK_SNS_VERIFY says otherwise.
+    for (const name of ['worker', 'api']) {
+      expect(svc(name).environment?.FIREBREAK_SNS_VERIFY).toBe('${FIREBREAK_SNS_VERIFY:-true}');
+    }
   });
 
   it('checks health and orders start-up', () => {
@@ -144,17 +163,12 @@ describe('docker-compose.yml', () => {
     );
     const stages = [...dockerfile.matchAll(/^FROM \S+ AS (\S+)$/gm)].map((m) => m[1]);
     expect(dockerfile).toMatch(/^FROM node:20-slim AS app$/m);
-    for (const [name, s] of Object.entries(compose.services)) {
-      if (s.build)
-        expect({ name, target: s.build.target }).toEqual({
-          name,
-          target: expect.stringMatching(new RegExp(`^(${stages.join('|')})$`)),
-        });
-    }
+    const targets = Object.values(compose.services).flatMap((s) => (s.build ? [s.build.target] : []));
+    expect(targets).toEqual(['temporal', 'app', 'app', 'app']);
+    for (const t of targets) expect(stages).toContain(t);
     for (const name of ['worker', 'api', 'seed']) {
       const entry = (svc(name).command ?? []).find((a) => a.endsWith('.ts'));
-      expect(entry).toBeDefined();
-      expect(() => readFileSync(path.join(ROOT, entry!))).not.toThrow();
+      expect(entry && existsSync(path.join(ROOT, entry))).toBe(true);
     }
   });
 });

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ExecutionService } from '../../executions';
-import { ApprovalBody, ApprovalRecordSchema, errors, ExecutionSchema, RollbackAccepted, RollbackBody } from '../../schemas';
+import { ApprovalBody, ApprovalRecordSchema, errors, ExecutionSchema, ListQuery, ListResponse, RollbackAccepted, RollbackBody } from '../../schemas';
 
 export interface ExecutionRoutesOptions {
   executions: ExecutionService;
@@ -10,6 +10,15 @@ export interface ExecutionRoutesOptions {
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
 
 const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app, { executions: service }) => {
+  app.get(
+    '/',
+    { schema: { tags: ['executions'], querystring: ListQuery, response: { 200: ListResponse, ...errors(400, 503) } } },
+    async (request) => {
+      const { status, severity, runbook, resource, since, until, pageSize, pageToken } = request.query;
+      return service.list({ status, severity, runbook, resource, since, until, pageSize: pageSize ?? 50, pageToken });
+    },
+  );
+
   app.get(
     '/:id',
     { schema: { tags: ['executions'], params: IdParams, response: { 200: ExecutionSchema, ...errors(404, 503) } } },

@@ -1,0 +1,158 @@
+/**
+ * Alert ingestion: SNS HTTP(S) subscriptions, EventBridge API destinations, and a generic webhook (incl. Prometheus
+ * Alertmanager). Every endpoint authenticates its sender itself (SNS by signature and topic allow-list, the others by
+ * a shared secret), so the bearer-token hook skips them. An alert is acknowledged only after Temporal durably accepted
+ * it; when Temporal is unreachable the answer is 503 and the sender redelivers.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { fromEventBridge, fromSnsNotification } from '../../../alerts/dispatch';
+import { AlertRejectedError } from '../../../alerts/errors';
+import { GenericAlertSchema, fromWebhook } from '../../../alerts/generic';
+import { confirmSubscription, isTopicAllowed, parseSnsBody, type SnsSignatureVerifier } from '../../../alerts/sns';
+import type { NormalisedAlert } from '../../../runbooks/dsl/alert';
+import type { IncidentService, IngestResult } from '../../incidents';
+import { errors } from '../../schemas';
+
+export interface AlertRoutesOptions {
+  incidents: IncidentService;
+  /** Topics whose SNS deliveries are accepted (exact ARNs or `*` patterns). */
+  snsTopics: readonly string[];
+  /** Null only when verification is explicitly switched off (the local emulator cannot sign). */
+  verifier: SnsSignatureVerifier | null;
+  /** Calls SNS ConfirmSubscription for a verified, allowed topic. */
+  confirmSubscription: (topicArn: string, token: string) => Promise<void>;
+  webhookSecret: string;
+  webhookHeader: string;
+}
+
+const MAX_BODY = 512 * 1024;
+
+const Ingested = Type.Object({
+  incidentId: Type.Union([Type.String(), Type.Null()]),
+  outcome: Type.String({ description: 'opened, refired, duplicate, resolved, already-resolved or no-open-incident' }),
+  fingerprint: Type.String(),
+  status: Type.String(),
+  severity: Type.Optional(Type.String()),
+  refiredCount: Type.Integer(),
+  duplicateCount: Type.Integer(),
+  automation: Type.Object({
+    runbookId: Type.Optional(Type.String()),
+    executionId: Type.Optional(Type.String()),
+    reason: Type.Optional(Type.String({ description: 'why no runbook runs for this incident' })),
+  }),
+});
+
+const alerts: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, opts) => {
+  if (!opts.verifier) {
+    app.log.warn('SNS SIGNATURE VERIFICATION DISABLED (FIREBREAK_SNS_VERIFY=false): only for the local emulator');
+  }
+
+  const ingest = async (request: FastifyRequest, alert: NormalisedAlert): Promise<IngestResult> => {
+    const result = await opts.incidents.ingest(alert);
+    request.log.info(
+      { event: 'alert.ingested', source: alert.source, via: alert.via, deliveryId: alert.deliveryId, ...result },
+      `alert ${result.outcome}`,
+    );
+    return result;
+  };
+
+  const checkSecret = (request: FastifyRequest): void => {
+    const presented = Buffer.from(String(request.headers[opts.webhookHeader] ?? ''));
+    const expected = Buffer.from(opts.webhookSecret);
+    const ok = expected.length > 0 && presented.length === expected.length && timingSafeEqual(presented, expected);
+    if (!ok) throw new AlertRejectedError('bad-secret', `a valid ${opts.webhookHeader} header is required`);
+  };
+
+  // Rejections are recorded (logged with the reason) before the root handler answers.
+  app.addHook('onError', async (request, _reply, err) => {
+    if (err instanceof AlertRejectedError) {
+      request.log.warn({ event: 'alert.rejected', reason: err.reason, url: request.url, ip: request.ip }, err.message);
+    }
+  });
+
+  app.post(
+    '/sns',
+    {
+      bodyLimit: MAX_BODY,
+      config: { auth: false },
+      schema: {
+        tags: ['alerts'],
+        summary: 'SNS HTTP(S) subscription endpoint (text/plain or JSON)',
+        body: Type.Union([Type.String(), Type.Object({}, { additionalProperties: true })]),
+        response: {
+          200: Type.Object({ type: Type.String(), topicArn: Type.String(), confirmed: Type.Optional(Type.Boolean()) }),
+          202: Ingested,
+          ...errors(400, 403, 413, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const header = request.headers['x-amz-sns-message-type'];
+      const msg = parseSnsBody(request.body as string | object, typeof header === 'string' ? header : undefined);
+      if (!isTopicAllowed(msg.TopicArn, opts.snsTopics)) {
+        throw new AlertRejectedError('topic-not-allowed', `topic ${msg.TopicArn} is not on the allow-list`);
+      }
+      if (opts.verifier) await opts.verifier.verify(msg);
+      switch (msg.Type) {
+        case 'SubscriptionConfirmation': {
+          const { topicArn } = await confirmSubscription(msg, opts.confirmSubscription);
+          request.log.info({ event: 'sns.subscription-confirmed', topicArn }, 'SNS subscription confirmed');
+          return reply.status(200).send({ type: msg.Type, topicArn, confirmed: true });
+        }
+        case 'UnsubscribeConfirmation':
+          request.log.warn({ event: 'sns.unsubscribed', topicArn: msg.TopicArn }, 'SNS unsubscribe confirmation received');
+          return reply.status(200).send({ type: msg.Type, topicArn: msg.TopicArn });
+        case 'Notification':
+          return reply.status(202).send(await ingest(request, fromSnsNotification(msg)));
+        default:
+          throw new Error(`unreachable SNS message type ${(msg as { Type: string }).Type}`);
+      }
+    },
+  );
+
+  app.post(
+    '/eventbridge',
+    {
+      bodyLimit: MAX_BODY,
+      config: { auth: false },
+      schema: {
+        tags: ['alerts'],
+        summary: 'EventBridge API destination: CloudWatch Alarm State Change and GuardDuty Finding events',
+        body: Type.Object({}, { additionalProperties: true }),
+        response: { 202: Ingested, ...errors(400, 403, 413, 422, 503) },
+      },
+    },
+    async (request, reply) => {
+      checkSecret(request);
+      return reply.status(202).send(await ingest(request, fromEventBridge(request.body)));
+    },
+  );
+
+  app.post(
+    '/',
+    {
+      bodyLimit: MAX_BODY,
+      config: { auth: false },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Generic alert webhook: the firebreak alert schema, or a Prometheus Alertmanager webhook',
+        description: `Generic alert body: ${JSON.stringify(GenericAlertSchema)}`,
+        body: Type.Object({}, { additionalProperties: true }),
+        response: { 202: Type.Object({ results: Type.Array(Ingested) }), ...errors(400, 403, 413, 503) },
+      },
+    },
+    async (request, reply) => {
+      checkSecret(request);
+      const parsed = fromWebhook(request.body);
+      const results: IngestResult[] = [];
+      // In order, so that a firing and a resolved alert of one group land in that order.
+      for (const alert of parsed) results.push(await ingest(request, alert));
+      return reply.status(202).send({ results });
+    },
+  );
+};
+
+export default alerts;

@@ -1,0 +1,61 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import type { IncidentService } from '../../incidents';
+import { errors, IncidentSchema, ListQuery, ListResponse, SeverityLiteral } from '../../schemas';
+
+export interface IncidentRoutesOptions {
+  incidents: IncidentService;
+}
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
+
+const incidents: FastifyPluginAsyncTypebox<IncidentRoutesOptions> = async (app, { incidents: service }) => {
+  app.get(
+    '/',
+    { schema: { tags: ['incidents'], querystring: ListQuery, response: { 200: ListResponse, ...errors(400, 503) } } },
+    async (request) => {
+      const { status, severity, type, resource, since, until, pageSize, pageToken } = request.query;
+      return service.list({ status, severity, type, resource, since, until, pageSize: pageSize ?? 50, pageToken });
+    },
+  );
+
+  app.get(
+    '/:id',
+    { schema: { tags: ['incidents'], params: IdParams, response: { 200: IncidentSchema, ...errors(404, 503) } } },
+    async (request) => service.get(request.params.id),
+  );
+
+  app.post(
+    '/:id/severity',
+    {
+      schema: {
+        tags: ['incidents'],
+        params: IdParams,
+        body: Type.Object({ severity: SeverityLiteral, reason: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false }),
+        response: { 200: IncidentSchema, ...errors(400, 404, 409, 503) },
+      },
+    },
+    async (request) => {
+      const state = await service.setSeverity(request.params.id, request.body.severity, request.body.reason, request.principal);
+      return { ...state, workflowStatus: 'RUNNING' };
+    },
+  );
+
+  app.post(
+    '/:id/resolve',
+    {
+      schema: {
+        tags: ['incidents'],
+        params: IdParams,
+        body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false }),
+        response: { 200: IncidentSchema, ...errors(400, 404, 409, 503) },
+      },
+    },
+    async (request) => {
+      const state = await service.resolve(request.params.id, request.body.reason, request.principal);
+      return { ...state, workflowStatus: 'RUNNING' };
+    },
+  );
+};
+
+export default incidents;

@@ -1,0 +1,47 @@
+/**
+ * The normalised alert: what every ingestion path (SNS, EventBridge, webhooks) turns its payload into, what runbook
+ * triggers match on, and what the incident workflow records.
+ */
+import type { Severity } from './types';
+
+/** Where an alert comes from, whatever the transport. A CloudWatch alarm is `cloudwatch` via SNS or EventBridge. */
+export type AlertSource = 'cloudwatch' | 'guardduty' | 'generic' | 'alertmanager';
+export const ALERT_SOURCES: readonly AlertSource[] = ['cloudwatch', 'guardduty', 'generic', 'alertmanager'];
+
+/** How it reached firebreak. */
+export type AlertTransport = 'sns' | 'eventbridge' | 'webhook';
+
+export interface AlertResource {
+  /** `ec2:instance`, `elbv2:loadbalancer`, `iam:accesskey`, `unknown` … */
+  type: string;
+  id: string;
+}
+
+export interface NormalisedAlert {
+  source: AlertSource;
+  via: AlertTransport;
+  /**
+   * The provider's ID of this delivery (SNS MessageId, EventBridge event id, a webhook's id): the same value on a
+   * redelivery, so a redelivery is recognised as such.
+   */
+  deliveryId: string;
+  /** Alarm name, GuardDuty finding type, or the alert's name: what triggers match and the fingerprint uses. */
+  name: string;
+  title: string;
+  description?: string;
+  state: 'firing' | 'resolved';
+  /** Severity as the payload states it (already mapped to SEV1–SEV4), when it states one; triage fills the rest. */
+  severity?: Severity;
+  account?: string;
+  region?: string;
+  resource?: AlertResource;
+  /** CloudWatch: the alarm's metric (the first one of a metric-math alarm). */
+  metric?: { namespace?: string; name?: string };
+  /** GuardDuty: the finding type, e.g. `UnauthorizedAccess:EC2/SSHBruteForce`. */
+  findingType?: string;
+  labels: Record<string, string>;
+  /** ISO time the provider says the state changed. */
+  occurredAt: string;
+  /** The payload as received (parsed), kept for evidence. */
+  raw: unknown;
+}

@@ -1,0 +1,105 @@
+/**
+ * The incident workflow's messages and state, shared by the workflow, the API and tests.
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { AlertResource, AlertSource, NormalisedAlert } from '../runbooks/dsl/alert';
+import type { FieldError } from '../runbooks/dsl/params';
+import type { RunbookDefinition, Severity } from '../runbooks/dsl/types';
+import type { ExecutionStatus, PendingApproval, Principal } from './messages';
+
+export const INCIDENT_WORKFLOW = 'incidentWorkflow';
+
+export type IncidentStatus =
+  | 'opened'
+  | 'triaged'
+  | 'runbook-running'
+  | 'contained'
+  | 'runbook-failed'
+  | 'rolled-back'
+  | 'resolved'
+  | 'closed';
+
+export interface IncidentInput {
+  incidentId: string;
+  fingerprint: string;
+  severity: Severity;
+  severityReason: string;
+  /** The routing decision made when the first alert arrived. */
+  route:
+    | { kind: 'runbook'; runbook: RunbookDefinition; digest: string; params: Record<string, unknown>; triggerIndex: number }
+    | { kind: 'none'; reason: string; runbookId?: string; fieldErrors?: FieldError[] };
+  notify: { topics: Partial<Record<Severity | 'default', string>>; publicUrl: string };
+}
+
+export interface TimelineEntry {
+  at: string;
+  kind: 'alert' | 'duplicate' | 'state' | 'severity' | 'runbook' | 'approval' | 'notification' | 'resolution';
+  message: string;
+  data?: unknown;
+}
+
+export interface IncidentState {
+  incidentId: string;
+  fingerprint: string;
+  status: IncidentStatus;
+  title: string;
+  incidentType: string;
+  source?: AlertSource;
+  alertName?: string;
+  account?: string;
+  region?: string;
+  resource?: AlertResource;
+  severity: Severity;
+  severityReason: string;
+  openedAt: string;
+  firstSeen?: string;
+  lastSeen?: string;
+  resolvedAt?: string;
+  resolvedBy?: { kind: 'alert' | 'human'; id: string; reason?: string };
+  closedAt?: string;
+  /** Firing alerts after the first (distinct deliveries). */
+  refiredCount: number;
+  /** Redeliveries of a delivery already seen (same provider message ID). */
+  duplicateCount: number;
+  alertCount: number;
+  automation:
+    | {
+        kind: 'runbook';
+        runbookId: string;
+        digest: string;
+        executionId: string;
+        status: ExecutionStatus | 'starting';
+        pendingApproval?: PendingApproval;
+      }
+    | { kind: 'none'; reason: string; runbookId?: string; fieldErrors?: FieldError[] };
+  /** The alert that opened the incident, as normalised (raw payload included, for evidence). */
+  firstAlert?: NormalisedAlert;
+  timeline: TimelineEntry[];
+}
+
+export interface AlertAck {
+  incidentId: string;
+  outcome: 'opened' | 'refired' | 'duplicate' | 'resolved' | 'already-resolved';
+  status: IncidentStatus;
+  refiredCount: number;
+  duplicateCount: number;
+  automation: { runbookId?: string; executionId?: string; reason?: string };
+}
+
+export interface SeverityChange {
+  severity: Severity;
+  reason: string;
+  by: Principal;
+}
+
+export interface ResolveRequest {
+  reason: string;
+  by: Principal;
+}
+
+export const IncidentRejection = { closed: 'IncidentClosed', invalid: 'InvalidRequest' } as const;
+
+export const incidentStateQuery = defineQuery<IncidentState>('incidentState');
+export const alertUpdate = defineUpdate<AlertAck, [NormalisedAlert]>('alert');
+export const severityUpdate = defineUpdate<IncidentState, [SeverityChange]>('setSeverity');
+export const resolveUpdate = defineUpdate<IncidentState, [ResolveRequest]>('resolve');

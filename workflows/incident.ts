@@ -1,0 +1,347 @@
+/**
+ * The incident workflow: one per alert fingerprint. It records every alert (re-firings, redeliveries, the return to
+ * OK), runs the routed runbook as a child execution, follows it through its progress signals, notifies at each turn,
+ * and closes once the incident is resolved and its runbook has settled.
+ */
+import {
+  ApplicationFailure,
+  condition,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ActivityEnvelope } from '../activities/envelope';
+import type { ActivityInput } from '../activities/schemas';
+import type { NormalisedAlert } from '../runbooks/dsl/alert';
+import { SEVERITIES } from '../runbooks/dsl/types';
+import {
+  alertUpdate,
+  IncidentRejection,
+  incidentStateQuery,
+  resolveUpdate,
+  severityUpdate,
+  type AlertAck,
+  type IncidentInput,
+  type IncidentState,
+  type IncidentStatus,
+  type TimelineEntry,
+} from './incident-messages';
+import { runbookProgressSignal, TERMINAL_STATUSES, type RunbookProgress } from './messages';
+import { runbookWorkflow } from './runbook';
+import { SA } from './search-attributes';
+
+const { 'sns.publish': publish } = proxyActivities<{
+  'sns.publish': (input: ActivityInput<'sns.publish'>) => Promise<ActivityEnvelope>;
+}>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+});
+
+/** Timeline entries kept in the queryable state; older re-firings are folded into the counters (history keeps all). */
+const MAX_TIMELINE = 500;
+
+export async function incidentWorkflow(input: IncidentInput): Promise<IncidentState> {
+  const info = workflowInfo();
+  const now = (): string => new Date().toISOString();
+  const seenDeliveries = new Set<string>();
+  const pendingNotifications: Promise<void>[] = [];
+  const route = input.route;
+
+  const state: IncidentState = {
+    incidentId: input.incidentId,
+    fingerprint: input.fingerprint,
+    status: 'opened',
+    title: 'incident',
+    incidentType: route.kind === 'runbook' ? route.runbook.incidentType : 'unclassified',
+    severity: input.severity,
+    severityReason: input.severityReason,
+    openedAt: now(),
+    refiredCount: 0,
+    duplicateCount: 0,
+    alertCount: 0,
+    automation:
+      route.kind === 'runbook'
+        ? {
+            kind: 'runbook',
+            runbookId: route.runbook.id,
+            digest: route.digest,
+            executionId: `${input.incidentId}-run`,
+            status: 'starting',
+          }
+        : { kind: 'none', reason: route.reason, runbookId: route.runbookId, fieldErrors: route.fieldErrors },
+    timeline: [],
+  };
+
+  const record = (kind: TimelineEntry['kind'], message: string, data?: unknown): void => {
+    state.timeline.push({ at: now(), kind, message, data });
+    if (state.timeline.length > MAX_TIMELINE) state.timeline.splice(1, state.timeline.length - MAX_TIMELINE);
+  };
+  const setStatus = (status: IncidentStatus, why: string): void => {
+    if (state.status === status) return;
+    record('state', `${state.status} → ${status}: ${why}`);
+    state.status = status;
+    upsertSearchAttributes([{ key: SA.status, value: status }]);
+  };
+  const closed = () => state.status === 'closed';
+
+  /** Publishes to the topic for the incident's current severity; a failed notification is recorded, never fatal. */
+  const notify = (event: string, subject: string, extra: Record<string, unknown> = {}): void => {
+    const topicArn = input.notify.topics[state.severity] ?? input.notify.topics.default;
+    if (!topicArn) {
+      record('notification', `not sent (no topic for ${state.severity}): ${event}`);
+      return;
+    }
+    const base = input.notify.publicUrl.replace(/\/$/, '');
+    const automation = state.automation;
+    const message = {
+      event,
+      incident: { id: state.incidentId, status: state.status, severity: state.severity, type: state.incidentType, title: state.title },
+      account: state.account,
+      region: state.region,
+      resource: state.resource,
+      consoleUrl: consoleUrl(state),
+      incidentUrl: `${base}/v1/incidents/${encodeURIComponent(state.incidentId)}`,
+      runbook: automation.kind === 'runbook' ? automation.runbookId : null,
+      executionUrl: automation.kind === 'runbook' ? `${base}/v1/executions/${encodeURIComponent(automation.executionId)}` : null,
+      ...extra,
+    };
+    const p = publish({
+      topicArn,
+      subject: `[${state.severity}] ${subject}`,
+      message,
+      ctx: { executionId: info.workflowId, runbookId: 'incident', stepId: `notify-${event}`, incidentId: state.incidentId },
+    }).then(
+      () => record('notification', `sent ${event} to ${topicArn}`),
+      (err) => record('notification', `failed to send ${event}: ${(err as Error).message}`),
+    );
+    pendingNotifications.push(p);
+  };
+
+  setHandler(incidentStateQuery, () => state);
+
+  setHandler(
+    alertUpdate,
+    (alert: NormalisedAlert): AlertAck => {
+      const ack = (outcome: AlertAck['outcome']): AlertAck => ({
+        incidentId: state.incidentId,
+        outcome,
+        status: state.status,
+        refiredCount: state.refiredCount,
+        duplicateCount: state.duplicateCount,
+        automation:
+          state.automation.kind === 'runbook'
+            ? { runbookId: state.automation.runbookId, executionId: state.automation.executionId }
+            : { reason: state.automation.reason },
+      });
+      if (seenDeliveries.has(alert.deliveryId)) {
+        state.duplicateCount++;
+        return ack('duplicate');
+      }
+      seenDeliveries.add(alert.deliveryId);
+      state.alertCount++;
+      state.lastSeen = alert.occurredAt;
+      if (state.alertCount === 1) {
+        Object.assign(state, {
+          title: alert.title,
+          source: alert.source,
+          alertName: alert.name,
+          account: alert.account,
+          region: alert.region,
+          resource: alert.resource,
+          firstSeen: alert.occurredAt,
+          firstAlert: alert,
+        });
+        record('alert', `opened by ${alert.source} alert "${alert.name}" (${alert.state}) via ${alert.via}`, {
+          deliveryId: alert.deliveryId,
+        });
+        return ack('opened');
+      }
+      if (alert.state === 'resolved') {
+        if (state.resolvedAt) return ack('already-resolved');
+        record('resolution', `alert "${alert.name}" back to OK`, { deliveryId: alert.deliveryId });
+        resolve({ kind: 'alert', id: `${alert.source}:${alert.name}` });
+        return ack('resolved');
+      }
+      if (state.resolvedBy?.kind === 'alert') {
+        // Flapping: the alarm fired again after going back to OK, so the incident is not resolved after all.
+        record('resolution', 'alert fired again after OK; resolution withdrawn');
+        state.resolvedAt = undefined;
+        state.resolvedBy = undefined;
+      }
+      state.refiredCount++;
+      // Re-firings are counted; only a bounded number become timeline entries.
+      if (state.refiredCount <= 50) record('alert', `re-fired (${state.refiredCount})`, { deliveryId: alert.deliveryId });
+      return ack('refired');
+    },
+    {
+      validator: (alert) => {
+        if (closed()) throw ApplicationFailure.nonRetryable('incident is closed', IncidentRejection.closed);
+        if (!alert?.deliveryId || !alert.name) throw ApplicationFailure.nonRetryable('not a normalised alert', IncidentRejection.invalid);
+      },
+    },
+  );
+
+  setHandler(
+    severityUpdate,
+    (change) => {
+      record('severity', `${state.severity} → ${change.severity} by ${change.by.id}: ${change.reason}`);
+      state.severity = change.severity;
+      state.severityReason = `set by ${change.by.id}: ${change.reason}`;
+      upsertSearchAttributes([{ key: SA.severity, value: change.severity }]);
+      return state;
+    },
+    {
+      validator: (change) => {
+        if (closed()) throw ApplicationFailure.nonRetryable('incident is closed', IncidentRejection.closed);
+        if (!SEVERITIES.includes(change.severity)) throw ApplicationFailure.nonRetryable('unknown severity', IncidentRejection.invalid);
+      },
+    },
+  );
+
+  const resolve = (by: NonNullable<IncidentState['resolvedBy']>): void => {
+    state.resolvedAt = now();
+    state.resolvedBy = by;
+  };
+  setHandler(
+    resolveUpdate,
+    (request) => {
+      record('resolution', `resolved by ${request.by.id}: ${request.reason}`);
+      resolve({ kind: 'human', id: request.by.id, reason: request.reason });
+      return state;
+    },
+    {
+      validator: (request) => {
+        if (!request?.by?.id || !request.reason) throw ApplicationFailure.nonRetryable('a reason and an identity are required', IncidentRejection.invalid);
+        if (closed()) throw ApplicationFailure.nonRetryable('incident is closed', IncidentRejection.closed);
+        if (state.resolvedAt) throw ApplicationFailure.nonRetryable('incident is already resolved', IncidentRejection.closed);
+      },
+    },
+  );
+
+  setHandler(runbookProgressSignal, (progress: RunbookProgress) => {
+    if (state.automation.kind !== 'runbook' || progress.executionId !== state.automation.executionId) return;
+    state.automation.status = progress.status;
+    state.automation.pendingApproval = progress.pendingApproval;
+    record('runbook', `runbook ${state.automation.runbookId}: ${progress.status}`, {
+      failure: progress.failure,
+      rollback: progress.rollback,
+    });
+    const approval = progress.pendingApproval;
+    switch (progress.status) {
+      case 'waiting-approval':
+        if (approval) {
+          const base = input.notify.publicUrl.replace(/\/$/, '');
+          notify('approval-required', `approval needed: ${approval.title}`, {
+            step: approval.stepId,
+            approvalUrl: `${base}/v1/executions/${encodeURIComponent(progress.executionId)}/approvals/${encodeURIComponent(approval.stepId)}`,
+            approvalDeadline: approval.deadline,
+            approverRoles: approval.roles,
+          });
+        }
+        break;
+      case 'succeeded':
+        setStatus('contained', `runbook ${state.automation.runbookId} succeeded`);
+        notify('contained', `contained: ${state.title}`);
+        break;
+      case 'failed':
+        setStatus('runbook-failed', progress.failure?.message ?? 'runbook failed');
+        notify('runbook-failed', `runbook failed: ${state.title}`, { step: progress.failure?.stepId, failure: progress.failure, rollback: progress.rollback });
+        break;
+      case 'rolled-back':
+      case 'cancelled':
+        setStatus('rolled-back', progress.rollback?.reason ?? progress.status);
+        notify('rolled-back', `rolled back: ${state.title}`, { rollback: progress.rollback });
+        break;
+      case 'running':
+      case 'rolling-back':
+        break;
+      default:
+        unreachable(progress.status);
+    }
+  });
+
+  upsertSearchAttributes([
+    { key: SA.kind, value: 'incident' },
+    { key: SA.status, value: state.status },
+    { key: SA.severity, value: state.severity },
+    { key: SA.incidentType, value: state.incidentType },
+  ]);
+
+  // The first alert arrives with the start (update-with-start).
+  await condition(() => state.alertCount > 0);
+  if (state.resource) upsertSearchAttributes([{ key: SA.resource, value: `${state.resource.type}/${state.resource.id}` }]);
+  notify('opened', `incident opened: ${state.title}`, { alert: summariseAlert(state.firstAlert!) });
+  setStatus('triaged', `${state.severity} (${state.severityReason})`);
+
+  if (route.kind === 'runbook' && state.automation.kind === 'runbook') {
+    const automation = state.automation;
+    const child = await startChild(runbookWorkflow, {
+      workflowId: automation.executionId,
+      args: [
+        {
+          runbook: route.runbook,
+          digest: route.digest,
+          params: route.params,
+          startedBy: { id: `alert:${input.fingerprint}` },
+          reason: `incident ${input.incidentId}: ${state.title}`,
+          incidentId: input.incidentId,
+          severity: state.severity,
+          resource: state.resource ? `${state.resource.type}/${state.resource.id}` : undefined,
+        },
+      ],
+      // The execution outlives the incident's closing, e.g. to stay in its rollback window.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+    if (automation.status === 'starting') automation.status = 'running';
+    setStatus('runbook-running', `runbook ${automation.runbookId} started as ${automation.executionId}`);
+    // If a progress signal is lost (the child closed first), the result still settles the automation.
+    void child.result().then(
+      (final) => {
+        if (!TERMINAL_STATUSES.includes(automation.status as never)) automation.status = final.status;
+      },
+      () => {
+        if (!TERMINAL_STATUSES.includes(automation.status as never)) automation.status = 'failed';
+      },
+    );
+  } else {
+    record('runbook', `no automation: ${state.automation.kind === 'none' ? state.automation.reason : ''}`);
+    notify('no-automation', `no runbook for: ${state.title}`);
+  }
+
+  const settled = () =>
+    state.automation.kind === 'none' || TERMINAL_STATUSES.includes(state.automation.status as never);
+  await condition(() => state.resolvedAt !== undefined && settled());
+  setStatus('resolved', state.resolvedBy?.kind === 'alert' ? 'alert back to OK' : `resolved by ${state.resolvedBy?.id}`);
+  notify('resolved', `resolved: ${state.title}`, { resolvedBy: state.resolvedBy });
+  await Promise.all(pendingNotifications);
+  state.closedAt = now();
+  setStatus('closed', 'resolved and automation settled');
+  log.info('incident closed', { incidentId: state.incidentId });
+  return state;
+}
+
+function unreachable(x: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(x)}`);
+}
+
+function summariseAlert(a: NormalisedAlert) {
+  return { source: a.source, name: a.name, state: a.state, title: a.title, occurredAt: a.occurredAt, deliveryId: a.deliveryId };
+}
+
+/** A link to the resource in the AWS console, where we know the resource type. */
+function consoleUrl(s: IncidentState): string | undefined {
+  if (!s.resource || !s.region) return undefined;
+  const host = `https://${s.region}.console.aws.amazon.com`;
+  switch (s.resource.type) {
+    case 'ec2:instance':
+      return `${host}/ec2/home?region=${s.region}#InstanceDetails:instanceId=${encodeURIComponent(s.resource.id)}`;
+    default:
+      return s.source === 'cloudwatch' && s.alertName
+        ? `${host}/cloudwatch/home?region=${s.region}#alarmsV2:alarm/${encodeURIComponent(s.alertName)}`
+        : undefined;
+  }
+}
