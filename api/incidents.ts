@@ -18,6 +18,7 @@ import {
   INCIDENT_WORKFLOW,
   IncidentRejection,
   incidentStateQuery,
+  MAX_ALERTS_PER_UPDATE,
   resolveUpdate,
   severityUpdate,
   type AlertAck,
@@ -39,40 +40,50 @@ export interface IncidentServiceOptions {
   publicUrl: string;
 }
 
-export interface IngestResult extends Omit<AlertAck, 'incidentId' | 'outcome'> {
+export interface IngestResult extends Omit<AlertAck, 'incidentId' | 'outcome' | 'severity'> {
   incidentId: string | null;
+  severity?: Severity;
   outcome: AlertAck['outcome'] | 'no-open-incident';
   fingerprint: string;
-  severity?: Severity;
 }
 
 export class IncidentService {
   constructor(private readonly opts: IncidentServiceOptions) {}
 
+  /** One Temporal update in flight per incident; what arrives meanwhile goes out together in the next one. */
+  private readonly batcher = new KeyedBatcher<NormalisedAlert, AlertAck | null>(MAX_ALERTS_PER_UPDATE, (id, alerts) =>
+    this.deliver(id, alerts),
+  );
+
   /**
-   * Delivers one alert. Firing alerts start the incident or join the open one in a single update-with-start (conflict
+   * Delivers one alert. Firing alerts start the incident or join the open one through an update-with-start (conflict
    * policy USE_EXISTING), so concurrent deliveries cannot start two; resolved alerts only reach an open incident.
-   * Returns once Temporal has durably accepted the update; throws UnavailableError (503) when it cannot.
+   * Resolves once Temporal has durably accepted the update; throws UnavailableError (503) when it cannot.
    */
   async ingest(alert: NormalisedAlert): Promise<IngestResult> {
     const fp = fingerprint(alert);
     const incidentId = `incident-${fp}`;
-    if (alert.state === 'resolved') {
+    const ack = await this.batcher.submit(incidentId, alert);
+    return ack ? { ...ack, fingerprint: fp } : noOpenIncident(incidentId, fp);
+  }
+
+  /** Sends a batch of one incident's alerts, in arrival order; null for a resolved alert with no open incident. */
+  private async deliver(incidentId: string, alerts: NormalisedAlert[]): Promise<(AlertAck | null)[]> {
+    const opener = alerts.find((a) => a.state === 'firing');
+    if (!opener) {
       try {
-        const ack = await this.temporal(() => this.handle(incidentId).executeUpdate(alertUpdate, { args: [alert] }));
-        return { ...ack, fingerprint: fp };
+        return await this.temporal(() => this.handle(incidentId).executeUpdate(alertUpdate, { args: [alerts] }));
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError || rejectionType(err) === IncidentRejection.closed) {
-          return noOpenIncident(incidentId, fp);
-        }
+        if (err instanceof WorkflowNotFoundError || rejectionType(err) === IncidentRejection.closed)
+          return alerts.map(() => null);
         throw err;
       }
     }
-
-    const decision = await this.opts.router.route(alert, incidentId);
+    // Routed once per batch; only the start of a new incident uses the decision, an open incident keeps its own.
+    const decision = await this.opts.router.route(opener, incidentId);
     const input: IncidentInput = {
       incidentId,
-      fingerprint: fp,
+      fingerprint: fingerprint(opener),
       severity: decision.severity,
       severityReason: decision.severityReason,
       route:
@@ -90,7 +101,7 @@ export class IncidentService {
     const attempt = () =>
       this.temporal(() =>
         this.opts.client.workflow.executeUpdateWithStart(alertUpdate, {
-          args: [alert],
+          args: [alerts],
           startWorkflowOperation: new WithStartWorkflowOperation(INCIDENT_WORKFLOW, {
             workflowId: incidentId,
             taskQueue: this.opts.taskQueue,
@@ -105,10 +116,10 @@ export class IncidentService {
         }),
       );
     try {
-      return { ...(await attempt()), fingerprint: fp, severity: decision.severity };
+      return await attempt();
     } catch (err) {
-      // The open incident was closing at that very moment: this alert opens the next one.
-      if (rejectionType(err) === IncidentRejection.closed) return { ...(await attempt()), fingerprint: fp, severity: decision.severity };
+      // The open incident was closing at that very moment: these alerts open the next one.
+      if (rejectionType(err) === IncidentRejection.closed) return attempt();
       throw err;
     }
   }
@@ -120,7 +131,9 @@ export class IncidentService {
       return { ...(await handle.query(incidentStateQuery)), workflowStatus: status };
     } catch (err) {
       if (status === 'COMPLETED') return { ...((await handle.result()) as IncidentState), workflowStatus: status };
-      throw new UnavailableError('no worker answered the incident query; is the firebreak worker running?', undefined, { cause: err });
+      throw new UnavailableError('no worker answered the incident query; is the firebreak worker running?', undefined, {
+        cause: err,
+      });
     }
   }
 
@@ -146,7 +159,8 @@ export class IncidentService {
       if (d.type !== INCIDENT_WORKFLOW) throw new NotFoundError(`no incident ${handle.workflowId}`);
       return d.status.name;
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no incident ${handle.workflowId}`, undefined, { cause: err });
+      if (err instanceof WorkflowNotFoundError)
+        throw new NotFoundError(`no incident ${handle.workflowId}`, undefined, { cause: err });
       throw err;
     }
   }
@@ -159,7 +173,8 @@ export class IncidentService {
     } catch (err) {
       const type = rejectionType(err);
       if (type === IncidentRejection.closed) throw new ConflictError((err as WorkflowUpdateFailedError).cause!.message);
-      if (type === IncidentRejection.invalid) throw new ValidationFailedError((err as WorkflowUpdateFailedError).cause!.message);
+      if (type === IncidentRejection.invalid)
+        throw new ValidationFailedError((err as WorkflowUpdateFailedError).cause!.message);
       if (err instanceof WorkflowNotFoundError) throw new ConflictError(`incident ${incidentId} is closed`);
       throw err;
     }
@@ -173,14 +188,16 @@ export class IncidentService {
     try {
       return await this.opts.client.connection.withDeadline(Date.now() + INGEST_DEADLINE_MS, call);
     } catch (err) {
-      if (isUnavailable(err)) throw new UnavailableError('Temporal is unavailable; retry later', undefined, { cause: err });
+      if (isUnavailable(err))
+        throw new UnavailableError('Temporal is unavailable; retry later', undefined, { cause: err });
       throw err;
     }
   }
 }
 
 function rejectionType(err: unknown): string | undefined {
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)
+    return err.cause.type ?? undefined;
   return undefined;
 }
 
@@ -194,4 +211,52 @@ function noOpenIncident(incidentId: string, fp: string): IngestResult {
     duplicateCount: 0,
     automation: { reason: `no open incident ${incidentId} for this resolved alert` },
   };
+}
+
+interface Waiting<I, O> {
+  item: I;
+  resolve(o: O): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Coalesces concurrent submissions per key: one `run` in flight per key, and whatever is submitted meanwhile goes
+ * out in the next call (up to `maxBatch` items), in submission order. Each submitter gets its own result.
+ */
+export class KeyedBatcher<I, O> {
+  private readonly queues = new Map<string, Waiting<I, O>[]>();
+
+  constructor(
+    private readonly maxBatch: number,
+    private readonly run: (key: string, items: I[]) => Promise<O[]>,
+  ) {}
+
+  submit(key: string, item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      const queue = this.queues.get(key);
+      if (queue) {
+        queue.push({ item, resolve, reject });
+        return;
+      }
+      const fresh: Waiting<I, O>[] = [{ item, resolve, reject }];
+      this.queues.set(key, fresh);
+      void this.drain(key, fresh);
+    });
+  }
+
+  private async drain(key: string, queue: Waiting<I, O>[]): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.splice(0, this.maxBatch);
+      try {
+        const results = await this.run(
+          key,
+          batch.map((w) => w.item),
+        );
+        batch.forEach((w, i) => w.resolve(results[i]));
+      } catch (err) {
+        batch.forEach((w) => w.reject(err));
+      }
+    }
+    this.queues.delete(key);
+  }
 }

@@ -526,9 +526,8 @@ class Supervisor {
       params: { instanceId, notifyTopicArn: demo.topicArn ?? '<sns-topic-arn>' },
       reason: `demo: suspected compromise of ${instanceId}`,
     });
-    const awsCli = s.awsEndpoint
-      ? `AWS_ACCESS_KEY_ID=${EMULATOR_CREDENTIALS.AWS_ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY=${EMULATOR_CREDENTIALS.AWS_SECRET_ACCESS_KEY} aws --endpoint-url ${s.awsEndpoint} --region ${s.region}`
-      : `aws --region ${s.region}`;
+    // Through the AWS API, with no AWS CLI needed: scripts/instance-state.ts on the same endpoint as the worker.
+    const awsState = `${s.awsEndpoint ? `FIREBREAK_AWS_ENDPOINT=${s.awsEndpoint} ` : ''}AWS_REGION=${s.region} npm run -s instance-state --`;
     const auth = s.childEnv.FIREBREAK_AUTH_MODE === 'token' ? ` -H 'authorization: Bearer <token>'` : '';
     const alert = s.awsEndpoint ? this.alertExample(api, auth, demo) : [];
     const lines = [
@@ -541,7 +540,7 @@ class Supervisor {
       `Follow the execution (its executionId is in the answer${alert.length > 0 ? 's' : ''} above):`,
       `  curl -sS${auth} ${api}/v1/executions/<executionId>`,
       'Watch the instance being isolated, snapshotted and tagged:',
-      `  ${awsCli} ec2 describe-instances --instance-ids ${instanceId} --query 'Reservations[].Instances[].{state:State.Name,groups:NetworkInterfaces[].Groups[].GroupName,tags:Tags}'`,
+      `  ${awsState} ${instanceId}`,
       ...(ui !== '-'
         ? [`  ${ui}/namespaces/${s.childEnv.FIREBREAK_TEMPORAL_NAMESPACE || 'default'}/workflows  (Temporal UI)`]
         : []),

@@ -81,6 +81,7 @@ export interface AlertAck {
   incidentId: string;
   outcome: 'opened' | 'refired' | 'duplicate' | 'resolved' | 'already-resolved';
   status: IncidentStatus;
+  severity: Severity;
   refiredCount: number;
   duplicateCount: number;
   automation: { runbookId?: string; executionId?: string; reason?: string };
@@ -100,6 +101,12 @@ export interface ResolveRequest {
 export const IncidentRejection = { closed: 'IncidentClosed', invalid: 'InvalidRequest' } as const;
 
 export const incidentStateQuery = defineQuery<IncidentState>('incidentState');
-export const alertUpdate = defineUpdate<AlertAck, [NormalisedAlert]>('alert');
+/**
+ * Delivers alerts to the incident, in order; one ack each. A batch, because the API coalesces the deliveries that
+ * arrive for one incident while an earlier update is in flight (Temporal bounds in-flight updates per workflow).
+ */
+export const alertUpdate = defineUpdate<AlertAck[], [NormalisedAlert[]]>('alerts');
+/** Most alerts in one update (keeps the payload well under Temporal's size limits). */
+export const MAX_ALERTS_PER_UPDATE = 50;
 export const severityUpdate = defineUpdate<IncidentState, [SeverityChange]>('setSeverity');
 export const resolveUpdate = defineUpdate<IncidentState, [ResolveRequest]>('resolve');

@@ -22,6 +22,7 @@ import {
   alertUpdate,
   IncidentRejection,
   incidentStateQuery,
+  MAX_ALERTS_PER_UPDATE,
   resolveUpdate,
   severityUpdate,
   type AlertAck,
@@ -99,21 +100,33 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     const automation = state.automation;
     const message = {
       event,
-      incident: { id: state.incidentId, status: state.status, severity: state.severity, type: state.incidentType, title: state.title },
+      incident: {
+        id: state.incidentId,
+        status: state.status,
+        severity: state.severity,
+        type: state.incidentType,
+        title: state.title,
+      },
       account: state.account,
       region: state.region,
       resource: state.resource,
       consoleUrl: consoleUrl(state),
       incidentUrl: `${base}/v1/incidents/${encodeURIComponent(state.incidentId)}`,
       runbook: automation.kind === 'runbook' ? automation.runbookId : null,
-      executionUrl: automation.kind === 'runbook' ? `${base}/v1/executions/${encodeURIComponent(automation.executionId)}` : null,
+      executionUrl:
+        automation.kind === 'runbook' ? `${base}/v1/executions/${encodeURIComponent(automation.executionId)}` : null,
       ...extra,
     };
     const p = publish({
       topicArn,
       subject: `[${state.severity}] ${subject}`,
       message,
-      ctx: { executionId: info.workflowId, runbookId: 'incident', stepId: `notify-${event}`, incidentId: state.incidentId },
+      ctx: {
+        executionId: info.workflowId,
+        runbookId: 'incident',
+        stepId: `notify-${event}`,
+        incidentId: state.incidentId,
+      },
     }).then(
       () => record('notification', `sent ${event} to ${topicArn}`),
       (err) => record('notification', `failed to send ${event}: ${(err as Error).message}`),
@@ -123,67 +136,74 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
 
   setHandler(incidentStateQuery, () => state);
 
-  setHandler(
-    alertUpdate,
-    (alert: NormalisedAlert): AlertAck => {
-      const ack = (outcome: AlertAck['outcome']): AlertAck => ({
-        incidentId: state.incidentId,
-        outcome,
-        status: state.status,
-        refiredCount: state.refiredCount,
-        duplicateCount: state.duplicateCount,
-        automation:
-          state.automation.kind === 'runbook'
-            ? { runbookId: state.automation.runbookId, executionId: state.automation.executionId }
-            : { reason: state.automation.reason },
+  const receive = (alert: NormalisedAlert): AlertAck => {
+    const ack = (outcome: AlertAck['outcome']): AlertAck => ({
+      incidentId: state.incidentId,
+      outcome,
+      status: state.status,
+      severity: state.severity,
+      refiredCount: state.refiredCount,
+      duplicateCount: state.duplicateCount,
+      automation:
+        state.automation.kind === 'runbook'
+          ? { runbookId: state.automation.runbookId, executionId: state.automation.executionId }
+          : { reason: state.automation.reason },
+    });
+    if (seenDeliveries.has(alert.deliveryId)) {
+      state.duplicateCount++;
+      return ack('duplicate');
+    }
+    seenDeliveries.add(alert.deliveryId);
+    state.alertCount++;
+    state.lastSeen = alert.occurredAt;
+    if (state.alertCount === 1) {
+      Object.assign(state, {
+        title: alert.title,
+        source: alert.source,
+        alertName: alert.name,
+        account: alert.account,
+        region: alert.region,
+        resource: alert.resource,
+        firstSeen: alert.occurredAt,
+        firstAlert: alert,
       });
-      if (seenDeliveries.has(alert.deliveryId)) {
-        state.duplicateCount++;
-        return ack('duplicate');
+      record('alert', `opened by ${alert.source} alert "${alert.name}" (${alert.state}) via ${alert.via}`, {
+        deliveryId: alert.deliveryId,
+      });
+      return ack('opened');
+    }
+    if (alert.state === 'resolved') {
+      if (state.resolvedAt) return ack('already-resolved');
+      record('resolution', `alert "${alert.name}" back to OK`, { deliveryId: alert.deliveryId });
+      resolve({ kind: 'alert', id: `${alert.source}:${alert.name}` });
+      return ack('resolved');
+    }
+    if (state.resolvedBy?.kind === 'alert') {
+      // Flapping: the alarm fired again after going back to OK, so the incident is not resolved after all.
+      record('resolution', 'alert fired again after OK; resolution withdrawn');
+      state.resolvedAt = undefined;
+      state.resolvedBy = undefined;
+    }
+    state.refiredCount++;
+    // Re-firings are counted; only a bounded number become timeline entries.
+    if (state.refiredCount <= 50) record('alert', `re-fired (${state.refiredCount})`, { deliveryId: alert.deliveryId });
+    return ack('refired');
+  };
+
+  setHandler(alertUpdate, (alerts) => alerts.map(receive), {
+    validator: (alerts) => {
+      if (closed()) throw ApplicationFailure.nonRetryable('incident is closed', IncidentRejection.closed);
+      if (!Array.isArray(alerts) || alerts.length === 0 || alerts.length > MAX_ALERTS_PER_UPDATE) {
+        throw ApplicationFailure.nonRetryable(
+          `1 to ${MAX_ALERTS_PER_UPDATE} alerts per update`,
+          IncidentRejection.invalid,
+        );
       }
-      seenDeliveries.add(alert.deliveryId);
-      state.alertCount++;
-      state.lastSeen = alert.occurredAt;
-      if (state.alertCount === 1) {
-        Object.assign(state, {
-          title: alert.title,
-          source: alert.source,
-          alertName: alert.name,
-          account: alert.account,
-          region: alert.region,
-          resource: alert.resource,
-          firstSeen: alert.occurredAt,
-          firstAlert: alert,
-        });
-        record('alert', `opened by ${alert.source} alert "${alert.name}" (${alert.state}) via ${alert.via}`, {
-          deliveryId: alert.deliveryId,
-        });
-        return ack('opened');
+      if (alerts.some((a) => !a?.deliveryId || !a.name)) {
+        throw ApplicationFailure.nonRetryable('not a normalised alert', IncidentRejection.invalid);
       }
-      if (alert.state === 'resolved') {
-        if (state.resolvedAt) return ack('already-resolved');
-        record('resolution', `alert "${alert.name}" back to OK`, { deliveryId: alert.deliveryId });
-        resolve({ kind: 'alert', id: `${alert.source}:${alert.name}` });
-        return ack('resolved');
-      }
-      if (state.resolvedBy?.kind === 'alert') {
-        // Flapping: the alarm fired again after going back to OK, so the incident is not resolved after all.
-        record('resolution', 'alert fired again after OK; resolution withdrawn');
-        state.resolvedAt = undefined;
-        state.resolvedBy = undefined;
-      }
-      state.refiredCount++;
-      // Re-firings are counted; only a bounded number become timeline entries.
-      if (state.refiredCount <= 50) record('alert', `re-fired (${state.refiredCount})`, { deliveryId: alert.deliveryId });
-      return ack('refired');
     },
-    {
-      validator: (alert) => {
-        if (closed()) throw ApplicationFailure.nonRetryable('incident is closed', IncidentRejection.closed);
-        if (!alert?.deliveryId || !alert.name) throw ApplicationFailure.nonRetryable('not a normalised alert', IncidentRejection.invalid);
-      },
-    },
-  );
+  });
 
   setHandler(
     severityUpdate,
@@ -197,7 +217,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     {
       validator: (change) => {
         if (closed()) throw ApplicationFailure.nonRetryable('incident is closed', IncidentRejection.closed);
-        if (!SEVERITIES.includes(change.severity)) throw ApplicationFailure.nonRetryable('unknown severity', IncidentRejection.invalid);
+        if (!SEVERITIES.includes(change.severity))
+          throw ApplicationFailure.nonRetryable('unknown severity', IncidentRejection.invalid);
       },
     },
   );
@@ -215,9 +236,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     },
     {
       validator: (request) => {
-        if (!request?.by?.id || !request.reason) throw ApplicationFailure.nonRetryable('a reason and an identity are required', IncidentRejection.invalid);
+        if (!request?.by?.id || !request.reason)
+          throw ApplicationFailure.nonRetryable('a reason and an identity are required', IncidentRejection.invalid);
         if (closed()) throw ApplicationFailure.nonRetryable('incident is closed', IncidentRejection.closed);
-        if (state.resolvedAt) throw ApplicationFailure.nonRetryable('incident is already resolved', IncidentRejection.closed);
+        if (state.resolvedAt)
+          throw ApplicationFailure.nonRetryable('incident is already resolved', IncidentRejection.closed);
       },
     },
   );
@@ -249,7 +272,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         break;
       case 'failed':
         setStatus('runbook-failed', progress.failure?.message ?? 'runbook failed');
-        notify('runbook-failed', `runbook failed: ${state.title}`, { step: progress.failure?.stepId, failure: progress.failure, rollback: progress.rollback });
+        notify('runbook-failed', `runbook failed: ${state.title}`, {
+          step: progress.failure?.stepId,
+          failure: progress.failure,
+          rollback: progress.rollback,
+        });
         break;
       case 'rolled-back':
       case 'cancelled':
@@ -273,7 +300,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
 
   // The first alert arrives with the start (update-with-start).
   await condition(() => state.alertCount > 0);
-  if (state.resource) upsertSearchAttributes([{ key: SA.resource, value: `${state.resource.type}/${state.resource.id}` }]);
+  if (state.resource)
+    upsertSearchAttributes([{ key: SA.resource, value: `${state.resource.type}/${state.resource.id}` }]);
   notify('opened', `incident opened: ${state.title}`, { alert: summariseAlert(state.firstAlert!) });
   setStatus('triaged', `${state.severity} (${state.severityReason})`);
 
@@ -315,7 +343,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   const settled = () =>
     state.automation.kind === 'none' || TERMINAL_STATUSES.includes(state.automation.status as never);
   await condition(() => state.resolvedAt !== undefined && settled());
-  setStatus('resolved', state.resolvedBy?.kind === 'alert' ? 'alert back to OK' : `resolved by ${state.resolvedBy?.id}`);
+  setStatus(
+    'resolved',
+    state.resolvedBy?.kind === 'alert' ? 'alert back to OK' : `resolved by ${state.resolvedBy?.id}`,
+  );
   notify('resolved', `resolved: ${state.title}`, { resolvedBy: state.resolvedBy });
   await Promise.all(pendingNotifications);
   state.closedAt = now();
@@ -329,7 +360,14 @@ function unreachable(x: never): never {
 }
 
 function summariseAlert(a: NormalisedAlert) {
-  return { source: a.source, name: a.name, state: a.state, title: a.title, occurredAt: a.occurredAt, deliveryId: a.deliveryId };
+  return {
+    source: a.source,
+    name: a.name,
+    state: a.state,
+    title: a.title,
+    occurredAt: a.occurredAt,
+    deliveryId: a.deliveryId,
+  };
 }
 
 /** A link to the resource in the AWS console, where we know the resource type. */
