@@ -135,6 +135,25 @@ describe('runbook validation at load', () => {
     expect(codes(runbook([capture, gate])).map((c) => c.code).sort()).toEqual(['INVALID_DURATION', 'INVALID_FIELD']);
   });
 
+  test('triggers: unknown source, a param the runbook lacks, an expression reading steps, a bad minSeverity', () => {
+    const issues = validateRunbook(
+      runbook([capture], {
+        triggers: [
+          { sources: ['pagerduty' as never], params: { instanceId: expr('alert.resource.id') } },
+          { sources: ['guardduty'], params: { instance: expr('alert.resource.id') } as never },
+          { sources: ['guardduty'], params: { instanceId: expr('steps.capture.output.instanceId') } },
+          { sources: ['cloudwatch'], minSeverity: 'SEV9' as never, params: { instanceId: expr('alert.resource.id') } },
+        ],
+      }),
+    );
+    expect(issues.map((i) => [i.path, i.code])).toEqual([
+      ['triggers[0].sources', 'INVALID_TRIGGER'],
+      ['triggers[1].params.instance', 'INVALID_TRIGGER'],
+      ['triggers[2].params.instanceId', 'INVALID_EXPRESSION'],
+      ['triggers[3].minSeverity', 'INVALID_TRIGGER'],
+    ]);
+  });
+
   test('the registry names the runbook and step in one error listing every problem', () => {
     const a = runbook([capture, { ...capture }], { id: 'first' });
     const b = runbook([loose({ id: 'x', kind: 'action', action: 'nope', with: {} })], { id: 'second' });

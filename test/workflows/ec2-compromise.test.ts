@@ -13,7 +13,8 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import { RunbookRegistry } from '../../runbooks/registry';
-import type { RunbookDefinition } from '../../runbooks/dsl/types';
+import { expr, type RunbookDefinition } from '../../runbooks/dsl/types';
+import { SA } from '../../workflows/search-attributes';
 import { approvalUpdate, rollbackUpdate, type RunbookWorkflowInput } from '../../workflows/messages';
 import { readNotifications, type SeedResult } from '../../scripts/seed';
 import { testAws, type TestAws } from '../stack/aws';
@@ -326,5 +327,75 @@ test('cancelling an execution rolls back its completed steps', async () => {
     expect(state.steps.find((s) => s.id === 'protect-termination')!.status).toBe('rolled-back');
     expect(await terminationProtection(env.instances[0].instanceId)).toBe(false);
     expect((await handle.describe()).status.name).toBe('CANCELLED');
+  });
+});
+
+test('a failing compensation is recorded, the others still run, and the original failure stays the cause', async () => {
+  const env = await aws.seed('rbfail', { instances: 1 });
+  const instance = env.instances[0];
+  const def: RunbookDefinition = {
+    ...ec2Compromise,
+    steps: [
+      ...ec2Compromise.steps.filter((s) => ['capture', 'protect-termination'].includes(s.id)),
+      {
+        id: 'tag-suspect',
+        kind: 'action',
+        action: 'ec2.tagInstance',
+        with: { instanceId: expr('params.instanceId'), tags: { suspect: 'yes' } },
+        // Its compensation cannot work: the instance it names does not exist.
+        rollback: { action: 'ec2.tagInstance', with: { instanceId: 'i-0000000000000beef', tags: { suspect: 'no' } }, retry: { maximumAttempts: 2 } },
+      },
+      { id: 'inspect-peer', kind: 'action', action: 'ec2.captureInstance', with: { instanceId: 'i-0000000000000dead' } },
+    ],
+  };
+  await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+    const handle = await startRunbook(temporal, taskQueue, input(env, def));
+    const err = (await handle.result().catch((e) => e)) as WorkflowFailedError;
+    expect((err.cause as ApplicationFailure).type).toBe('InvalidInstanceID.NotFound');
+    expect((err.cause as ApplicationFailure).message).toContain('i-0000000000000dead');
+    const state = await waitForState(handle, (s) => s.status === 'failed');
+    expect(state.failure).toMatchObject({ stepId: 'inspect-peer' });
+    expect(state.rollback).toMatchObject({ trigger: 'step-failed', complete: false });
+    const byId = Object.fromEntries(state.steps.map((s) => [s.id, s]));
+    expect(byId['tag-suspect']).toMatchObject({ status: 'rollback-failed', rollback: { status: 'failed', error: { type: 'InvalidInstanceID.NotFound' } } });
+    // The compensation before it in reverse order still ran.
+    expect(byId['protect-termination'].status).toBe('rolled-back');
+    expect(await terminationProtection(instance.instanceId)).toBe(false);
+  });
+});
+
+test('when-conditions skip steps, continueOnError records a failure and goes on, status is a search attribute', async () => {
+  const env = await aws.seed('when', { instances: 1 });
+  const def: RunbookDefinition = {
+    ...ec2Compromise,
+    rollbackWindow: undefined,
+    steps: [
+      ec2Compromise.steps.find((s) => s.id === 'capture')!,
+      {
+        id: 'only-if-stopped',
+        kind: 'action',
+        action: 'ec2.tagInstance',
+        when: "steps.capture.output.state = 'stopped'",
+        with: { instanceId: expr('params.instanceId'), tags: { stopped: 'yes' } },
+      },
+      { id: 'peer', kind: 'action', action: 'ec2.captureInstance', with: { instanceId: 'i-0000000000000dead' }, continueOnError: true },
+      { id: 'tag', kind: 'action', action: 'ec2.tagInstance', with: { instanceId: expr('params.instanceId'), tags: { state: expr('steps.capture.output.state') } } },
+    ],
+  };
+  await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+    const handle = await startRunbook(temporal, taskQueue, input(env, def));
+    const final = await handle.result();
+    expect(final.steps.map((s) => [s.id, s.status])).toEqual([
+      ['capture', 'succeeded'],
+      ['only-if-stopped', 'skipped'],
+      ['peer', 'failed'],
+      ['tag', 'succeeded'],
+    ]);
+    expect(final.status).toBe('succeeded');
+    expect(await instanceTags(env.instances[0].instanceId)).toMatchObject({ state: 'running' });
+    const described = await handle.describe();
+    expect(described.typedSearchAttributes.get(SA.status)).toBe('succeeded');
+    expect(described.typedSearchAttributes.get(SA.runbookId)).toBe('ec2-compromise');
+    expect(described.typedSearchAttributes.get(SA.resource)).toBe(`ec2:instance/${env.instances[0].instanceId}`);
   });
 });
