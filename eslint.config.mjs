@@ -27,7 +27,11 @@ export default tseslint.config(
           })),
           patterns: [
             { group: ['@aws-sdk/*'], message: 'No AWS SDK in workflows: AWS calls are activities.' },
-            { group: ['../activities/*', '../activities'], allowTypeImports: true, message: 'Workflows import activities only as types.' },
+            {
+              group: ['../activities/*', '../activities'],
+              allowTypeImports: true,
+              message: 'Workflows import activities only as types.',
+            },
           ],
         },
       ],

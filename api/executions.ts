@@ -24,7 +24,14 @@ import {
   type RunbookWorkflowInput,
 } from '../workflows/messages';
 import { SA } from '../workflows/search-attributes';
-import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationFailedError, type ApiError } from './errors';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnavailableError,
+  ValidationFailedError,
+  type ApiError,
+} from './errors';
 import type { ExecutionView } from './schemas';
 import { isUnavailable, listWorkflows, type ListFilters, type ListPage } from './visibility';
 
@@ -38,9 +45,14 @@ export class ExecutionService {
   constructor(private readonly opts: ExecutionServiceOptions) {}
 
   /** Validates params against the runbook's schema and starts an execution pinned to this definition. */
-  async start(runbook: LoadedRunbook, body: { params: Record<string, unknown>; reason?: string }, startedBy: Principal) {
+  async start(
+    runbook: LoadedRunbook,
+    body: { params: Record<string, unknown>; reason?: string },
+    startedBy: Principal,
+  ) {
     const checked = validateParams(runbook.definition.params, body.params);
-    if (!checked.ok) throw new ValidationFailedError(`invalid params for runbook ${runbook.definition.id}`, checked.errors);
+    if (!checked.ok)
+      throw new ValidationFailedError(`invalid params for runbook ${runbook.definition.id}`, checked.errors);
     const executionId = `${runbook.definition.id}-${randomUUID()}`;
     const input: RunbookWorkflowInput = {
       runbook: runbook.definition,
@@ -76,15 +88,25 @@ export class ExecutionService {
     } catch (err) {
       // A closed execution that completed still has its final state as its result.
       if (description.status.name === 'COMPLETED') state = (await handle.result()) as ExecutionState;
-      else throw new UnavailableError('no worker answered the state query; is the firebreak worker running?', undefined, { cause: err });
+      else
+        throw new UnavailableError('no worker answered the state query; is the firebreak worker running?', undefined, {
+          cause: err,
+        });
     }
     return this.view(state, description.status.name);
   }
 
-  async decide(executionId: string, stepId: string, decision: { decision: 'approve' | 'reject'; comment?: string }, decidedBy: Principal): Promise<ApprovalRecord> {
+  async decide(
+    executionId: string,
+    stepId: string,
+    decision: { decision: 'approve' | 'reject'; comment?: string },
+    decidedBy: Principal,
+  ): Promise<ApprovalRecord> {
     const handle = this.handle(executionId);
     return this.update(handle, () =>
-      handle.executeUpdate(approvalUpdate, { args: [{ stepId, decision: decision.decision, comment: decision.comment, decidedBy }] }),
+      handle.executeUpdate(approvalUpdate, {
+        args: [{ stepId, decision: decision.decision, comment: decision.comment, decidedBy }],
+      }),
     );
   }
 
@@ -119,7 +141,8 @@ export class ExecutionService {
       if (d.type !== RUNBOOK_WORKFLOW) throw new NotFoundError(`no runbook execution ${handle.workflowId}`);
       return d;
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new NotFoundError(`no execution ${handle.workflowId}`, undefined, { cause: err });
+      if (err instanceof WorkflowNotFoundError)
+        throw new NotFoundError(`no execution ${handle.workflowId}`, undefined, { cause: err });
       throw err;
     }
   }
@@ -149,7 +172,8 @@ export class ExecutionService {
     try {
       return await call();
     } catch (err) {
-      if (isUnavailable(err)) throw new UnavailableError('Temporal is unavailable; retry later', undefined, { cause: err });
+      if (isUnavailable(err))
+        throw new UnavailableError('Temporal is unavailable; retry later', undefined, { cause: err });
       throw err;
     }
   }

@@ -38,7 +38,7 @@ export const ApprovalRecordSchema = ApprovalRecord;
 
 const StepStateSchema = Type.Object({
   id: Type.String(),
-  kind: Type.Union([Type.Literal('action'), Type.Literal('approval')]),
+  kind: Type.Union([Type.Literal('action'), Type.Literal('approval'), Type.Literal('wait')]),
   title: Type.Optional(Type.String()),
   action: Type.Optional(Type.String()),
   status: Type.String(),
@@ -139,7 +139,11 @@ export const RollbackBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 1000 }) },
   { additionalProperties: false },
 );
-export const RollbackAccepted = Type.Object({ executionId: Type.String(), accepted: Type.Boolean(), status: Type.String() });
+export const RollbackAccepted = Type.Object({
+  executionId: Type.String(),
+  accepted: Type.Boolean(),
+  status: Type.String(),
+});
 
 const StepSummary = Type.Object({
   id: Type.String(),
@@ -150,6 +154,7 @@ const StepSummary = Type.Object({
   approvers: Type.Optional(Type.Object({ roles: Type.Optional(Type.Array(Type.String())) })),
   timeout: Type.Optional(Type.Union([Type.String(), Type.Number()])),
   onTimeout: Type.Optional(Type.String()),
+  until: Type.Optional(Type.String()),
 });
 export const RunbookSummary = Type.Object({
   id: Type.String(),
@@ -169,14 +174,24 @@ export const RunbookDetail = Type.Composite([
   }),
 ]);
 
-export const SeverityLiteral = Type.Union([Type.Literal('SEV1'), Type.Literal('SEV2'), Type.Literal('SEV3'), Type.Literal('SEV4')]);
+export const SeverityLiteral = Type.Union([
+  Type.Literal('SEV1'),
+  Type.Literal('SEV2'),
+  Type.Literal('SEV3'),
+  Type.Literal('SEV4'),
+]);
 
 const SafeValue = Type.String({ pattern: '^[A-Za-z0-9:/._@+-]{1,256}$' });
 export const ListQuery = Type.Object({
   status: Type.Optional(SafeValue),
   severity: Type.Optional(SeverityLiteral),
   type: Type.Optional(SafeValue),
-  resource: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9:/._@+-]{1,256}$', description: 'type/id, e.g. ec2:instance/i-0123456789abcdef0' })),
+  resource: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9:/._@+-]{1,256}$',
+      description: 'type/id, e.g. ec2:instance/i-0123456789abcdef0',
+    }),
+  ),
   runbook: Type.Optional(SafeValue),
   since: Type.Optional(Type.String({ format: 'date-time' })),
   until: Type.Optional(Type.String({ format: 'date-time' })),
@@ -220,7 +235,9 @@ export const IncidentSchema = Type.Object({
   firstSeen: Type.Optional(Type.String()),
   lastSeen: Type.Optional(Type.String()),
   resolvedAt: Type.Optional(Type.String()),
-  resolvedBy: Type.Optional(Type.Object({ kind: Type.String(), id: Type.String(), reason: Type.Optional(Type.String()) })),
+  resolvedBy: Type.Optional(
+    Type.Object({ kind: Type.String(), id: Type.String(), reason: Type.Optional(Type.String()) }),
+  ),
   closedAt: Type.Optional(Type.String()),
   refiredCount: Type.Integer(),
   duplicateCount: Type.Integer(),
@@ -237,6 +254,11 @@ export const IncidentSchema = Type.Object({
   }),
   firstAlert: Type.Optional(Type.Unknown()),
   timeline: Type.Array(
-    Type.Object({ at: Type.String(), kind: Type.String(), message: Type.String(), data: Type.Optional(Type.Unknown()) }),
+    Type.Object({
+      at: Type.String(),
+      kind: Type.String(),
+      message: Type.String(),
+      data: Type.Optional(Type.Unknown()),
+    }),
   ),
 });

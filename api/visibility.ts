@@ -69,7 +69,9 @@ export async function listWorkflows(client: Client, kind: 'incident' | 'runbook'
   const items = (res.executions ?? []).map((e): ListItem => {
     const sa = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);
     const time = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-      t?.seconds != null ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : undefined;
+      t?.seconds != null
+        ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString()
+        : undefined;
     const statusName = proto.api.enums.v1.WorkflowExecutionStatus[e.status ?? 0] ?? 'UNKNOWN';
     return {
       id: e.execution?.workflowId ?? '',
@@ -84,7 +86,10 @@ export async function listWorkflows(client: Client, kind: 'incident' | 'runbook'
       workflowStatus: statusName.replace('WORKFLOW_EXECUTION_STATUS_', ''),
     };
   });
-  const token = res.nextPageToken && res.nextPageToken.length > 0 ? Buffer.from(res.nextPageToken).toString('base64url') : undefined;
+  const token =
+    res.nextPageToken && res.nextPageToken.length > 0
+      ? Buffer.from(res.nextPageToken).toString('base64url')
+      : undefined;
   return { items, nextPageToken: token };
 }
 
@@ -93,8 +98,17 @@ export async function listWorkflows(client: Client, kind: 'incident' | 'runbook'
  * (the client wraps them, e.g. in a ServiceError): callers should retry.
  */
 export function isUnavailable(err: unknown): boolean {
-  for (let e = err as { code?: number; name?: string; message?: string; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    if (e.code === 14 || e.code === 4 || e.name === 'TransportError' || /ECONNREFUSED|Connection refused|14 UNAVAILABLE/i.test(e.message ?? '')) {
+  for (
+    let e = err as { code?: number; name?: string; message?: string; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    depth++
+  ) {
+    if (
+      e.code === 14 ||
+      e.code === 4 ||
+      e.name === 'TransportError' ||
+      /ECONNREFUSED|Connection refused|14 UNAVAILABLE/i.test(e.message ?? '')
+    ) {
       return true;
     }
     e = e.cause as typeof e;

@@ -21,7 +21,10 @@ export const ConfigSchema = Type.Object({
   authMode: Type.Union([Type.Literal('none'), Type.Literal('token')]),
   apiTokens: Type.String(),
   /** SNS topics for incident notifications by severity: `SEV1=arn,SEV2=arn,default=arn`. */
-  notifyTopics: Type.Record(Type.String({ pattern: '^(SEV[1-4]|default)$' }), Type.String({ pattern: '^arn:aws[a-z-]*:sns:' })),
+  notifyTopics: Type.Record(
+    Type.String({ pattern: '^(SEV[1-4]|default)$' }),
+    Type.String({ pattern: '^arn:aws[a-z-]*:sns:' }),
+  ),
   /** Topics whose SNS deliveries the API accepts (exact ARNs or `*` patterns); empty accepts none. */
   snsTopics: Type.Array(Type.String({ minLength: 1 })),
   /** SNS signature verification; only an explicit `false` turns it off (the local emulator cannot sign). */
@@ -65,7 +68,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authMode: env.FIREBREAK_AUTH_MODE || 'none',
     apiTokens: env.FIREBREAK_API_TOKENS || '',
     notifyTopics: parsePairs(env.FIREBREAK_NOTIFY_TOPICS),
-    snsTopics: (env.FIREBREAK_SNS_TOPICS ?? '').split(',').map((t) => t.trim()).filter(Boolean),
+    snsTopics: (env.FIREBREAK_SNS_TOPICS ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
     snsVerify: env.FIREBREAK_SNS_VERIFY !== 'false',
     webhookSecret: env.FIREBREAK_WEBHOOK_SECRET ?? '',
     webhookHeader: (env.FIREBREAK_WEBHOOK_HEADER || 'x-firebreak-secret').toLowerCase(),
@@ -96,8 +102,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env.FIREBREAK_SNS_VERIFY !== undefined && !['true', 'false'].includes(env.FIREBREAK_SNS_VERIFY)) {
     errors.push(`FIREBREAK_SNS_VERIFY: must be true or false (got ${JSON.stringify(env.FIREBREAK_SNS_VERIFY)})`);
   }
-  if (cfg.webhookSecret && cfg.webhookSecret.length < 16) errors.push('FIREBREAK_WEBHOOK_SECRET: at least 16 characters');
-  if (cfg.authMode === 'token' && !cfg.apiTokens) errors.push('FIREBREAK_API_TOKENS: required when FIREBREAK_AUTH_MODE=token');
+  if (cfg.webhookSecret && cfg.webhookSecret.length < 16)
+    errors.push('FIREBREAK_WEBHOOK_SECRET: at least 16 characters');
+  if (cfg.authMode === 'token' && !cfg.apiTokens)
+    errors.push('FIREBREAK_API_TOKENS: required when FIREBREAK_AUTH_MODE=token');
   if (errors.length > 0) throw new ConfigError(`invalid configuration: ${errors.join('; ')}`, errors);
   return cfg as Config;
 }
@@ -105,7 +113,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** `KEY=value,KEY2=value2` into a record; a malformed entry becomes a key the schema rejects. */
 function parsePairs(spec: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const entry of (spec ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of (spec ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const i = entry.indexOf('=');
     if (i <= 0) out[`invalid entry "${entry}"`] = '';
     else out[entry.slice(0, i)] = entry.slice(i + 1);

@@ -20,7 +20,13 @@ export const ec2Compromise = defineRunbook({
     {
       // GuardDuty findings where the instance itself is the actor.
       sources: ['guardduty'],
-      findingTypes: ['UnauthorizedAccess:EC2/*', 'Backdoor:EC2/*', 'CryptoCurrency:EC2/*', 'Trojan:EC2/*', 'Impact:EC2/*'],
+      findingTypes: [
+        'UnauthorizedAccess:EC2/*',
+        'Backdoor:EC2/*',
+        'CryptoCurrency:EC2/*',
+        'Trojan:EC2/*',
+        'Impact:EC2/*',
+      ],
       resourceTypes: ['ec2:instance'],
       minSeverity: 'SEV3',
       params: { instanceId: expr('alert.resource.id'), notifyTopicArn: expr('notify.topicArn') },
@@ -89,7 +95,8 @@ export const ec2Compromise = defineRunbook({
       id: 'approve-isolation',
       kind: 'approval',
       title: 'Isolate the instance from the network?',
-      instructions: 'Evidence is preserved. Approving moves every ENI into the quarantine group (no traffic in or out).',
+      instructions:
+        'Evidence is preserved. Approving moves every ENI into the quarantine group (no traffic in or out).',
       approvers: { roles: ['incident-commander'] },
       timeout: '1h',
       onTimeout: 'reject',
@@ -102,7 +109,10 @@ export const ec2Compromise = defineRunbook({
       with: { instanceId: expr('params.instanceId'), quarantineGroupName: expr('params.quarantineGroupName') },
       rollback: {
         action: 'ec2.restoreSecurityGroups',
-        with: { instanceId: expr('params.instanceId'), networkInterfaces: expr('steps.capture.output.networkInterfaces') },
+        with: {
+          instanceId: expr('params.instanceId'),
+          networkInterfaces: expr('steps.capture.output.networkInterfaces'),
+        },
       },
     },
     {

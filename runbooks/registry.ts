@@ -14,7 +14,12 @@ export class RunbookRegistry {
     for (const def of definitions) {
       const found = validateRunbook(def);
       if (this.byId.has(def.id)) {
-        found.push({ runbookId: def.id, path: 'id', code: 'DUPLICATE_RUNBOOK_ID', message: `runbook id "${def.id}" is used twice` });
+        found.push({
+          runbookId: def.id,
+          path: 'id',
+          code: 'DUPLICATE_RUNBOOK_ID',
+          message: `runbook id "${def.id}" is used twice`,
+        });
       }
       issues.push(...found);
       const definition = toPlain(def) as RunbookDefinition;

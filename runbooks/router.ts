@@ -41,7 +41,10 @@ export function topicFor(routing: NotifyRouting, severity: Severity): string | u
 /** Glob with `*` and `?`, anchored, case-sensitive. */
 export function globMatch(pattern: string, value: string | undefined): boolean {
   if (value === undefined) return false;
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`).test(value);
 }
 
@@ -109,6 +112,11 @@ export class AlertRouter {
       }
     }
     const triaged = triageSeverity(alert, this.defaultSeverity);
-    return { kind: 'none', severity: triaged.severity, severityReason: triaged.reason, reason: 'no runbook trigger matches this alert' };
+    return {
+      kind: 'none',
+      severity: triaged.severity,
+      severityReason: triaged.reason,
+      reason: 'no runbook trigger matches this alert',
+    };
   }
 }

@@ -20,13 +20,20 @@ async function main(instanceId: string | undefined): Promise<void> {
   const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
   const instance = out.Reservations?.[0]?.Instances?.[0];
   if (!instance) throw new Error(`no instance ${instanceId}`);
-  const groupIds = [...new Set((instance.NetworkInterfaces ?? []).flatMap((e) => (e.Groups ?? []).map((g) => g.GroupId!)))];
+  const groupIds = [
+    ...new Set((instance.NetworkInterfaces ?? []).flatMap((e) => (e.Groups ?? []).map((g) => g.GroupId!))),
+  ];
   const groups = groupIds.length
     ? ((await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: groupIds }))).SecurityGroups ?? [])
     : [];
-  const protection = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'disableApiTermination' }));
+  const protection = await ec2.send(
+    new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'disableApiTermination' }),
+  );
   const snapshots = await ec2.send(
-    new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'tag:firebreak:source-instance', Values: [instanceId] }] }),
+    new DescribeSnapshotsCommand({
+      OwnerIds: ['self'],
+      Filters: [{ Name: 'tag:firebreak:source-instance', Values: [instanceId] }],
+    }),
   );
   const tags = Object.fromEntries((instance.Tags ?? []).map((t) => [t.Key, t.Value]));
   console.log(
@@ -39,11 +46,20 @@ async function main(instanceId: string | undefined): Promise<void> {
           networkInterfaceId: e.NetworkInterfaceId,
           groups: (e.Groups ?? []).map((g) => {
             const sg = groups.find((x) => x.GroupId === g.GroupId);
-            return { id: g.GroupId, name: g.GroupName, ingressRules: sg?.IpPermissions?.length ?? 0, egressRules: sg?.IpPermissionsEgress?.length ?? 0 };
+            return {
+              id: g.GroupId,
+              name: g.GroupName,
+              ingressRules: sg?.IpPermissions?.length ?? 0,
+              egressRules: sg?.IpPermissionsEgress?.length ?? 0,
+            };
           }),
         })),
         firebreakTags: Object.fromEntries(Object.entries(tags).filter(([k]) => k?.startsWith('firebreak:'))),
-        evidenceSnapshots: (snapshots.Snapshots ?? []).map((s) => ({ snapshotId: s.SnapshotId, volumeId: s.VolumeId, executionId: s.Tags?.find((t) => t.Key === 'firebreak:execution-id')?.Value })),
+        evidenceSnapshots: (snapshots.Snapshots ?? []).map((s) => ({
+          snapshotId: s.SnapshotId,
+          volumeId: s.VolumeId,
+          executionId: s.Tags?.find((t) => t.Key === 'firebreak:execution-id')?.Value,
+        })),
       },
       null,
       2,

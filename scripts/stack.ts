@@ -29,10 +29,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 60_000, proc?: ChildProcess): Promise<void> {
+export async function waitForPort(
+  port: number,
+  host = '127.0.0.1',
+  timeoutMs = 60_000,
+  proc?: ChildProcess,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (proc && proc.exitCode !== null) throw new Error(`${proc.spawnfile} exited with code ${proc.exitCode} before listening on ${port}`);
+    if (proc && proc.exitCode !== null)
+      throw new Error(`${proc.spawnfile} exited with code ${proc.exitCode} before listening on ${port}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, host);
       s.once('connect', () => {

@@ -28,7 +28,9 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...(deps.workflowBundle
+      ? { workflowBundle: deps.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
     activities: instrumentActivities(activities),
   });
 }

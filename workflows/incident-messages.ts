@@ -10,14 +10,7 @@ import type { ExecutionStatus, PendingApproval, Principal } from './messages';
 export const INCIDENT_WORKFLOW = 'incidentWorkflow';
 
 export type IncidentStatus =
-  | 'opened'
-  | 'triaged'
-  | 'runbook-running'
-  | 'contained'
-  | 'runbook-failed'
-  | 'rolled-back'
-  | 'resolved'
-  | 'closed';
+  'opened' | 'triaged' | 'runbook-running' | 'contained' | 'runbook-failed' | 'rolled-back' | 'resolved' | 'closed';
 
 export interface IncidentInput {
   incidentId: string;
@@ -26,7 +19,13 @@ export interface IncidentInput {
   severityReason: string;
   /** The routing decision made when the first alert arrived. */
   route:
-    | { kind: 'runbook'; runbook: RunbookDefinition; digest: string; params: Record<string, unknown>; triggerIndex: number }
+    | {
+        kind: 'runbook';
+        runbook: RunbookDefinition;
+        digest: string;
+        params: Record<string, unknown>;
+        triggerIndex: number;
+      }
     | { kind: 'none'; reason: string; runbookId?: string; fieldErrors?: FieldError[] };
   notify: { topics: Partial<Record<Severity | 'default', string>>; publicUrl: string };
 }

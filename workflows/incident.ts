@@ -6,6 +6,7 @@
 import {
   ApplicationFailure,
   condition,
+  getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
   proxyActivities,
@@ -31,7 +32,8 @@ import {
   type IncidentStatus,
   type TimelineEntry,
 } from './incident-messages';
-import { runbookProgressSignal, TERMINAL_STATUSES, type RunbookProgress } from './messages';
+import { incidentNewsSignal, runbookProgressSignal, TERMINAL_STATUSES, type RunbookProgress } from './messages';
+import type { IncidentNews } from '../runbooks/dsl/types';
 import { runbookWorkflow } from './runbook';
 import { SA } from './search-attributes';
 
@@ -223,9 +225,29 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     },
   );
 
+  let runbookStarted = false;
+  const news = (): IncidentNews =>
+    state.resolvedAt ? { alertState: 'resolved', resolvedAt: state.resolvedAt } : { alertState: 'firing' };
+  /** Tells the running runbook that the incident's state changed, for its wait (verification) steps. */
+  const tellRunbook = (): void => {
+    if (
+      !runbookStarted ||
+      state.automation.kind !== 'runbook' ||
+      TERMINAL_STATUSES.includes(state.automation.status as never)
+    )
+      return;
+    const sent = getExternalWorkflowHandle(state.automation.executionId)
+      .signal(incidentNewsSignal, news())
+      .then(
+        () => record('runbook', `told the runbook: alert ${news().alertState}`),
+        (err) => record('runbook', `could not tell the runbook: ${(err as Error).message}`),
+      );
+    pendingNotifications.push(sent);
+  };
   const resolve = (by: NonNullable<IncidentState['resolvedBy']>): void => {
     state.resolvedAt = now();
     state.resolvedBy = by;
+    tellRunbook();
   };
   setHandler(
     resolveUpdate,
@@ -319,11 +341,13 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
           incidentId: input.incidentId,
           severity: state.severity,
           resource: state.resource ? `${state.resource.type}/${state.resource.id}` : undefined,
+          incident: news(),
         },
       ],
       // The execution outlives the incident's closing, e.g. to stay in its rollback window.
       parentClosePolicy: ParentClosePolicy.ABANDON,
     });
+    runbookStarted = true;
     if (automation.status === 'starting') automation.status = 'running';
     setStatus('runbook-running', `runbook ${automation.runbookId} started as ${automation.executionId}`);
     // If a progress signal is lost (the child closed first), the result still settles the automation.

@@ -3,7 +3,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { FieldError } from '../runbooks/dsl/params';
-import type { RunbookDefinition, Severity } from '../runbooks/dsl/types';
+import type { IncidentNews, RunbookDefinition, Severity } from '../runbooks/dsl/types';
 
 export const RUNBOOK_WORKFLOW = 'runbookWorkflow';
 
@@ -26,6 +26,8 @@ export interface RunbookWorkflowInput {
   resource?: string;
   /** Defaults to the runbook's severity. */
   severity?: Severity;
+  /** The incident's news at start (later news arrives as incidentNewsSignal). */
+  incident?: IncidentNews;
 }
 
 /** What a runbook execution started by an incident tells its parent at every status change. */
@@ -40,6 +42,7 @@ export interface RunbookProgress {
 export type StepStatus =
   | 'pending'
   | 'running'
+  | 'waiting'
   | 'waiting-approval'
   | 'succeeded'
   | 'failed'
@@ -49,13 +52,7 @@ export type StepStatus =
   | 'rollback-failed';
 
 export type ExecutionStatus =
-  | 'running'
-  | 'waiting-approval'
-  | 'rolling-back'
-  | 'succeeded'
-  | 'failed'
-  | 'rolled-back'
-  | 'cancelled';
+  'running' | 'waiting-approval' | 'rolling-back' | 'succeeded' | 'failed' | 'rolled-back' | 'cancelled';
 
 export const TERMINAL_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'rolled-back', 'cancelled'];
 
@@ -89,7 +86,7 @@ export interface RollbackRecord {
 
 export interface StepState {
   id: string;
-  kind: 'action' | 'approval';
+  kind: 'action' | 'approval' | 'wait';
   title?: string;
   action?: string;
   status: StepStatus;
@@ -172,6 +169,8 @@ export const RejectionType = {
 
 export const stateQuery = defineQuery<ExecutionState>('state');
 export const runbookProgressSignal = defineSignal<[RunbookProgress]>('runbookProgress');
+/** The incident tells its runbook execution what changed (the alert back to OK, or firing again). */
+export const incidentNewsSignal = defineSignal<[IncidentNews]>('incidentNews');
 export const approvalUpdate = defineUpdate<ApprovalRecord, [ApprovalDecision]>('decideApproval');
 export const rollbackUpdate = defineUpdate<{ accepted: true; status: ExecutionStatus }, [RollbackRequest]>(
   'requestRollback',

@@ -24,10 +24,19 @@ import type { ActivityEnvelope, AttemptDetail } from '../activities/envelope';
 import type { StepContext } from '../activities/schemas';
 import { evaluate, resolveValue } from '../runbooks/dsl/expressions';
 import { validateParams } from '../runbooks/dsl/params';
-import type { ActionStep, ApprovalStep, ExpressionContext, RetryPolicy, Step } from '../runbooks/dsl/types';
+import type {
+  ActionStep,
+  ApprovalStep,
+  ExpressionContext,
+  IncidentNews,
+  RetryPolicy,
+  Step,
+  WaitStep,
+} from '../runbooks/dsl/types';
 import {
   approvalUpdate,
   RejectionType,
+  incidentNewsSignal,
   rollbackUpdate,
   runbookProgressSignal,
   stateQuery,
@@ -55,7 +64,13 @@ const MAX_OUTPUT_BYTES = 8 * 1024;
 
 type Outcome =
   | { kind: 'completed' }
-  | { kind: 'rollback'; trigger: RollbackTrigger; reason: string; failure?: ExecutionState['failure']; cause?: unknown };
+  | {
+      kind: 'rollback';
+      trigger: RollbackTrigger;
+      reason: string;
+      failure?: ExecutionState['failure'];
+      cause?: unknown;
+    };
 
 type Activity = (input: unknown) => Promise<ActivityEnvelope>;
 
@@ -89,6 +104,9 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   const stepState = (id: string): StepState => state.steps.find((s) => s.id === id)!;
   const outputs: ExpressionContext['steps'] = {};
   let rollbackRequest: RollbackRequest | undefined;
+  let incidentNews: IncidentNews = input.incident ?? { alertState: input.incidentId ? 'firing' : 'unknown' };
+  /** Bumped on every piece of news, so a wait step re-checks its condition. */
+  let newsVersion = 0;
 
   const parent = info.parent;
   const setStatus = (status: ExecutionStatus): void => {
@@ -109,6 +127,10 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   };
 
   setHandler(stateQuery, () => state);
+  setHandler(incidentNewsSignal, (news) => {
+    incidentNews = news;
+    newsVersion++;
+  });
 
   setHandler(
     approvalUpdate,
@@ -129,12 +151,16 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
       validator: (decision) => {
         const step = runbook.steps.find((s) => s.id === decision.stepId);
         if (!step || step.kind !== 'approval') {
-          throw ApplicationFailure.nonRetryable(`no approval step "${decision.stepId}" in this runbook`, RejectionType.unknownStep);
+          throw ApplicationFailure.nonRetryable(
+            `no approval step "${decision.stepId}" in this runbook`,
+            RejectionType.unknownStep,
+          );
         }
         if (decision.decision !== 'approve' && decision.decision !== 'reject') {
           throw ApplicationFailure.nonRetryable('decision must be approve or reject', RejectionType.invalid);
         }
-        if (!decision.decidedBy?.id) throw ApplicationFailure.nonRetryable('a decision needs an identity', RejectionType.invalid);
+        if (!decision.decidedBy?.id)
+          throw ApplicationFailure.nonRetryable('a decision needs an identity', RejectionType.invalid);
         const current = stepState(step.id);
         if (state.pendingApproval?.stepId !== step.id || current.approval) {
           const why = current.approval
@@ -164,7 +190,10 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     {
       validator: (request) => {
         if (!request?.reason || !request.requestedBy?.id) {
-          throw ApplicationFailure.nonRetryable('a rollback request needs a reason and an identity', RejectionType.invalid);
+          throw ApplicationFailure.nonRetryable(
+            'a rollback request needs a reason and an identity',
+            RejectionType.invalid,
+          );
         }
         if (rollbackRequest || state.rollback) {
           throw ApplicationFailure.nonRetryable('a rollback is already under way or done', RejectionType.notRunning);
@@ -186,7 +215,8 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     { key: SA.incidentType, value: runbook.incidentType },
   ]);
   const resourceId = runbook.resource ? input.params?.[runbook.resource.param] : undefined;
-  const resource = input.resource ?? (typeof resourceId === 'string' ? `${runbook.resource!.type}/${resourceId}` : undefined);
+  const resource =
+    input.resource ?? (typeof resourceId === 'string' ? `${runbook.resource!.type}/${resourceId}` : undefined);
   if (resource) {
     state.resource = resource;
     upsertSearchAttributes([{ key: SA.resource, value: resource }]);
@@ -216,6 +246,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
       startedBy: input.startedBy.id,
       incidentId: input.incidentId,
     },
+    incident: incidentNews,
   });
   const stepContext = (stepId: string): StepContext => ({
     executionId: info.workflowId,
@@ -224,7 +255,11 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     incidentId: input.incidentId,
   });
 
-  const activity = (name: string, activityId: string, spec: Pick<ActionStep, 'timeout' | 'retry' | 'heartbeatTimeout'>) => {
+  const activity = (
+    name: string,
+    activityId: string,
+    spec: Pick<ActionStep, 'timeout' | 'retry' | 'heartbeatTimeout'>,
+  ) => {
     const options: ActivityOptions = {
       activityId,
       startToCloseTimeout: spec.timeout ?? DEFAULT_TIMEOUT,
@@ -244,7 +279,10 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     st.startedAt = now();
     try {
       const withBlock = (await resolveValue(step.with, context())) as Record<string, unknown>;
-      const envelope = await runActivity(activity(step.action, step.id, step), { ...withBlock, ctx: stepContext(step.id) });
+      const envelope = await runActivity(activity(step.action, step.id, step), {
+        ...withBlock,
+        ctx: stepContext(step.id),
+      });
       st.status = 'succeeded';
       st.attempts = envelope.attempt;
       st.output = summarise(envelope.output);
@@ -308,7 +346,11 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
           return undefined;
         case 'reject':
           st.status = 'rejected';
-          return { kind: 'rollback', trigger: 'approval-timeout', reason: `approval ${step.id} timed out (onTimeout=reject)` };
+          return {
+            kind: 'rollback',
+            trigger: 'approval-timeout',
+            reason: `approval ${step.id} timed out (onTimeout=reject)`,
+          };
         case 'fail':
           st.status = 'failed';
           st.error = { message: `approval deadline ${st.deadline} passed without a decision`, type: 'ApprovalTimeout' };
@@ -325,12 +367,54 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     const decision = st.approval!;
     if (decision.decision === 'approve') {
       st.status = 'succeeded';
-      outputs[step.id] = { status: 'succeeded', output: { decidedBy: decision.decidedBy.id, comment: decision.comment } };
+      outputs[step.id] = {
+        status: 'succeeded',
+        output: { decidedBy: decision.decidedBy.id, comment: decision.comment },
+      };
       return undefined;
     }
     st.status = 'rejected';
     outputs[step.id] = { status: 'rejected' };
-    return { kind: 'rollback', trigger: 'rejected', reason: `approval ${step.id} rejected by ${decision.decidedBy.id}` };
+    return {
+      kind: 'rollback',
+      trigger: 'rejected',
+      reason: `approval ${step.id} rejected by ${decision.decidedBy.id}`,
+    };
+  };
+
+  const runWait = async (step: WaitStep, st: StepState): Promise<Outcome | undefined> => {
+    st.status = 'waiting';
+    st.startedAt = now();
+    const deadlineMs = Date.now() + msToNumber(step.timeout);
+    st.deadline = new Date(deadlineMs).toISOString();
+    for (;;) {
+      if (await evaluate(step.until, context())) {
+        st.status = 'succeeded';
+        st.endedAt = now();
+        outputs[step.id] = { status: 'succeeded', output: { incident: incidentNews } };
+        return undefined;
+      }
+      const seen = newsVersion;
+      const remaining = deadlineMs - Date.now();
+      const woke =
+        remaining > 0 && (await condition(() => newsVersion !== seen || rollbackRequest !== undefined, remaining));
+      if (rollbackRequest) {
+        st.status = 'pending';
+        return undefined; // the loop turns the request into a rollback
+      }
+      if (woke) continue;
+      st.endedAt = now();
+      st.status = 'failed';
+      st.error = { message: `"${step.until}" did not hold before ${st.deadline}`, type: 'WaitTimeout' };
+      outputs[step.id] = { status: 'failed' };
+      if (step.onTimeout === 'continue') return undefined;
+      return {
+        kind: 'rollback',
+        trigger: 'step-failed',
+        reason: `step ${step.id} timed out waiting for ${step.until}`,
+        failure: { ...st.error, stepId: step.id },
+      };
+    }
   };
 
   const requested = (): Outcome => ({
@@ -357,6 +441,9 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
         case 'approval':
           outcome = await runApproval(step, st);
           break;
+        case 'wait':
+          outcome = await runWait(step, st);
+          break;
         default:
           return unreachable(step);
       }
@@ -375,15 +462,31 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
       const record = (st.rollback = { action: step.rollback.action, status: 'running' as const, startedAt: now() });
       try {
         const withBlock = (await resolveValue(step.rollback.with, context())) as Record<string, unknown>;
-        const envelope = await activity(step.rollback.action, `rollback:${step.id}`, step.rollback)({
+        const envelope = await activity(
+          step.rollback.action,
+          `rollback:${step.id}`,
+          step.rollback,
+        )({
           ...withBlock,
           ctx: stepContext(`rollback:${step.id}`),
         });
-        st.rollback = { ...record, status: 'succeeded', endedAt: now(), attempts: envelope.attempt, output: summarise(envelope.output) };
+        st.rollback = {
+          ...record,
+          status: 'succeeded',
+          endedAt: now(),
+          attempts: envelope.attempt,
+          output: summarise(envelope.output),
+        };
         st.status = 'rolled-back';
       } catch (err) {
         complete = false;
-        st.rollback = { ...record, status: 'failed', endedAt: now(), error: errorInfo(err), attempts: attemptsOf(err, step.rollback.retry) };
+        st.rollback = {
+          ...record,
+          status: 'failed',
+          endedAt: now(),
+          error: errorInfo(err),
+          attempts: attemptsOf(err, step.rollback.retry),
+        };
         st.status = 'rollback-failed';
         log.error('rollback step failed', { stepId: step.id, error: st.rollback.error?.message });
       }
@@ -460,7 +563,10 @@ function unreachable(x: never): never {
 function summarise(output: unknown): unknown {
   const json = JSON.stringify(output) ?? 'null';
   if (json.length <= MAX_OUTPUT_BYTES) return output;
-  return { summary: `output of ${json.length} bytes, see history`, keys: output && typeof output === 'object' ? Object.keys(output) : [] };
+  return {
+    summary: `output of ${json.length} bytes, see history`,
+    keys: output && typeof output === 'object' ? Object.keys(output) : [],
+  };
 }
 
 /** The useful part of a failure: an activity's ApplicationFailure, not the ActivityFailure wrapper. */

@@ -24,7 +24,10 @@ export type AuthOptions = { mode: 'none' } | { mode: 'token'; tokens: Map<string
 /** Parses `token=user:role+role,token2=user2:role`. */
 export function parseTokens(spec: string): Map<string, Principal> {
   const out = new Map<string, Principal>();
-  for (const entry of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([^=]{16,})=([^:]+):?(.*)$/.exec(entry);
     if (!m) throw new Error('FIREBREAK_API_TOKENS entries must be token=user:role+role with tokens of 16+ characters');
     out.set(m[1], { id: `user:${m[2]}`, roles: m[3] ? m[3].split('+') : [] });

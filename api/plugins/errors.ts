@@ -10,7 +10,9 @@ const errors: FastifyPluginAsync = async (app) => {
   app.setErrorHandler((err: FastifyError | ApiError | Error, request, reply) => {
     if (err instanceof ApiError || err instanceof AlertError) {
       if (err.statusCode >= 500) request.log.warn({ err }, err.message);
-      return reply.status(err.statusCode).send({ error: { code: err.code, message: err.message, details: (err as { details?: unknown }).details } });
+      return reply
+        .status(err.statusCode)
+        .send({ error: { code: err.code, message: err.message, details: (err as { details?: unknown }).details } });
     }
     const fe = err as FastifyError;
     if (fe.validation) {

@@ -17,5 +17,7 @@ export function canonicalJson(value: unknown): string {
 
 /** `sha256:<hex>` of the canonical JSON of a definition. */
 export function digestOf(definition: unknown): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(toPlain(definition))).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(canonicalJson(toPlain(definition)))
+    .digest('hex')}`;
 }

@@ -27,9 +27,13 @@ export function parseExpression(source: string): jsonata.Expression {
     return jsonata(source);
   } catch (err) {
     const e = err as { message?: string; position?: number };
-    throw new ExpressionError(`${e.message ?? String(err)}${e.position !== undefined ? ` at ${e.position}` : ''}`, source, {
-      cause: err,
-    });
+    throw new ExpressionError(
+      `${e.message ?? String(err)}${e.position !== undefined ? ` at ${e.position}` : ''}`,
+      source,
+      {
+        cause: err,
+      },
+    );
   }
 }
 

@@ -13,9 +13,7 @@ export interface FieldError {
   message: string;
 }
 
-export type ParamsResult =
-  | { ok: true; value: Record<string, unknown> }
-  | { ok: false; errors: FieldError[] };
+export type ParamsResult = { ok: true; value: Record<string, unknown> } | { ok: false; errors: FieldError[] };
 
 /** Compiles a schema (checks it is a valid JSON schema); throws Ajv's error when it is not. */
 export function compileParamsSchema(schema: object): ValidateFunction {

@@ -28,12 +28,7 @@ export function expr(source: string): Expr {
 
 /** A value as written in a `with` block: the literal type, or an expression at any depth. */
 export type Exprable<T> =
-  | Expr
-  | (T extends readonly (infer U)[]
-      ? Exprable<U>[]
-      : T extends object
-        ? { [K in keyof T]: Exprable<T[K]> }
-        : T);
+  Expr | (T extends readonly (infer U)[] ? Exprable<U>[] : T extends object ? { [K in keyof T]: Exprable<T[K]> } : T);
 
 /**
  * A duration in milliseconds or as a string such as `'30s'`, `'5m'`, `'2 hours'` (the `ms` format Temporal uses).
@@ -110,7 +105,21 @@ export interface ApprovalStep extends StepBase {
   instructions?: string;
 }
 
-export type Step = ActionStep | ApprovalStep;
+/**
+ * Waits until a condition holds, re-checked whenever the execution learns something new (e.g. the incident's alert
+ * went back to OK): a verification step such as `until: "incident.alertState = 'resolved'"`.
+ */
+export interface WaitStep extends StepBase {
+  kind: 'wait';
+  title: string;
+  /** JSONata condition over the expression context (`incident.alertState` is `firing`, `resolved` or `unknown`). */
+  until: string;
+  timeout: Duration;
+  /** `fail`: the step fails and the execution rolls back; `continue`: the failure is recorded and the runbook goes on. */
+  onTimeout: 'fail' | 'continue';
+}
+
+export type Step = ActionStep | ApprovalStep | WaitStep;
 
 /**
  * When an alert starts this runbook, and how the alert's fields become its params. Every condition given must hold;
@@ -173,6 +182,14 @@ export interface ExpressionContext {
   params: Record<string, unknown>;
   steps: Record<string, { status: string; output?: unknown }>;
   execution: { id: string; runbookId: string; digest: string; startedBy: string; incidentId?: string };
+  /** What the incident that started this execution reported; `unknown` for executions started by hand. */
+  incident: IncidentNews;
+}
+
+/** What an incident tells the runbook execution it started. */
+export interface IncidentNews {
+  alertState: 'firing' | 'resolved' | 'unknown';
+  resolvedAt?: string;
 }
 
 /** A runbook ready to run: its plain (JSON) definition and the digest of that content. */

@@ -52,7 +52,8 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
 
   if (!ID.test(runbookId)) add({ path: 'id', code: 'INVALID_ID', message: `id must match ${ID}` });
   for (const f of ['version', 'title', 'description', 'incidentType'] as const) {
-    if (typeof def[f] !== 'string' || def[f].length === 0) add({ path: f, code: 'INVALID_FIELD', message: `${f} is required` });
+    if (typeof def[f] !== 'string' || def[f].length === 0)
+      add({ path: f, code: 'INVALID_FIELD', message: `${f} is required` });
   }
   if (!SEVERITIES.includes(def.severity)) {
     add({ path: 'severity', code: 'INVALID_FIELD', message: `severity must be one of ${SEVERITIES.join(', ')}` });
@@ -78,8 +79,10 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
     const at = `steps[${index}]`;
     const stepId = typeof step?.id === 'string' ? step.id : undefined;
     const addStep = (i: Omit<ValidationIssue, 'runbookId' | 'stepId'>) => add({ stepId, ...i });
-    if (!stepId || !ID.test(stepId)) addStep({ path: `${at}.id`, code: 'INVALID_ID', message: `step id must match ${ID}` });
-    else if (seen.has(stepId)) addStep({ path: `${at}.id`, code: 'DUPLICATE_STEP_ID', message: `duplicate step id "${stepId}"` });
+    if (!stepId || !ID.test(stepId))
+      addStep({ path: `${at}.id`, code: 'INVALID_ID', message: `step id must match ${ID}` });
+    else if (seen.has(stepId))
+      addStep({ path: `${at}.id`, code: 'DUPLICATE_STEP_ID', message: `duplicate step id "${stepId}"` });
 
     // Expressions may read params and the steps before this one (a rollback may also read its own step).
     const checkExpression = (source: string, path: string, allowSelf: boolean) => {
@@ -94,7 +97,11 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
       }
       for (const ref of refs) {
         if (!allIds.has(ref)) {
-          addStep({ path, code: 'UNKNOWN_STEP_REFERENCE', message: `expression "${source}" reads unknown step "${ref}"` });
+          addStep({
+            path,
+            code: 'UNKNOWN_STEP_REFERENCE',
+            message: `expression "${source}" reads unknown step "${ref}"`,
+          });
         } else if (!seen.has(ref) && !(allowSelf && ref === stepId)) {
           addStep({
             path,
@@ -105,7 +112,11 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
       }
       for (const p of referencedNames(source, 'params')) {
         if (paramNames.size > 0 && !paramNames.has(p)) {
-          addStep({ path, code: 'UNKNOWN_PARAM_REFERENCE', message: `expression "${source}" reads unknown param "${p}"` });
+          addStep({
+            path,
+            code: 'UNKNOWN_PARAM_REFERENCE',
+            message: `expression "${source}" reads unknown param "${p}"`,
+          });
         }
       }
     };
@@ -154,20 +165,47 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
           });
         }
         if (!['reject', 'approve', 'fail'].includes(step.onTimeout)) {
-          addStep({ path: `${at}.onTimeout`, code: 'INVALID_FIELD', message: 'onTimeout must be reject, approve or fail' });
+          addStep({
+            path: `${at}.onTimeout`,
+            code: 'INVALID_FIELD',
+            message: 'onTimeout must be reject, approve or fail',
+          });
+        }
+        checkDuration(step.timeout, `${at}.timeout`, true);
+        break;
+      }
+      case 'wait': {
+        if ((step as { rollback?: unknown }).rollback !== undefined) {
+          addStep({ path: `${at}.rollback`, code: 'INVALID_FIELD', message: 'a wait step has nothing to roll back' });
+        }
+        if (typeof step.until !== 'string') {
+          addStep({ path: `${at}.until`, code: 'INVALID_FIELD', message: 'a wait step needs an until condition' });
+        } else {
+          checkExpression(step.until, `${at}.until`, false);
+        }
+        if (!['fail', 'continue'].includes(step.onTimeout)) {
+          addStep({ path: `${at}.onTimeout`, code: 'INVALID_FIELD', message: 'onTimeout must be fail or continue' });
         }
         checkDuration(step.timeout, `${at}.timeout`, true);
         break;
       }
       default:
-        addStep({ path: `${at}.kind`, code: 'INVALID_FIELD', message: `unknown step kind "${String((step as Step)?.kind)}"` });
+        addStep({
+          path: `${at}.kind`,
+          code: 'INVALID_FIELD',
+          message: `unknown step kind "${String((step as Step)?.kind)}"`,
+        });
     }
     if (stepId) seen.add(stepId);
   });
 
   (def.triggers ?? []).forEach((trigger, index) => validateTrigger(trigger, `triggers[${index}]`, paramNames, add));
   if (def.resource && !paramNames.has(def.resource.param)) {
-    add({ path: 'resource.param', code: 'INVALID_FIELD', message: `resource param "${def.resource.param}" is not a param` });
+    add({
+      path: 'resource.param',
+      code: 'INVALID_FIELD',
+      message: `resource param "${def.resource.param}" is not a param`,
+    });
   }
   return issues;
 }
@@ -179,9 +217,11 @@ function validateTrigger(
   add: (i: Omit<ValidationIssue, 'runbookId'>) => void,
 ): void {
   const bad = (path: string, message: string) => add({ path: `${at}${path}`, code: 'INVALID_TRIGGER', message });
-  if (!Array.isArray(trigger.sources) || trigger.sources.length === 0) bad('.sources', 'a trigger needs at least one source');
+  if (!Array.isArray(trigger.sources) || trigger.sources.length === 0)
+    bad('.sources', 'a trigger needs at least one source');
   for (const source of trigger.sources ?? []) {
-    if (!ALERT_SOURCES.includes(source)) bad('.sources', `unknown alert source "${source}"; one of ${ALERT_SOURCES.join(', ')}`);
+    if (!ALERT_SOURCES.includes(source))
+      bad('.sources', `unknown alert source "${source}"; one of ${ALERT_SOURCES.join(', ')}`);
   }
   for (const key of ['alarmNames', 'findingTypes', 'resourceTypes'] as const) {
     const list = trigger[key];
@@ -197,7 +237,8 @@ function validateTrigger(
     return;
   }
   for (const name of Object.keys(trigger.params)) {
-    if (paramNames.size > 0 && !paramNames.has(name)) bad(`.params.${name}`, `"${name}" is not a param of this runbook`);
+    if (paramNames.size > 0 && !paramNames.has(name))
+      bad(`.params.${name}`, `"${name}" is not a param of this runbook`);
   }
   for (const e of collectExpressions(trigger.params)) {
     const path = `${at}.params.${e.path}`;
@@ -208,7 +249,11 @@ function validateTrigger(
       continue;
     }
     if (referencedNames(e.source, 'steps').length > 0 || referencedNames(e.source, 'params').length > 0) {
-      add({ path, code: 'INVALID_EXPRESSION', message: `trigger expression "${e.source}" may read only alert, incident and notify` });
+      add({
+        path,
+        code: 'INVALID_EXPRESSION',
+        message: `trigger expression "${e.source}" may read only alert, incident and notify`,
+      });
     }
   }
 }

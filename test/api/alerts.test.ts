@@ -3,12 +3,14 @@
  * incident per fingerprint, start the routed runbook against the named instance, and follow the alarm to OK.
  */
 import { randomUUID } from 'node:crypto';
-import { DescribeInstanceAttributeCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstanceAttributeCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { Type } from '@sinclair/typebox';
 import { CreateTopicCommand, PublishCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { SnsSignatureVerifier } from '../../alerts/sns';
 import { buildApp, type AppDeps } from '../../api/app';
+import { defineRunbook, expr } from '../../runbooks/dsl/types';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import { RunbookRegistry } from '../../runbooks/registry';
 import { readNotifications, type SeedResult } from '../../scripts/seed';
@@ -49,7 +51,9 @@ function app(taskQueue: string, overrides: Partial<AppDeps> = {}, client = tempo
     notifyTopics: { default: env.topicArn },
     alerts: {
       snsTopics: ['arn:aws:sns:*:111122223333:ops-*', 'arn:aws:sns:us-east-1:123456789012:*'],
-      verifier: new SnsSignatureVerifier({ fetchCertificate: fakeFetcher({ [CERT_URL]: cert.certPem }).fetchCertificate }),
+      verifier: new SnsSignatureVerifier({
+        fetchCertificate: fakeFetcher({ [CERT_URL]: cert.certPem }).fetchCertificate,
+      }),
       webhookSecret: SECRET,
       webhookHeader: 'x-firebreak-secret',
       confirmSubscription: async () => undefined,
@@ -93,7 +97,8 @@ async function incident(api: FastifyInstance, id: string, predicate: (b: any) =>
   for (;;) {
     const res = await api.inject({ method: 'GET', url: `/v1/incidents/${id}` });
     if (res.statusCode === 200 && predicate(res.json())) return res.json();
-    if (Date.now() > deadline) throw new Error(`incident ${id}: timed out; last ${res.statusCode} ${res.body.slice(0, 2000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`incident ${id}: timed out; last ${res.statusCode} ${res.body.slice(0, 2000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -109,7 +114,11 @@ test('moto SNS delivers a CloudWatch alarm to the API over HTTP: the runbook sta
   await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
     // moto cannot sign, so this API runs with verification off, as `npm start` does against the emulator.
     const api = await app(taskQueue, {
-      alerts: { snsTopics: ['arn:aws:sns:us-east-1:123456789012:*'], verifier: null, confirmSubscription: async () => undefined },
+      alerts: {
+        snsTopics: ['arn:aws:sns:us-east-1:123456789012:*'],
+        verifier: null,
+        confirmSubscription: async () => undefined,
+      },
     });
     const address = await api.listen({ host: '127.0.0.1', port: 0 });
     const topic = await aws.clients.sns.send(new CreateTopicCommand({ Name: unique('ops-alarms') }));
@@ -136,7 +145,9 @@ test('moto SNS delivers a CloudWatch alarm to the API over HTTP: the runbook sta
     expect(state.alertName).toBe(alarm);
     // The runbook acted on that instance (checked in moto): evidence taken, protection on, awaiting approval.
     expect(await protectionOn(instanceId)).toBe(true);
-    const execution = (await api.inject({ method: 'GET', url: `/v1/executions/${state.automation.executionId}` })).json();
+    const execution = (
+      await api.inject({ method: 'GET', url: `/v1/executions/${state.automation.executionId}` })
+    ).json();
     expect(execution).toMatchObject({ params: { instanceId }, incidentId: item.id, status: 'waiting-approval' });
     await temporal.client.workflow.getHandle(state.automation.executionId).terminate('test done');
     await api.close();
@@ -163,11 +174,21 @@ test('a GuardDuty finding via EventBridge starts ec2-compromise on that instance
     expect(wrong.statusCode).toBe(403);
     expect(wrong.json().error).toMatchObject({ code: 'ALERT_FORBIDDEN', details: { reason: 'bad-secret' } });
 
-    const res = await api.inject({ method: 'POST', url: '/v1/alerts/eventbridge', headers: { 'x-firebreak-secret': SECRET }, payload: event });
+    const res = await api.inject({
+      method: 'POST',
+      url: '/v1/alerts/eventbridge',
+      headers: { 'x-firebreak-secret': SECRET },
+      payload: event,
+    });
     expect(res.statusCode).toBe(202);
     const ack = res.json();
     expect(ack).toMatchObject({ outcome: 'opened', severity: 'SEV2', automation: { runbookId: 'ec2-compromise' } });
-    const again = await api.inject({ method: 'POST', url: '/v1/alerts/eventbridge', headers: { 'x-firebreak-secret': SECRET }, payload: event });
+    const again = await api.inject({
+      method: 'POST',
+      url: '/v1/alerts/eventbridge',
+      headers: { 'x-firebreak-secret': SECRET },
+      payload: event,
+    });
     expect(again.json()).toMatchObject({ incidentId: ack.incidentId, outcome: 'duplicate', duplicateCount: 1 });
 
     const waiting = await incident(api, ack.incidentId, (b) => b.automation.status === 'waiting-approval');
@@ -179,19 +200,30 @@ test('a GuardDuty finding via EventBridge starts ec2-compromise on that instance
     expect(contained.automation.status).toBe('succeeded');
 
     // A human resolves it (GuardDuty findings have no OK state): the incident closes, the containment stays.
-    const resolved = await api.inject({ method: 'POST', url: `/v1/incidents/${ack.incidentId}/resolve`, payload: { reason: 'instance rebuilt' } });
+    const resolved = await api.inject({
+      method: 'POST',
+      url: `/v1/incidents/${ack.incidentId}/resolve`,
+      payload: { reason: 'instance rebuilt' },
+    });
     expect(resolved.statusCode).toBe(200);
     const closed = await incident(api, ack.incidentId, (b) => b.status === 'closed');
     expect(closed.resolvedBy).toMatchObject({ kind: 'human', id: 'user:local-operator' });
     expect(closed.timeline.map((t: { kind: string }) => t.kind)).toEqual(
       expect.arrayContaining(['alert', 'state', 'runbook', 'notification', 'resolution']),
     );
-    expect((await api.inject({ method: 'POST', url: `/v1/incidents/${ack.incidentId}/resolve`, payload: { reason: 'x' } })).statusCode).toBe(409);
+    expect(
+      (await api.inject({ method: 'POST', url: `/v1/incidents/${ack.incidentId}/resolve`, payload: { reason: 'x' } }))
+        .statusCode,
+    ).toBe(409);
 
     // Notifications went to the topic: opened, approval, contained, resolved, each with links and context.
     const notes = await readNotifications(aws.sqs, env.queueUrl, { count: 20, timeoutMs: 5_000 });
-    const mine = notes.filter((n) => (n.json as any)?.message?.incident?.id === ack.incidentId).map((n) => n.json as any);
-    expect(mine.map((m) => m.message.event)).toEqual(expect.arrayContaining(['opened', 'approval-required', 'contained', 'resolved']));
+    const mine = notes
+      .filter((n) => (n.json as any)?.message?.incident?.id === ack.incidentId)
+      .map((n) => n.json as any);
+    expect(mine.map((m) => m.message.event)).toEqual(
+      expect.arrayContaining(['opened', 'approval-required', 'contained', 'resolved']),
+    );
     const approval = mine.find((m) => m.message.event === 'approval-required').message;
     expect(approval).toMatchObject({
       account: '111122223333',
@@ -214,13 +246,32 @@ test('a finding for a resource no runbook handles opens an incident without auto
     const event = fixture('eventbridge-guardduty-finding.json');
     event.id = randomUUID();
     event.detail.type = 'UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS';
-    event.detail.resource = { resourceType: 'AccessKey', accessKeyDetails: { accessKeyId: unique('ASIA'), userName: 'web' } };
-    const res = await api.inject({ method: 'POST', url: '/v1/alerts/eventbridge', headers: { 'x-firebreak-secret': SECRET }, payload: event });
+    event.detail.resource = {
+      resourceType: 'AccessKey',
+      accessKeyDetails: { accessKeyId: unique('ASIA'), userName: 'web' },
+    };
+    const res = await api.inject({
+      method: 'POST',
+      url: '/v1/alerts/eventbridge',
+      headers: { 'x-firebreak-secret': SECRET },
+      payload: event,
+    });
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toMatchObject({ outcome: 'opened', automation: { reason: 'no runbook trigger matches this alert' } });
+    expect(res.json()).toMatchObject({
+      outcome: 'opened',
+      automation: { reason: 'no runbook trigger matches this alert' },
+    });
     const state = await incident(api, res.json().incidentId, (b) => b.status === 'triaged');
-    expect(state).toMatchObject({ automation: { kind: 'none' }, incidentType: 'unclassified', resource: { type: 'iam:accesskey' } });
-    const sev = await api.inject({ method: 'POST', url: `/v1/incidents/${state.incidentId}/severity`, payload: { severity: 'SEV1', reason: 'prod keys' } });
+    expect(state).toMatchObject({
+      automation: { kind: 'none' },
+      incidentType: 'unclassified',
+      resource: { type: 'iam:accesskey' },
+    });
+    const sev = await api.inject({
+      method: 'POST',
+      url: `/v1/incidents/${state.incidentId}/severity`,
+      payload: { severity: 'SEV1', reason: 'prod keys' },
+    });
     expect(sev.statusCode).toBe(200);
     expect(sev.json()).toMatchObject({ severity: 'SEV1', severityReason: 'set by user:local-operator: prod keys' });
     const listed = (await api.inject({ method: 'GET', url: '/v1/incidents?severity=SEV1&type=unclassified' })).json();
@@ -247,7 +298,10 @@ test('200 concurrent deliveries of one alarm and redeliveries of one MessageId s
     const acks = responses.map((r) => r.json());
     const ids = new Set(acks.map((a) => a.incidentId));
     expect(ids.size).toBe(1);
-    const outcomes = acks.reduce<Record<string, number>>((m, a) => ({ ...m, [a.outcome]: (m[a.outcome] ?? 0) + 1 }), {});
+    const outcomes = acks.reduce<Record<string, number>>(
+      (m, a) => ({ ...m, [a.outcome]: (m[a.outcome] ?? 0) + 1 }),
+      {},
+    );
     expect(outcomes).toEqual({ opened: 1, refired: 150, duplicate: 49 });
     const [incidentId] = ids;
     const state = await incident(api, incidentId, (b) => b.automation.status === 'waiting-approval');
@@ -257,7 +311,9 @@ test('200 concurrent deliveries of one alarm and redeliveries of one MessageId s
     const deadline = Date.now() + 10_000;
     let executions: { id: string }[] = [];
     do {
-      executions = (await api.inject({ method: 'GET', url: `/v1/executions?resource=ec2:instance/${instanceId}` })).json().items;
+      executions = (
+        await api.inject({ method: 'GET', url: `/v1/executions?resource=ec2:instance/${instanceId}` })
+      ).json().items;
       if (executions.length >= 1) break;
       await new Promise((r) => setTimeout(r, 250));
     } while (Date.now() < deadline);
@@ -287,13 +343,22 @@ test('forged and malformed SNS deliveries are refused and start nothing', async 
   const cases: [string, unknown, number, string][] = [
     ['tampered message', { ...good, Message: good.Message.replace('ALARM', 'OK') }, 403, 'signature-invalid'],
     ['wrong key', signSns(good, selfSignedCertificate().privateKey, { certUrl: CERT_URL }), 403, 'signature-invalid'],
-    ['foreign cert host', { ...good, SigningCertURL: 'https://sns.us-east-1.amazonaws.com.evil.test/c.pem' }, 403, 'cert-url'],
+    [
+      'foreign cert host',
+      { ...good, SigningCertURL: 'https://sns.us-east-1.amazonaws.com.evil.test/c.pem' },
+      403,
+      'cert-url',
+    ],
     ['http cert URL', { ...good, SigningCertURL: CERT_URL.replace('https', 'http') }, 403, 'cert-url'],
     ['unknown topic', { ...good, TopicArn: 'arn:aws:sns:eu-west-1:999999999999:ops-alarms' }, 403, 'topic-not-allowed'],
   ];
   for (const [what, body, status, reason] of cases) {
     const res = await postSns(api, body);
-    expect({ what, status: res.statusCode, reason: res.json().error?.details?.reason }).toEqual({ what, status, reason });
+    expect({ what, status: res.statusCode, reason: res.json().error?.details?.reason }).toEqual({
+      what,
+      status,
+      reason,
+    });
   }
   const truncated = await postSns(api, JSON.stringify(good).slice(0, 200));
   expect(truncated.statusCode).toBe(400);
@@ -304,13 +369,21 @@ test('forged and malformed SNS deliveries are refused and start nothing', async 
     method: 'POST',
     url: '/v1/alerts/eventbridge',
     headers: { 'x-firebreak-secret': SECRET },
-    payload: { ...fixture('eventbridge-guardduty-finding.json'), 'detail-type': 'EC2 Instance State-change Notification' },
+    payload: {
+      ...fixture('eventbridge-guardduty-finding.json'),
+      'detail-type': 'EC2 Instance State-change Notification',
+    },
   });
   expect(wrongType.statusCode).toBe(422);
   const tooBig = await postSns(api, 'x'.repeat(600 * 1024));
   expect(tooBig.statusCode).toBe(413);
   // Nothing started: no incident for that alarm's instance on this task queue.
-  const listed = (await api.inject({ method: 'GET', url: `/v1/incidents?resource=ec2:instance/${env.instances[0].instanceId}&type=nothing` })).json();
+  const listed = (
+    await api.inject({
+      method: 'GET',
+      url: `/v1/incidents?resource=ec2:instance/${env.instances[0].instanceId}&type=nothing`,
+    })
+  ).json();
   expect(listed.items).toEqual([]);
   // A valid SubscriptionConfirmation from an allowed topic is confirmed.
   const confirmations: string[] = [];
@@ -324,7 +397,11 @@ test('forged and malformed SNS deliveries are refused and start nothing', async 
   const confirmation = signSns(fixture('sns-subscription-confirmation.json'), cert.privateKey, { certUrl: CERT_URL });
   const confirmed = await postSns(confirming, confirmation);
   expect(confirmed.statusCode).toBe(200);
-  expect(confirmed.json()).toEqual({ type: 'SubscriptionConfirmation', topicArn: confirmation.TopicArn, confirmed: true });
+  expect(confirmed.json()).toEqual({
+    type: 'SubscriptionConfirmation',
+    topicArn: confirmation.TopicArn,
+    confirmed: true,
+  });
   expect(confirmations).toEqual([`${confirmation.TopicArn} ${confirmation.Token}`]);
   await Promise.all([api.close(), confirming.close()]);
 });
@@ -374,4 +451,159 @@ test('Temporal stopped: 503 so SNS redelivers; after a restart the redelivery st
     await connection.close();
     await server.stop();
   }
+});
+
+test('a verification step waits for the alert to go back to OK; the incident tells the runbook', async () => {
+  // A runbook that mitigates, then verifies through the alert itself before declaring success.
+  const verify = defineRunbook({
+    id: 'mitigate-and-verify',
+    version: '1.0.0',
+    title: 'Mitigate, then wait for the alert to clear',
+    description: 'test runbook',
+    incidentType: 'latency',
+    severity: 'SEV3',
+    params: Type.Object({ instanceId: Type.String() }),
+    resource: { type: 'ec2:instance', param: 'instanceId' },
+    triggers: [{ sources: ['generic'], alarmNames: ['verify-*'], params: { instanceId: expr('alert.resource.id') } }],
+    steps: [
+      {
+        id: 'mitigate',
+        kind: 'action',
+        action: 'ec2.tagInstance',
+        with: { instanceId: expr('params.instanceId'), tags: { mitigated: 'yes' } },
+      },
+      {
+        id: 'verify-clear',
+        kind: 'wait',
+        title: 'Alert back to OK',
+        until: "incident.alertState = 'resolved'",
+        timeout: '2m',
+        onTimeout: 'fail',
+      },
+      {
+        id: 'mark-verified',
+        kind: 'action',
+        action: 'ec2.tagInstance',
+        with: { instanceId: expr('params.instanceId'), tags: { verified: expr('incident.resolvedAt') } },
+      },
+    ],
+  });
+  await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+    const api = await app(taskQueue, { registry: new RunbookRegistry([verify, ec2Compromise]) });
+    const instanceId = env.instances[0].instanceId;
+    const name = unique('verify-latency');
+    const post = (id: string, state: 'firing' | 'resolved') =>
+      api.inject({
+        method: 'POST',
+        url: '/v1/alerts',
+        headers: { 'x-firebreak-secret': SECRET },
+        payload: { id, name, state, resource: { type: 'ec2:instance', id: instanceId } },
+      });
+    const opened = await post(unique('d'), 'firing');
+    expect(opened.statusCode).toBe(202);
+    const [ack] = opened.json().results;
+    expect(ack).toMatchObject({ outcome: 'opened', automation: { runbookId: 'mitigate-and-verify' } });
+    const execUrl = `/v1/executions/${ack.automation.executionId}`;
+    const deadline = Date.now() + 30_000;
+    let exec = (await api.inject({ method: 'GET', url: execUrl })).json();
+    while (exec.steps?.[1]?.status !== 'waiting' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      exec = (await api.inject({ method: 'GET', url: execUrl })).json();
+    }
+    expect(exec.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'waiting', 'pending']);
+
+    const cleared = await post(unique('d'), 'resolved');
+    expect(cleared.json().results[0]).toMatchObject({ incidentId: ack.incidentId, outcome: 'resolved' });
+    const closed = await incident(api, ack.incidentId, (b) => b.status === 'closed');
+    expect(closed.automation.status).toBe('succeeded');
+    const done = (await api.inject({ method: 'GET', url: execUrl })).json();
+    expect(done.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    const described = await aws.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+    const tags = Object.fromEntries((described.Reservations![0].Instances![0].Tags ?? []).map((t) => [t.Key, t.Value]));
+    expect(tags).toMatchObject({ mitigated: 'yes', verified: closed.resolvedAt });
+    await api.close();
+  });
+});
+
+test('lists page with tokens; an Alertmanager group and an EventBridge alarm event are ingested too', async () => {
+  await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+    const api = await app(taskQueue);
+    const group = unique('grp');
+    const alertmanager = {
+      version: '4',
+      groupKey: group,
+      status: 'firing',
+      receiver: 'firebreak',
+      groupLabels: { alertname: group },
+      commonLabels: {},
+      commonAnnotations: {},
+      externalURL: 'http://alertmanager:9093',
+      alerts: [1, 2, 3].map((n) => ({
+        status: 'firing',
+        labels: { alertname: group, severity: 'warning', resource_type: 'service', resource_id: `svc-${n}` },
+        annotations: { summary: `replica ${n} slow` },
+        startsAt: new Date().toISOString(),
+        endsAt: '0001-01-01T00:00:00Z',
+        fingerprint: `${group}-${n}`,
+      })),
+    };
+    const res = await api.inject({
+      method: 'POST',
+      url: '/v1/alerts',
+      headers: { 'x-firebreak-secret': SECRET },
+      payload: alertmanager,
+    });
+    expect(res.statusCode).toBe(202);
+    const results = res.json().results;
+    expect(results.map((r: { outcome: string; severity: string }) => [r.outcome, r.severity])).toEqual([
+      ['opened', 'SEV3'],
+      ['opened', 'SEV3'],
+      ['opened', 'SEV3'],
+    ]);
+    expect(new Set(results.map((r: { incidentId: string }) => r.incidentId)).size).toBe(3);
+
+    const alarm = fixture('eventbridge-cloudwatch-alarm-state-change.json');
+    alarm.id = randomUUID();
+    alarm.detail.alarmName = unique('api-5xx-rate');
+    const eb = await api.inject({
+      method: 'POST',
+      url: '/v1/alerts/eventbridge',
+      headers: { 'x-firebreak-secret': SECRET },
+      payload: alarm,
+    });
+    expect(eb.statusCode).toBe(202);
+    expect(eb.json()).toMatchObject({
+      outcome: 'opened',
+      automation: { reason: 'no runbook trigger matches this alert' },
+    });
+
+    // Page through the three Alertmanager incidents, two at a time (visibility is eventually consistent).
+    const ids = new Set(results.map((r: { incidentId: string }) => r.incidentId));
+    const seen: string[] = [];
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      seen.length = 0;
+      let token: string | undefined;
+      let pages = 0;
+      do {
+        const page = (
+          await api.inject({
+            method: 'GET',
+            url: `/v1/incidents?status=triaged&pageSize=2${token ? `&pageToken=${token}` : ''}`,
+          })
+        ).json();
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.items.map((i: { id: string }) => i.id));
+        token = page.nextPageToken;
+        pages++;
+      } while (token && pages < 50);
+      if ([...ids].every((id) => seen.includes(id as string))) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(seen).toEqual(expect.arrayContaining([...ids]));
+    expect(new Set(seen).size).toBe(seen.length);
+    for (const id of [...ids, eb.json().incidentId])
+      await temporal.client.workflow.getHandle(id as string).terminate('test done');
+    await api.close();
+  });
 });

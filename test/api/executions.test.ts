@@ -32,10 +32,13 @@ function app(taskQueue: string, registry = new RunbookRegistry([ec2Compromise]))
     registry,
     taskQueue,
     publicUrl: 'http://firebreak.test',
-    auth: { mode: 'token', tokens: new Map([
-      ['commander-token-0123456789', { id: 'user:alice', roles: ['incident-commander'] }],
-      ['viewer-token-0123456789abc', { id: 'user:bob', roles: ['viewer'] }],
-    ]) },
+    auth: {
+      mode: 'token',
+      tokens: new Map([
+        ['commander-token-0123456789', { id: 'user:alice', roles: ['incident-commander'] }],
+        ['viewer-token-0123456789abc', { id: 'user:bob', roles: ['viewer'] }],
+      ]),
+    },
   });
 }
 const asAlice = { authorization: 'Bearer commander-token-0123456789' };
@@ -57,7 +60,10 @@ async function start(api: FastifyInstance, instance = 0, extra: Record<string, u
     method: 'POST',
     url: '/v1/runbooks/ec2-compromise/executions',
     headers: asAlice,
-    payload: { params: { instanceId: env.instances[instance].instanceId, notifyTopicArn: env.topicArn, ...extra }, reason: 'test' },
+    payload: {
+      params: { instanceId: env.instances[instance].instanceId, notifyTopicArn: env.topicArn, ...extra },
+      reason: 'test',
+    },
   });
 }
 
@@ -71,7 +77,9 @@ test('runbooks: list, detail, unknown, and authentication required', async () =>
   const detail = await api.inject({ method: 'GET', url: '/v1/runbooks/ec2-compromise', headers: asBob });
   expect(detail.statusCode).toBe(200);
   expect(detail.json().steps.map((s: { id: string }) => s.id)).toEqual(ec2Compromise.steps.map((s) => s.id));
-  expect(detail.json().steps.find((s: { id: string }) => s.id === 'isolate').rollbackAction).toBe('ec2.restoreSecurityGroups');
+  expect(detail.json().steps.find((s: { id: string }) => s.id === 'isolate').rollbackAction).toBe(
+    'ec2.restoreSecurityGroups',
+  );
   expect(detail.json().params.properties.instanceId.pattern).toBeDefined();
 
   const missing = await api.inject({ method: 'GET', url: '/v1/runbooks/nope', headers: asBob });
@@ -85,7 +93,11 @@ test('runbooks: list, detail, unknown, and authentication required', async () =>
   expect((await api.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
   const openapi = await api.inject({ method: 'GET', url: '/docs/json' });
   expect(Object.keys(openapi.json().paths)).toEqual(
-    expect.arrayContaining(['/v1/runbooks/{id}/executions', '/v1/executions/{id}/approvals/{stepId}', '/v1/executions/{id}/rollback']),
+    expect.arrayContaining([
+      '/v1/runbooks/{id}/executions',
+      '/v1/executions/{id}/approvals/{stepId}',
+      '/v1/executions/{id}/rollback',
+    ]),
   );
   await api.close();
 });
@@ -134,18 +146,30 @@ test('approve through the API, 403/404/409 for refused decisions, then roll back
     expect(digest).toMatch(/^sha256:/);
 
     const waiting = await poll(api, executionId, (b) => b.status === 'waiting-approval');
-    expect(waiting.pendingApproval.approveUrl).toBe(`http://firebreak.test/v1/executions/${executionId}/approvals/approve-isolation`);
+    expect(waiting.pendingApproval.approveUrl).toBe(
+      `http://firebreak.test/v1/executions/${executionId}/approvals/approve-isolation`,
+    );
     expect(waiting.startedBy).toEqual({ id: 'user:alice', roles: ['incident-commander'] });
 
     const approve = (stepId: string, headers = asAlice, decision = 'approve') =>
-      api.inject({ method: 'POST', url: `/v1/executions/${executionId}/approvals/${stepId}`, headers, payload: { decision, comment: 'ok' } });
+      api.inject({
+        method: 'POST',
+        url: `/v1/executions/${executionId}/approvals/${stepId}`,
+        headers,
+        payload: { decision, comment: 'ok' },
+      });
     expect((await approve('nope')).statusCode).toBe(404);
     expect((await approve('approve-isolation', asBob)).statusCode).toBe(403);
     expect((await approve('approve-isolation', asAlice, 'maybe')).statusCode).toBe(400);
     const ok = await approve('approve-isolation');
     expect(ok.statusCode).toBe(200);
     // The identity is the authenticated caller's, never taken from the body.
-    expect(ok.json()).toMatchObject({ stepId: 'approve-isolation', decision: 'approve', decidedBy: { id: 'user:alice' }, via: 'human' });
+    expect(ok.json()).toMatchObject({
+      stepId: 'approve-isolation',
+      decision: 'approve',
+      decidedBy: { id: 'user:alice' },
+      via: 'human',
+    });
     const again = await approve('approve-isolation');
     expect(again.statusCode).toBe(409);
     expect(again.json().error.message).toMatch(/already decided/);
@@ -157,8 +181,22 @@ test('approve through the API, 403/404/409 for refused decisions, then roll back
     const groups = described.Reservations![0].Instances![0].NetworkInterfaces![0].Groups!.map((g) => g.GroupName);
     expect(groups).toEqual(['firebreak-quarantine']);
 
-    expect((await api.inject({ method: 'POST', url: `/v1/executions/${executionId}/rollback`, headers: asAlice, payload: {} })).statusCode).toBe(400);
-    const rb = await api.inject({ method: 'POST', url: `/v1/executions/${executionId}/rollback`, headers: asAlice, payload: { reason: 'release' } });
+    expect(
+      (
+        await api.inject({
+          method: 'POST',
+          url: `/v1/executions/${executionId}/rollback`,
+          headers: asAlice,
+          payload: {},
+        })
+      ).statusCode,
+    ).toBe(400);
+    const rb = await api.inject({
+      method: 'POST',
+      url: `/v1/executions/${executionId}/rollback`,
+      headers: asAlice,
+      payload: { reason: 'release' },
+    });
     expect(rb.statusCode).toBe(202);
     expect(rb.json()).toMatchObject({ executionId, accepted: true });
     const rolled = await poll(api, executionId, (b) => b.status === 'rolled-back' && b.workflowStatus === 'COMPLETED');
@@ -173,10 +211,17 @@ test('approve through the API, 403/404/409 for refused decisions, then roll back
     expect(protection.DisableApiTermination?.Value).toBe(false);
 
     // Closed: further rollbacks and approvals conflict.
-    const closed = await api.inject({ method: 'POST', url: `/v1/executions/${executionId}/rollback`, headers: asAlice, payload: { reason: 'again' } });
+    const closed = await api.inject({
+      method: 'POST',
+      url: `/v1/executions/${executionId}/rollback`,
+      headers: asAlice,
+      payload: { reason: 'again' },
+    });
     expect(closed.statusCode).toBe(409);
     expect((await approve('approve-isolation')).statusCode).toBe(409);
-    expect((await api.inject({ method: 'GET', url: '/v1/executions/no-such-execution', headers: asAlice })).statusCode).toBe(404);
+    expect(
+      (await api.inject({ method: 'GET', url: '/v1/executions/no-such-execution', headers: asAlice })).statusCode,
+    ).toBe(404);
     await api.close();
   });
 });
@@ -194,7 +239,12 @@ test('editing a runbook after start does not change the running execution (pinne
       version: '1.1.0',
       steps: [
         ...ec2Compromise.steps.filter((s) => s.kind !== 'approval'),
-        { id: 'extra', kind: 'action', action: 'ec2.tagInstance', with: { instanceId: 'i-00000000', tags: { x: 'y' } } },
+        {
+          id: 'extra',
+          kind: 'action',
+          action: 'ec2.tagInstance',
+          with: { instanceId: 'i-00000000', tags: { x: 'y' } },
+        },
       ],
     };
     const editedRegistry = new RunbookRegistry([edited]);

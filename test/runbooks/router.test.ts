@@ -7,7 +7,9 @@ import { fixture } from '../alerts/helpers';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:sev2-pager';
 const registry = new RunbookRegistry([ec2Compromise]);
-const router = new AlertRouter(registry, { topics: { SEV2: TOPIC, default: 'arn:aws:sns:eu-west-1:111122223333:ops' } });
+const router = new AlertRouter(registry, {
+  topics: { SEV2: TOPIC, default: 'arn:aws:sns:eu-west-1:111122223333:ops' },
+});
 
 function finding(severity = 8, type = 'CryptoCurrency:EC2/BitcoinTool.B!DNS') {
   const event = fixture('eventbridge-guardduty-finding.json');

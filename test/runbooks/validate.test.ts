@@ -93,7 +93,12 @@ describe('runbook validation at load', () => {
   });
 
   test('invalid expression', () => {
-    const bad: Step = { id: 'capture', kind: 'action', action: 'ec2.captureInstance', with: { instanceId: expr('params.(') } };
+    const bad: Step = {
+      id: 'capture',
+      kind: 'action',
+      action: 'ec2.captureInstance',
+      with: { instanceId: expr('params.(') },
+    };
     const issues = validateRunbook(runbook([bad]));
     expect(issues.map((i) => i.code)).toEqual(['INVALID_EXPRESSION']);
     expect(issues[0].message).toMatch(/invalid expression "params\.\("/);
@@ -106,7 +111,12 @@ describe('runbook validation at load', () => {
   });
 
   test('reference to an unknown param', () => {
-    const step: Step = { id: 'capture', kind: 'action', action: 'ec2.captureInstance', with: { instanceId: expr('params.instance') } };
+    const step: Step = {
+      id: 'capture',
+      kind: 'action',
+      action: 'ec2.captureInstance',
+      with: { instanceId: expr('params.instance') },
+    };
     expect(codes(runbook([step]))).toEqual([{ code: 'UNKNOWN_PARAM_REFERENCE', stepId: 'capture' }]);
   });
 
@@ -123,7 +133,9 @@ describe('runbook validation at load', () => {
   });
 
   test('invalid params schema', () => {
-    const issues = validateRunbook(runbook([capture], { params: { type: 'object', properties: { x: { type: 'nope' } } } as never }));
+    const issues = validateRunbook(
+      runbook([capture], { params: { type: 'object', properties: { x: { type: 'nope' } } } as never }),
+    );
     expect(issues.map((i) => i.code)).toEqual(['INVALID_PARAMS_SCHEMA']);
     expect(validateRunbook(runbook([capture], { params: Type.String() as never })).map((i) => i.code)).toEqual([
       'INVALID_PARAMS_SCHEMA',
@@ -132,7 +144,11 @@ describe('runbook validation at load', () => {
 
   test('invalid durations and onTimeout', () => {
     const gate = loose({ id: 'approve', kind: 'approval', title: 'Go?', timeout: 'soon', onTimeout: 'maybe' });
-    expect(codes(runbook([capture, gate])).map((c) => c.code).sort()).toEqual(['INVALID_DURATION', 'INVALID_FIELD']);
+    expect(
+      codes(runbook([capture, gate]))
+        .map((c) => c.code)
+        .sort(),
+    ).toEqual(['INVALID_DURATION', 'INVALID_FIELD']);
   });
 
   test('triggers: unknown source, a param the runbook lacks, an expression reading steps, a bad minSeverity', () => {
@@ -152,6 +168,22 @@ describe('runbook validation at load', () => {
       ['triggers[2].params.instanceId', 'INVALID_EXPRESSION'],
       ['triggers[3].minSeverity', 'INVALID_TRIGGER'],
     ]);
+  });
+
+  test('wait steps need a valid until condition, a timeout and onTimeout fail or continue', () => {
+    const wait = loose({
+      id: 'verify',
+      kind: 'wait',
+      title: 'Cleared?',
+      until: "steps.later.status = 'x'",
+      onTimeout: 'retry',
+    });
+    const later: Step = { ...capture, id: 'later' };
+    expect(
+      codes(runbook([capture, wait, later]))
+        .map((c) => c.code)
+        .sort(),
+    ).toEqual(['FORWARD_STEP_REFERENCE', 'INVALID_DURATION', 'INVALID_FIELD']);
   });
 
   test('the registry names the runbook and step in one error listing every problem', () => {
@@ -177,7 +209,9 @@ describe('runbook validation at load', () => {
   test('the digest is stable under key order and changes with content', () => {
     const r1 = new RunbookRegistry([runbook([capture])]).get('test-runbook')!;
     const reordered = { ...runbook([capture]) };
-    const r2 = new RunbookRegistry([Object.fromEntries(Object.entries(reordered).reverse()) as unknown as RunbookDefinition]).get('test-runbook')!;
+    const r2 = new RunbookRegistry([
+      Object.fromEntries(Object.entries(reordered).reverse()) as unknown as RunbookDefinition,
+    ]).get('test-runbook')!;
     const r3 = new RunbookRegistry([runbook([capture], { version: '1.0.1' })]).get('test-runbook')!;
     expect(r1.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(r2.digest).toBe(r1.digest);

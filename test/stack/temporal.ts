@@ -26,11 +26,15 @@ export async function testTemporal(): Promise<TestTemporal> {
   if (!runtimeInstalled) {
     // Tests fail workflows on purpose: keep the SDK's own logs to errors so the output stays readable.
     // Core's "task not found" warnings under heavy Update load are expected, so core logs only errors too.
-    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+    Runtime.install({
+      logger: new DefaultLogger('ERROR'),
+      telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+    });
     runtimeInstalled = true;
   }
   const address = process.env.FIREBREAK_TEMPORAL_ADDRESS;
-  if (!address) throw new Error('FIREBREAK_TEMPORAL_ADDRESS is not set: the jest global setup should have started Temporal');
+  if (!address)
+    throw new Error('FIREBREAK_TEMPORAL_ADDRESS is not set: the jest global setup should have started Temporal');
   const connection = await NativeConnection.connect({ address });
   const clientConnection = await Connection.connect({ address });
   return {
@@ -75,7 +79,11 @@ export async function startRunbook(
   input: RunbookWorkflowInput,
   workflowId = uniqueId(input.runbook.id),
 ): Promise<RunbookHandle> {
-  return temporal.client.workflow.start<typeof runbookWorkflow>(RUNBOOK_WORKFLOW, { taskQueue, workflowId, args: [input] });
+  return temporal.client.workflow.start<typeof runbookWorkflow>(RUNBOOK_WORKFLOW, {
+    taskQueue,
+    workflowId,
+    args: [input],
+  });
 }
 
 /** Polls the execution's state until `predicate` holds; fails with the last state seen. */

@@ -79,7 +79,10 @@ async function quarantineGroups(vpcId: string) {
 
 async function evidenceSnapshots(executionId: string) {
   const out = await aws.clients.ec2.send(
-    new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'tag:firebreak:execution-id', Values: [executionId] }] }),
+    new DescribeSnapshotsCommand({
+      OwnerIds: ['self'],
+      Filters: [{ Name: 'tag:firebreak:execution-id', Values: [executionId] }],
+    }),
   );
   return out.Snapshots ?? [];
 }
@@ -211,9 +214,21 @@ test('a step failing mid-runbook rolls back the completed steps; the failure sta
   const def: RunbookDefinition = {
     ...ec2Compromise,
     steps: [
-      ...ec2Compromise.steps.filter((s) => ['capture', 'protect-termination', 'isolate', 'tag-quarantined'].includes(s.id)),
-      { id: 'inspect-peer', kind: 'action', action: 'ec2.captureInstance', with: { instanceId: 'i-0000000000000dead' } },
-      { id: 'tag-after', kind: 'action', action: 'ec2.tagInstance', with: { instanceId: instance.instanceId, tags: { after: 'yes' } } },
+      ...ec2Compromise.steps.filter((s) =>
+        ['capture', 'protect-termination', 'isolate', 'tag-quarantined'].includes(s.id),
+      ),
+      {
+        id: 'inspect-peer',
+        kind: 'action',
+        action: 'ec2.captureInstance',
+        with: { instanceId: 'i-0000000000000dead' },
+      },
+      {
+        id: 'tag-after',
+        kind: 'action',
+        action: 'ec2.tagInstance',
+        with: { instanceId: instance.instanceId, tags: { after: 'yes' } },
+      },
     ],
   };
   await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
@@ -256,7 +271,10 @@ test('a rejected approval rolls back what ran and never isolates', async () => {
     expect(final.status).toBe('rolled-back');
     expect(final.rollback).toMatchObject({ trigger: 'rejected', complete: true });
     const byId = Object.fromEntries(final.steps.map((s) => [s.id, s]));
-    expect(byId['approve-isolation']).toMatchObject({ status: 'rejected', approval: { decision: 'reject', comment: 'not convinced' } });
+    expect(byId['approve-isolation']).toMatchObject({
+      status: 'rejected',
+      approval: { decision: 'reject', comment: 'not convinced' },
+    });
     expect(byId['isolate'].status).toBe('pending');
     expect(byId['protect-termination'].status).toBe('rolled-back');
     expect(await terminationProtection(instance.instanceId)).toBe(false);
@@ -277,7 +295,8 @@ test.each([
     expect(gate.approval).toMatchObject({ via: 'timeout', decision: 'reject', decidedBy: { id: 'system:deadline' } });
     expect(gate.status).toBe(onTimeout === 'fail' ? 'failed' : 'rejected');
     expect(state.rollback).toMatchObject({ trigger: 'approval-timeout', complete: true });
-    if (onTimeout === 'fail') expect(state.failure).toMatchObject({ type: 'ApprovalTimeout', stepId: 'approve-isolation' });
+    if (onTimeout === 'fail')
+      expect(state.failure).toMatchObject({ type: 'ApprovalTimeout', stepId: 'approve-isolation' });
     expect(await terminationProtection(env.instances[0].instanceId)).toBe(false);
   });
 });
@@ -289,7 +308,11 @@ test('the approval validator refuses a second decision, an unknown step and a ca
     await waitForState(handle, (s) => s.status === 'waiting-approval');
     const decide = (stepId: string, decidedBy = commander) =>
       handle.executeUpdate(approvalUpdate, { args: [{ stepId, decision: 'approve', decidedBy }] });
-    const typeOf = (p: Promise<unknown>) => p.then(() => 'accepted', (e) => (e.cause as ApplicationFailure)?.type);
+    const typeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'accepted',
+        (e) => (e.cause as ApplicationFailure)?.type,
+      );
 
     expect(await typeOf(decide('no-such-step'))).toBe('UnknownStep');
     expect(await typeOf(decide('capture'))).toBe('UnknownStep'); // an action, not a gate
@@ -343,9 +366,18 @@ test('a failing compensation is recorded, the others still run, and the original
         action: 'ec2.tagInstance',
         with: { instanceId: expr('params.instanceId'), tags: { suspect: 'yes' } },
         // Its compensation cannot work: the instance it names does not exist.
-        rollback: { action: 'ec2.tagInstance', with: { instanceId: 'i-0000000000000beef', tags: { suspect: 'no' } }, retry: { maximumAttempts: 2 } },
+        rollback: {
+          action: 'ec2.tagInstance',
+          with: { instanceId: 'i-0000000000000beef', tags: { suspect: 'no' } },
+          retry: { maximumAttempts: 2 },
+        },
       },
-      { id: 'inspect-peer', kind: 'action', action: 'ec2.captureInstance', with: { instanceId: 'i-0000000000000dead' } },
+      {
+        id: 'inspect-peer',
+        kind: 'action',
+        action: 'ec2.captureInstance',
+        with: { instanceId: 'i-0000000000000dead' },
+      },
     ],
   };
   await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
@@ -357,7 +389,10 @@ test('a failing compensation is recorded, the others still run, and the original
     expect(state.failure).toMatchObject({ stepId: 'inspect-peer' });
     expect(state.rollback).toMatchObject({ trigger: 'step-failed', complete: false });
     const byId = Object.fromEntries(state.steps.map((s) => [s.id, s]));
-    expect(byId['tag-suspect']).toMatchObject({ status: 'rollback-failed', rollback: { status: 'failed', error: { type: 'InvalidInstanceID.NotFound' } } });
+    expect(byId['tag-suspect']).toMatchObject({
+      status: 'rollback-failed',
+      rollback: { status: 'failed', error: { type: 'InvalidInstanceID.NotFound' } },
+    });
     // The compensation before it in reverse order still ran.
     expect(byId['protect-termination'].status).toBe('rolled-back');
     expect(await terminationProtection(instance.instanceId)).toBe(false);
@@ -378,8 +413,19 @@ test('when-conditions skip steps, continueOnError records a failure and goes on,
         when: "steps.capture.output.state = 'stopped'",
         with: { instanceId: expr('params.instanceId'), tags: { stopped: 'yes' } },
       },
-      { id: 'peer', kind: 'action', action: 'ec2.captureInstance', with: { instanceId: 'i-0000000000000dead' }, continueOnError: true },
-      { id: 'tag', kind: 'action', action: 'ec2.tagInstance', with: { instanceId: expr('params.instanceId'), tags: { state: expr('steps.capture.output.state') } } },
+      {
+        id: 'peer',
+        kind: 'action',
+        action: 'ec2.captureInstance',
+        with: { instanceId: 'i-0000000000000dead' },
+        continueOnError: true,
+      },
+      {
+        id: 'tag',
+        kind: 'action',
+        action: 'ec2.tagInstance',
+        with: { instanceId: expr('params.instanceId'), tags: { state: expr('steps.capture.output.state') } },
+      },
     ],
   };
   await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {

@@ -103,7 +103,10 @@ const alerts: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, opts) 
           return reply.status(200).send({ type: msg.Type, topicArn, confirmed: true });
         }
         case 'UnsubscribeConfirmation':
-          request.log.warn({ event: 'sns.unsubscribed', topicArn: msg.TopicArn }, 'SNS unsubscribe confirmation received');
+          request.log.warn(
+            { event: 'sns.unsubscribed', topicArn: msg.TopicArn },
+            'SNS unsubscribe confirmation received',
+          );
           return reply.status(200).send({ type: msg.Type, topicArn: msg.TopicArn });
         case 'Notification':
           return reply.status(202).send(await ingest(request, fromSnsNotification(msg)));

@@ -1,7 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ExecutionService } from '../../executions';
-import { ApprovalBody, ApprovalRecordSchema, errors, ExecutionSchema, ListQuery, ListResponse, RollbackAccepted, RollbackBody } from '../../schemas';
+import {
+  ApprovalBody,
+  ApprovalRecordSchema,
+  errors,
+  ExecutionSchema,
+  ListQuery,
+  ListResponse,
+  RollbackAccepted,
+  RollbackBody,
+} from '../../schemas';
 
 export interface ExecutionRoutesOptions {
   executions: ExecutionService;
@@ -37,7 +46,10 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
     },
     async (request) => {
       const record = await service.decide(request.params.id, request.params.stepId, request.body, request.principal);
-      request.log.info({ executionId: request.params.id, stepId: record.stepId, decision: record.decision, by: record.decidedBy.id }, 'approval decided');
+      request.log.info(
+        { executionId: request.params.id, stepId: record.stepId, decision: record.decision, by: record.decidedBy.id },
+        'approval decided',
+      );
       return record;
     },
   );

@@ -31,12 +31,20 @@ const incidents: FastifyPluginAsyncTypebox<IncidentRoutesOptions> = async (app, 
       schema: {
         tags: ['incidents'],
         params: IdParams,
-        body: Type.Object({ severity: SeverityLiteral, reason: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { severity: SeverityLiteral, reason: Type.String({ minLength: 1, maxLength: 1000 }) },
+          { additionalProperties: false },
+        ),
         response: { 200: IncidentSchema, ...errors(400, 404, 409, 503) },
       },
     },
     async (request) => {
-      const state = await service.setSeverity(request.params.id, request.body.severity, request.body.reason, request.principal);
+      const state = await service.setSeverity(
+        request.params.id,
+        request.body.severity,
+        request.body.reason,
+        request.principal,
+      );
       return { ...state, workflowStatus: 'RUNNING' };
     },
   );

@@ -14,7 +14,15 @@ export interface RunbookRoutesOptions {
 const IdParams = Type.Object({ id: Type.String() });
 
 function summary({ definition: d, digest }: LoadedRunbook) {
-  return { id: d.id, version: d.version, title: d.title, description: d.description, incidentType: d.incidentType, severity: d.severity, digest };
+  return {
+    id: d.id,
+    version: d.version,
+    title: d.title,
+    description: d.description,
+    incidentType: d.incidentType,
+    severity: d.severity,
+    digest,
+  };
 }
 
 const runbooks: FastifyPluginAsyncTypebox<RunbookRoutesOptions> = async (app, { registry, executions }) => {
@@ -39,11 +47,39 @@ const runbooks: FastifyPluginAsyncTypebox<RunbookRoutesOptions> = async (app, { 
         ...summary(rb),
         params: rb.definition.params,
         rollbackWindow: rb.definition.rollbackWindow,
-        steps: rb.definition.steps.map((s) =>
-          s.kind === 'action'
-            ? { id: s.id, kind: s.kind, title: s.title, action: s.action, rollbackAction: s.rollback?.action, timeout: s.timeout }
-            : { id: s.id, kind: s.kind, title: s.title, approvers: s.approvers, timeout: s.timeout, onTimeout: s.onTimeout },
-        ),
+        steps: rb.definition.steps.map((s) => {
+          switch (s.kind) {
+            case 'action':
+              return {
+                id: s.id,
+                kind: s.kind,
+                title: s.title,
+                action: s.action,
+                rollbackAction: s.rollback?.action,
+                timeout: s.timeout,
+              };
+            case 'approval':
+              return {
+                id: s.id,
+                kind: s.kind,
+                title: s.title,
+                approvers: s.approvers,
+                timeout: s.timeout,
+                onTimeout: s.onTimeout,
+              };
+            case 'wait':
+              return {
+                id: s.id,
+                kind: s.kind,
+                title: s.title,
+                until: s.until,
+                timeout: s.timeout,
+                onTimeout: s.onTimeout,
+              };
+            default:
+              throw new Error(`unknown step kind ${(s as { kind: string }).kind}`);
+          }
+        }),
       };
     },
   );
