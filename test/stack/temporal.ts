@@ -43,6 +43,9 @@ export async function testTemporal(): Promise<TestTemporal> {
     close: async () => {
       await clientConnection.close();
       await connection.close();
+      // The native runtime keeps the process alive until it is shut down (jest would not exit otherwise).
+      await Runtime.instance().shutdown();
+      runtimeInstalled = false;
     },
   };
 }
