@@ -13,6 +13,7 @@ import { ExecutionService } from './executions';
 import { IncidentService } from './incidents';
 import auth, { type AuthOptions } from './plugins/auth';
 import errorHandler from './plugins/errors';
+import metrics from './plugins/metrics';
 import health from './routes/health';
 import alerts, { type AlertRoutesOptions } from './routes/v1/alerts';
 import incidents from './routes/v1/incidents';
@@ -30,6 +31,8 @@ export interface AppDeps {
   bodyLimit?: number;
   /** SNS topics for incident notifications, by severity. */
   notifyTopics?: NotifyRouting['topics'];
+  /** Process metrics (CPU, memory, event loop) on /metrics besides firebreak's own; off in tests. */
+  processMetrics?: boolean;
   /** Alert ingestion settings; by default no SNS topic and no webhook secret is accepted. */
   alerts?: Partial<Omit<AlertRoutesOptions, 'incidents'>>;
 }
@@ -58,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(errorHandler);
+  await app.register(metrics, { processMetrics: deps.processMetrics });
   await app.register(auth, deps.auth);
 
   const service = new ExecutionService({ client: deps.client, taskQueue: deps.taskQueue, publicUrl: deps.publicUrl });

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl,
     auth,
     logger: { level: config.logLevel },
+    processMetrics: true,
     notifyTopics: config.notifyTopics,
     alerts: {
       snsTopics: config.snsTopics,

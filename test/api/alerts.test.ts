@@ -303,6 +303,8 @@ test('200 concurrent deliveries of one alarm and redeliveries of one MessageId s
       {},
     );
     expect(outcomes).toEqual({ opened: 1, refired: 150, duplicate: 49 });
+    const metrics = (await api.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toContain('firebreak_alerts_accepted_total{endpoint="/v1/alerts/sns",outcome="refired"} 150');
     const [incidentId] = ids;
     const state = await incident(api, incidentId, (b) => b.automation.status === 'waiting-approval');
     expect(state).toMatchObject({ alertCount: 151, refiredCount: 150, duplicateCount: 49 });
@@ -377,6 +379,17 @@ test('forged and malformed SNS deliveries are refused and start nothing', async 
   expect(wrongType.statusCode).toBe(422);
   const tooBig = await postSns(api, 'x'.repeat(600 * 1024));
   expect(tooBig.statusCode).toBe(413);
+  // Every refusal is recorded: counted by endpoint, status and reason.
+  const metrics = (await api.inject({ method: 'GET', url: '/metrics' })).body;
+  const count = (labels: string) =>
+    Number(new RegExp(`^firebreak_alerts_refused_total\\{${labels}\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+  expect(count('endpoint="/v1/alerts/sns",status="403",reason="signature-invalid"')).toBe(2);
+  expect(count('endpoint="/v1/alerts/sns",status="403",reason="cert-url"')).toBe(2);
+  expect(count('endpoint="/v1/alerts/sns",status="403",reason="topic-not-allowed"')).toBe(1);
+  expect(count('endpoint="/v1/alerts/sns",status="400",reason="ALERT_MALFORMED"')).toBe(2);
+  expect(count('endpoint="/v1/alerts/eventbridge",status="422",reason="detail-type"')).toBe(1);
+  expect(count('endpoint="/v1/alerts/sns",status="413",reason="FST_ERR_CTP_BODY_TOO_LARGE"')).toBe(1);
+  expect(metrics).not.toMatch(/^firebreak_alerts_accepted_total\{/m);
   // Nothing started: no incident for that alarm's instance on this task queue.
   const listed = (
     await api.inject({

@@ -9,7 +9,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { fromEventBridge, fromSnsNotification } from '../../../alerts/dispatch';
-import { AlertRejectedError } from '../../../alerts/errors';
+import { AlertError, AlertRejectedError, UnsupportedAlertError } from '../../../alerts/errors';
 import { GenericAlertSchema, fromWebhook } from '../../../alerts/generic';
 import { confirmSubscription, isTopicAllowed, parseSnsBody, type SnsSignatureVerifier } from '../../../alerts/sns';
 import type { NormalisedAlert } from '../../../runbooks/dsl/alert';
@@ -50,8 +50,11 @@ const alerts: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, opts) 
     app.log.warn('SNS SIGNATURE VERIFICATION DISABLED (FIREBREAK_SNS_VERIFY=false): only for the local emulator');
   }
 
+  const endpointOf = (request: FastifyRequest) => request.routeOptions.url ?? request.url;
+
   const ingest = async (request: FastifyRequest, alert: NormalisedAlert): Promise<IngestResult> => {
     const result = await opts.incidents.ingest(alert);
+    app.metrics.alertsAccepted.inc({ endpoint: endpointOf(request), outcome: result.outcome });
     request.log.info(
       { event: 'alert.ingested', source: alert.source, via: alert.via, deliveryId: alert.deliveryId, ...result },
       `alert ${result.outcome}`,
@@ -66,10 +69,23 @@ const alerts: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, opts) 
     if (!ok) throw new AlertRejectedError('bad-secret', `a valid ${opts.webhookHeader} header is required`);
   };
 
-  // Rejections are recorded (logged with the reason) before the root handler answers.
+  // Refusals are recorded (logged with the reason, counted) before the root handler answers.
   app.addHook('onError', async (request, _reply, err) => {
+    const endpoint = endpointOf(request);
     if (err instanceof AlertRejectedError) {
       request.log.warn({ event: 'alert.rejected', reason: err.reason, url: request.url, ip: request.ip }, err.message);
+      app.metrics.alertsRefused.inc({ endpoint, status: '403', reason: err.reason });
+    } else if (err instanceof UnsupportedAlertError) {
+      app.metrics.alertsRefused.inc({ endpoint, status: '422', reason: err.reason });
+    } else if (err instanceof AlertError) {
+      app.metrics.alertsRefused.inc({ endpoint, status: String(err.statusCode), reason: err.code });
+    } else {
+      const status = (err as { statusCode?: number }).statusCode ?? 500;
+      app.metrics.alertsRefused.inc({
+        endpoint,
+        status: String(status),
+        reason: (err as { code?: string }).code ?? err.name,
+      });
     }
   });
 
@@ -100,6 +116,7 @@ const alerts: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, opts) 
         case 'SubscriptionConfirmation': {
           const { topicArn } = await confirmSubscription(msg, opts.confirmSubscription);
           request.log.info({ event: 'sns.subscription-confirmed', topicArn }, 'SNS subscription confirmed');
+          app.metrics.snsSubscriptions.inc({ event: 'confirmed', topic: topicArn });
           return reply.status(200).send({ type: msg.Type, topicArn, confirmed: true });
         }
         case 'UnsubscribeConfirmation':
