@@ -3,13 +3,8 @@
  * the CLI. Temporal errors become ApiErrors here, in one place.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  WorkflowUpdateFailedError,
-  type Client,
-  type WorkflowExecutionDescription,
-  type WorkflowHandle,
-} from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { type Client, type WorkflowHandle } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import { validateParams } from '../runbooks/dsl/params';
 import type { LoadedRunbook } from '../runbooks/dsl/types';
 import {
@@ -33,7 +28,8 @@ import {
   type ApiError,
 } from './errors';
 import type { ExecutionView } from './schemas';
-import { isUnavailable, listWorkflows, type ListFilters, type ListPage } from './visibility';
+import { callTemporal, describeWorkflow, runUpdate } from './temporal';
+import { listWorkflows, type ListFilters, type ListPage } from './visibility';
 
 export interface ExecutionServiceOptions {
   client: Client;
@@ -61,7 +57,7 @@ export class ExecutionService {
       startedBy,
       reason: body.reason,
     };
-    await this.temporal(() =>
+    await callTemporal(this.opts.client, () =>
       this.opts.client.workflow.start(RUNBOOK_WORKFLOW, {
         taskQueue: this.opts.taskQueue,
         workflowId: executionId,
@@ -81,7 +77,7 @@ export class ExecutionService {
   /** The execution's state, running or closed. */
   async get(executionId: string): Promise<ExecutionView> {
     const handle = this.handle(executionId);
-    const description = await this.describe(handle);
+    const description = await describeWorkflow(this.opts.client, handle, RUNBOOK_WORKFLOW, 'execution');
     let state: ExecutionState;
     try {
       state = await handle.query(stateQuery);
@@ -116,11 +112,16 @@ export class ExecutionService {
   }
 
   async list(filters: ListFilters): Promise<ListPage> {
-    return this.temporal(() => listWorkflows(this.opts.client, 'runbook', filters));
+    return callTemporal(this.opts.client, () => listWorkflows(this.opts.client, 'runbook', filters));
   }
 
   private handle(executionId: string): WorkflowHandle {
     return this.opts.client.workflow.getHandle(executionId);
+  }
+
+  /** An Update on a running execution; a validator's rejection becomes 400/403/404/409, a closed execution 409. */
+  private update<T>(handle: WorkflowHandle, call: () => Promise<T>): Promise<T> {
+    return runUpdate(this.opts.client, handle, RUNBOOK_WORKFLOW, 'execution', call, rejection);
   }
 
   private view(state: ExecutionState, workflowStatus: string): ExecutionView {
@@ -133,49 +134,6 @@ export class ExecutionService {
         approveUrl: `${base}/approvals/${encodeURIComponent(state.pendingApproval.stepId)}`,
       },
     };
-  }
-
-  private async describe(handle: WorkflowHandle): Promise<WorkflowExecutionDescription> {
-    try {
-      const d = await this.temporal(() => handle.describe());
-      if (d.type !== RUNBOOK_WORKFLOW) throw new NotFoundError(`no runbook execution ${handle.workflowId}`);
-      return d;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        throw new NotFoundError(`no execution ${handle.workflowId}`, undefined, { cause: err });
-      throw err;
-    }
-  }
-
-  /** Runs an Update; a validator's rejection becomes 400/403/404/409, a closed execution 409. */
-  private async update<T>(handle: WorkflowHandle, call: () => Promise<T>): Promise<T> {
-    const description = await this.describe(handle);
-    if (description.status.name !== 'RUNNING') {
-      throw new ConflictError(`execution ${handle.workflowId} is closed (${description.status.name})`);
-    }
-    try {
-      return await this.temporal(call);
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-        throw rejection(err.cause);
-      }
-      if (err instanceof WorkflowNotFoundError) {
-        // The execution closed between the describe and the update.
-        throw new ConflictError(`execution ${handle.workflowId} is closed`, undefined, { cause: err });
-      }
-      throw err;
-    }
-  }
-
-  /** Maps "Temporal is unreachable" to 503 so callers (and later SNS) retry. */
-  private async temporal<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      if (isUnavailable(err))
-        throw new UnavailableError('Temporal is unavailable; retry later', undefined, { cause: err });
-      throw err;
-    }
   }
 }
 

@@ -2,13 +2,8 @@
  * Incidents over the Temporal client: alert ingestion (exactly one incident workflow per fingerprint), reading,
  * listing, severity overrides and resolution. Shared by the API routes and, later, the CLI.
  */
-import {
-  WithStartWorkflowOperation,
-  WorkflowUpdateFailedError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
+import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { fingerprint } from '../alerts/fingerprint';
 import type { NormalisedAlert } from '../runbooks/dsl/alert';
 import type { Severity } from '../runbooks/dsl/types';
@@ -27,10 +22,9 @@ import {
 } from '../workflows/incident-messages';
 import type { Principal } from '../workflows/messages';
 import { SA } from '../workflows/search-attributes';
-import { ConflictError, NotFoundError, UnavailableError, ValidationFailedError } from './errors';
-import { isUnavailable, listWorkflows, type ListFilters, type ListPage } from './visibility';
-
-const INGEST_DEADLINE_MS = 10_000;
+import { ConflictError, UnavailableError, ValidationFailedError } from './errors';
+import { callTemporal, describeWorkflow, rejectionType, runUpdate } from './temporal';
+import { listWorkflows, type ListFilters, type ListPage } from './visibility';
 
 export interface IncidentServiceOptions {
   client: Client;
@@ -154,51 +148,27 @@ export class IncidentService {
   }
 
   private async status(handle: WorkflowHandle): Promise<string> {
-    try {
-      const d = await this.temporal(() => handle.describe());
-      if (d.type !== INCIDENT_WORKFLOW) throw new NotFoundError(`no incident ${handle.workflowId}`);
-      return d.status.name;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
-        throw new NotFoundError(`no incident ${handle.workflowId}`, undefined, { cause: err });
-      throw err;
-    }
+    return (await describeWorkflow(this.opts.client, handle, INCIDENT_WORKFLOW, 'incident')).status.name;
   }
 
-  private async update<T>(incidentId: string, call: (h: WorkflowHandle) => Promise<T>): Promise<T> {
+  private update<T>(incidentId: string, call: (h: WorkflowHandle) => Promise<T>): Promise<T> {
     const handle = this.handle(incidentId);
-    if ((await this.status(handle)) !== 'RUNNING') throw new ConflictError(`incident ${incidentId} is closed`);
-    try {
-      return await this.temporal(() => call(handle));
-    } catch (err) {
-      const type = rejectionType(err);
-      if (type === IncidentRejection.closed) throw new ConflictError((err as WorkflowUpdateFailedError).cause!.message);
-      if (type === IncidentRejection.invalid)
-        throw new ValidationFailedError((err as WorkflowUpdateFailedError).cause!.message);
-      if (err instanceof WorkflowNotFoundError) throw new ConflictError(`incident ${incidentId} is closed`);
-      throw err;
-    }
+    return runUpdate(
+      this.opts.client,
+      handle,
+      INCIDENT_WORKFLOW,
+      'incident',
+      () => call(handle),
+      (failure) =>
+        failure.type === IncidentRejection.invalid
+          ? new ValidationFailedError(failure.message)
+          : new ConflictError(failure.message),
+    );
   }
 
-  /**
-   * Every Temporal call here has a deadline: a sender waits for our answer (SNS gives up after 15 s), and a prompt
-   * 503 gets the alert redelivered sooner than a hung request would.
-   */
-  private async temporal<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await this.opts.client.connection.withDeadline(Date.now() + INGEST_DEADLINE_MS, call);
-    } catch (err) {
-      if (isUnavailable(err))
-        throw new UnavailableError('Temporal is unavailable; retry later', undefined, { cause: err });
-      throw err;
-    }
+  private temporal<T>(call: () => Promise<T>): Promise<T> {
+    return callTemporal(this.opts.client, call);
   }
-}
-
-function rejectionType(err: unknown): string | undefined {
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure)
-    return err.cause.type ?? undefined;
-  return undefined;
 }
 
 function noOpenIncident(incidentId: string, fp: string): IngestResult {

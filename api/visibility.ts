@@ -92,26 +92,3 @@ export async function listWorkflows(client: Client, kind: 'incident' | 'runbook'
       : undefined;
   return { items, nextPageToken: token };
 }
-
-/**
- * gRPC UNAVAILABLE (14) or DEADLINE_EXCEEDED (4), or a connection that was never made, anywhere in the cause chain
- * (the client wraps them, e.g. in a ServiceError): callers should retry.
- */
-export function isUnavailable(err: unknown): boolean {
-  for (
-    let e = err as { code?: number; name?: string; message?: string; cause?: unknown } | undefined, depth = 0;
-    e && depth < 5;
-    depth++
-  ) {
-    if (
-      e.code === 14 ||
-      e.code === 4 ||
-      e.name === 'TransportError' ||
-      /ECONNREFUSED|Connection refused|14 UNAVAILABLE/i.test(e.message ?? '')
-    ) {
-      return true;
-    }
-    e = e.cause as typeof e;
-  }
-  return false;
-}

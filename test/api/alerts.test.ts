@@ -83,6 +83,14 @@ function alarmNotification(opts: { alarm: string; instanceId: string; state?: 'A
   );
 }
 
+function postEventBridge(
+  api: FastifyInstance,
+  payload: unknown,
+  headers: Record<string, string> = { 'x-firebreak-secret': SECRET },
+) {
+  return api.inject({ method: 'POST', url: '/v1/alerts/eventbridge', headers, payload: payload as object });
+}
+
 function postSns(api: FastifyInstance, body: unknown) {
   return api.inject({
     method: 'POST',
@@ -163,32 +171,17 @@ test('a GuardDuty finding via EventBridge starts ec2-compromise on that instance
     event.detail.id = unique('finding');
     event.detail.resource.instanceDetails.instanceId = instanceId;
 
-    const noSecret = await api.inject({ method: 'POST', url: '/v1/alerts/eventbridge', payload: event });
+    const noSecret = await postEventBridge(api, event, {});
     expect(noSecret.statusCode).toBe(403);
-    const wrong = await api.inject({
-      method: 'POST',
-      url: '/v1/alerts/eventbridge',
-      headers: { 'x-firebreak-secret': SECRET.replace(/.$/, 'x') },
-      payload: event,
-    });
+    const wrong = await postEventBridge(api, event, { 'x-firebreak-secret': SECRET.replace(/.$/, 'x') });
     expect(wrong.statusCode).toBe(403);
     expect(wrong.json().error).toMatchObject({ code: 'ALERT_FORBIDDEN', details: { reason: 'bad-secret' } });
 
-    const res = await api.inject({
-      method: 'POST',
-      url: '/v1/alerts/eventbridge',
-      headers: { 'x-firebreak-secret': SECRET },
-      payload: event,
-    });
+    const res = await postEventBridge(api, event);
     expect(res.statusCode).toBe(202);
     const ack = res.json();
     expect(ack).toMatchObject({ outcome: 'opened', severity: 'SEV2', automation: { runbookId: 'ec2-compromise' } });
-    const again = await api.inject({
-      method: 'POST',
-      url: '/v1/alerts/eventbridge',
-      headers: { 'x-firebreak-secret': SECRET },
-      payload: event,
-    });
+    const again = await postEventBridge(api, event);
     expect(again.json()).toMatchObject({ incidentId: ack.incidentId, outcome: 'duplicate', duplicateCount: 1 });
 
     const waiting = await incident(api, ack.incidentId, (b) => b.automation.status === 'waiting-approval');
@@ -250,12 +243,7 @@ test('a finding for a resource no runbook handles opens an incident without auto
       resourceType: 'AccessKey',
       accessKeyDetails: { accessKeyId: unique('ASIA'), userName: 'web' },
     };
-    const res = await api.inject({
-      method: 'POST',
-      url: '/v1/alerts/eventbridge',
-      headers: { 'x-firebreak-secret': SECRET },
-      payload: event,
-    });
+    const res = await postEventBridge(api, event);
     expect(res.statusCode).toBe(202);
     expect(res.json()).toMatchObject({
       outcome: 'opened',
@@ -367,14 +355,9 @@ test('forged and malformed SNS deliveries are refused and start nothing', async 
   expect(truncated.json().error.code).toBe('ALERT_MALFORMED');
   const notJson = await postSns(api, 'hello');
   expect(notJson.statusCode).toBe(400);
-  const wrongType = await api.inject({
-    method: 'POST',
-    url: '/v1/alerts/eventbridge',
-    headers: { 'x-firebreak-secret': SECRET },
-    payload: {
-      ...fixture('eventbridge-guardduty-finding.json'),
-      'detail-type': 'EC2 Instance State-change Notification',
-    },
+  const wrongType = await postEventBridge(api, {
+    ...fixture('eventbridge-guardduty-finding.json'),
+    'detail-type': 'EC2 Instance State-change Notification',
   });
   expect(wrongType.statusCode).toBe(422);
   const tooBig = await postSns(api, 'x'.repeat(600 * 1024));
@@ -578,12 +561,7 @@ test('lists page with tokens; an Alertmanager group and an EventBridge alarm eve
     const alarm = fixture('eventbridge-cloudwatch-alarm-state-change.json');
     alarm.id = randomUUID();
     alarm.detail.alarmName = unique('api-5xx-rate');
-    const eb = await api.inject({
-      method: 'POST',
-      url: '/v1/alerts/eventbridge',
-      headers: { 'x-firebreak-secret': SECRET },
-      payload: alarm,
-    });
+    const eb = await postEventBridge(api, alarm);
     expect(eb.statusCode).toBe(202);
     expect(eb.json()).toMatchObject({
       outcome: 'opened',
