@@ -50,7 +50,7 @@ export const IsolateInstanceOutput = Type.Object({
   vpcId: Type.String(),
   quarantineGroupId: Type.String(),
   quarantineGroupCreated: Type.Boolean(),
-  /** The groups each ENI had before it was moved (already-quarantined ENIs report the quarantine group). */
+  /** The groups each ENI had before it was moved; a retry of the same step reports them from the ENI tags it wrote. */
   networkInterfaces: Type.Array(NetworkInterfaceGroups),
 });
 

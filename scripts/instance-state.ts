@@ -12,6 +12,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import { loadConfig } from '../config/env';
 
+// A one-shot CLI: the SDK's Node 22 notice (see README, Known limits) would only bury the answer.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 async function main(instanceId: string | undefined): Promise<void> {
   if (!instanceId) throw new Error('usage: npm run -s instance-state -- <instanceId>');
   const config = loadConfig();
