@@ -219,6 +219,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     {
       validator: (change) => {
         if (closed()) throw ApplicationFailure.nonRetryable('incident is closed', IncidentRejection.closed);
+        if (!change?.by?.id || !change.reason) {
+          throw ApplicationFailure.nonRetryable('a reason and an identity are required', IncidentRejection.invalid);
+        }
         if (!SEVERITIES.includes(change.severity))
           throw ApplicationFailure.nonRetryable('unknown severity', IncidentRejection.invalid);
       },

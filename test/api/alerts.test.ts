@@ -17,7 +17,7 @@ import { readNotifications, type SeedResult } from '../../scripts/seed';
 import { freePort, startTemporal } from '../../scripts/stack';
 import { approvalUpdate } from '../../workflows/messages';
 import { createWorker } from '../../worker/worker';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { fakeFetcher, fixture, selfSignedCertificate, signSns } from '../alerts/helpers';
 import { testAws, unique, type TestAws } from '../stack/aws';
 import { commander, testTemporal, withWorker, type TestTemporal } from '../stack/temporal';
@@ -517,6 +517,11 @@ test('a verification step waits for the alert to go back to OK; the incident tel
     const described = await aws.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
     const tags = Object.fromEntries((described.Reservations![0].Instances![0].Tags ?? []).map((t) => [t.Key, t.Value]));
     expect(tags).toMatchObject({ mitigated: 'yes', verified: closed.resolvedAt });
+    // Both closed workflows replay against today's code from their histories alone.
+    for (const id of [ack.incidentId, ack.automation.executionId]) {
+      const history = await temporal.client.workflow.getHandle(id).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! } }, history, id);
+    }
     await api.close();
   });
 });

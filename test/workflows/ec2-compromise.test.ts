@@ -11,6 +11,8 @@ import {
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import { RunbookRegistry } from '../../runbooks/registry';
 import { expr, type RunbookDefinition } from '../../runbooks/dsl/types';
@@ -280,6 +282,17 @@ test('a rejected approval rolls back what ran and never isolates', async () => {
     expect(await terminationProtection(instance.instanceId)).toBe(false);
     expect(await instanceGroups(instance.instanceId)).toEqual([[...instance.groupIds].sort()]);
     expect(await quarantineGroups(env.vpcId)).toHaveLength(0);
+
+    // The execution replays against today's code from its history alone, also after a JSON round trip (the form a
+    // forensic export takes): determinism holds.
+    const history = await handle.fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! } }, history);
+    const exported = JSON.parse(historyToJSON(history));
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! } },
+      historyFromJSON(exported),
+      handle.workflowId,
+    );
   });
 });
 
