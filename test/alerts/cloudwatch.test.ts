@@ -13,7 +13,7 @@ import {
   type NormalisedAlert,
   type SnsNotification,
 } from '../../alerts';
-import { fixture, snsWithMessage } from './helpers';
+import { caught, fixture, snsWithMessage } from './helpers';
 
 const ALARM_ARN = 'arn:aws:cloudwatch:eu-west-1:111122223333:alarm:web-egress-spike';
 
@@ -101,15 +101,6 @@ const identity = (a: NormalisedAlert) => ({
   description: a.description,
   occurredAt: a.occurredAt,
 });
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('fromCloudWatchSnsMessage: the fixture', () => {
   it('maps every field of the SNS notification fixture', () => {

@@ -16,16 +16,7 @@ import {
   parseSnsBody,
   type SnsNotification,
 } from '../../alerts';
-import { fixture, snsWithMessage } from './helpers';
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
+import { caught, fixture, snsWithMessage } from './helpers';
 
 describe('fromGenericAlert', () => {
   const full = {

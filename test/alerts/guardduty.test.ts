@@ -10,18 +10,9 @@ import {
   guardDutyBand,
   triageSeverity,
 } from '../../alerts';
-import { fixture } from './helpers';
+import { caught, fixture } from './helpers';
 
 const event = () => fixture('eventbridge-guardduty-finding.json');
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('fromGuardDutyFinding', () => {
   it('maps every field of the fixture event', () => {

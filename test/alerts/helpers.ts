@@ -116,3 +116,13 @@ export function snsWithMessage(message: unknown, envelope: Record<string, unknow
   const sns = fixture('sns-notification-cloudwatch-alarm.json');
   return { ...sns, Message: typeof message === 'string' ? message : JSON.stringify(message), ...envelope };
 }
+
+/** What `fn` throws; fails the test when it does not throw. */
+export function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+}
