@@ -3,6 +3,7 @@
  * them. Types are derived with Static.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { SAFE_VALUE } from './visibility';
 
 export const ErrorBody = Type.Object(
   {
@@ -181,16 +182,13 @@ export const SeverityLiteral = Type.Union([
   Type.Literal('SEV4'),
 ]);
 
-const SafeValue = Type.String({ pattern: '^[A-Za-z0-9:/._@+-]{1,256}$' });
+const SafeValue = Type.String({ pattern: SAFE_VALUE });
 export const ListQuery = Type.Object({
   status: Type.Optional(SafeValue),
   severity: Type.Optional(SeverityLiteral),
   type: Type.Optional(SafeValue),
   resource: Type.Optional(
-    Type.String({
-      pattern: '^[A-Za-z0-9:/._@+-]{1,256}$',
-      description: 'type/id, e.g. ec2:instance/i-0123456789abcdef0',
-    }),
+    Type.String({ pattern: SAFE_VALUE, description: 'type/id, e.g. ec2:instance/i-0123456789abcdef0' }),
   ),
   runbook: Type.Optional(SafeValue),
   since: Type.Optional(Type.String({ format: 'date-time' })),

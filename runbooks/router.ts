@@ -81,8 +81,9 @@ export class AlertRouter {
   async route(alert: NormalisedAlert, incidentId: string): Promise<RouteDecision> {
     for (const runbook of this.registry.list()) {
       const triggers = runbook.definition.triggers ?? [];
+      // The runbook's default severity is triage's fallback, so triage is per runbook.
+      const triaged = triageSeverity(alert, runbook.definition.severity);
       for (const [index, trigger] of triggers.entries()) {
-        const triaged = triageSeverity(alert, runbook.definition.severity);
         if (!triggerMatches(trigger, alert, triaged.severity)) continue;
         const context = {
           alert,

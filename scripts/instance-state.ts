@@ -8,9 +8,10 @@ import {
   DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSnapshotsCommand,
-  EC2Client,
 } from '@aws-sdk/client-ec2';
+import { createAwsClients, destroyAwsClients } from '../activities/clients';
 import { loadConfig } from '../config/env';
+import { EMULATOR_CREDENTIALS } from './stack';
 
 // A one-shot CLI: the SDK's Node 22 notice (see README, Known limits) would only bury the answer.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -18,8 +19,14 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 async function main(instanceId: string | undefined): Promise<void> {
   if (!instanceId) throw new Error('usage: npm run -s instance-state -- <instanceId>');
   const config = loadConfig();
-  const emulator = config.awsEndpoint ? { accessKeyId: 'testing', secretAccessKey: 'testing' } : undefined;
-  const ec2 = new EC2Client({ region: config.awsRegion, endpoint: config.awsEndpoint, credentials: emulator });
+  const emulator = config.awsEndpoint
+    ? {
+        accessKeyId: EMULATOR_CREDENTIALS.AWS_ACCESS_KEY_ID,
+        secretAccessKey: EMULATOR_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+      }
+    : undefined;
+  const clients = createAwsClients({ region: config.awsRegion, endpoint: config.awsEndpoint, credentials: emulator });
+  const { ec2 } = clients;
   const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
   const instance = out.Reservations?.[0]?.Instances?.[0];
   if (!instance) throw new Error(`no instance ${instanceId}`);
@@ -68,7 +75,7 @@ async function main(instanceId: string | undefined): Promise<void> {
       2,
     ),
   );
-  ec2.destroy();
+  destroyAwsClients(clients);
 }
 
 main(process.argv[2]).catch((err) => {

@@ -21,10 +21,23 @@ export class ExpressionError extends Error {
   }
 }
 
+/**
+ * Compiled expressions by source. Compiling is pure and evaluation takes its input per call, so one compiled
+ * expression serves every evaluation (in the workflow sandbox too: the cache holds no execution state).
+ */
+const compiled = new Map<string, jsonata.Expression>();
+const MAX_COMPILED = 1000;
+
 /** Parses an expression; throws ExpressionError with JSONata's reason. */
 export function parseExpression(source: string): jsonata.Expression {
+  const cached = compiled.get(source);
+  if (cached) return cached;
   try {
-    return jsonata(source);
+    const expression = jsonata(source);
+    // Bounded: sources come from runbook definitions, a small set; pinned old versions add a few more.
+    if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value as string);
+    compiled.set(source, expression);
+    return expression;
   } catch (err) {
     const e = err as { message?: string; position?: number };
     throw new ExpressionError(
