@@ -44,6 +44,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Auth first: its onRoute hook must see every route registered after it (it refuses to start without permissions).
+  await app.register(errorHandler);
+  await app.register(auth, deps.auth);
+  await app.register(metrics, { processMetrics: deps.processMetrics });
   await app.register(swagger, {
     openapi: {
       info: { title: 'firebreak API', version: '0.1.0', description: 'Runbook-as-code incident response for AWS' },
@@ -59,10 +63,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: deps.auth.mode === 'token' ? [{ bearer: [] }] : [],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(errorHandler);
-  await app.register(metrics, { processMetrics: deps.processMetrics });
-  await app.register(auth, deps.auth);
+  // The documentation's routes are public: declared for exactly the routes swagger-ui registers in this context.
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, permission: 'public' };
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+  });
 
   const service = new ExecutionService({ client: deps.client, taskQueue: deps.taskQueue, publicUrl: deps.publicUrl });
   await app.register(health, {

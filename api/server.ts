@@ -9,12 +9,11 @@ import { loadConfig } from '../config/env';
 import { runbooks } from '../runbooks';
 import { RunbookRegistry } from '../runbooks/registry';
 import { buildApp } from './app';
-import { parseTokens, type AuthOptions } from './plugins/auth';
+import { authOptions } from './auth-options';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const auth: AuthOptions =
-    config.authMode === 'token' ? { mode: 'token', tokens: parseTokens(config.apiTokens) } : { mode: 'none' };
+  const config = loadConfig(process.env, { api: true });
+  const auth = authOptions(config);
   const registry = new RunbookRegistry(runbooks);
   // Lazy: the API starts (and /readyz answers 503) even while Temporal is still coming up.
   const connection = Connection.lazy({ address: config.temporalAddress });

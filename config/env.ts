@@ -3,6 +3,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { parseTokenEntries } from '../api/tokens';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
@@ -17,9 +18,27 @@ export const ConfigSchema = Type.Object({
   apiPort: Port,
   /** Base URL that notifications use to link to executions and approvals. */
   publicUrl: Type.String({ pattern: '^https?://' }),
-  /** `token` (bearer tokens from apiTokens) or `none` (local development: every caller has every role). */
+  /** `token` (bearer: static tokens or OIDC JWTs) or `none` (local emulator stack: every caller has every role). */
   authMode: Type.Union([Type.Literal('none'), Type.Literal('token')]),
+  /** Static API tokens as hashes: `sha256:<hex>=<name>:<role>+<role>,…`. */
   apiTokens: Type.String(),
+  /** A JSON file of `{ name, roles, sha256 }` entries, besides (or instead of) apiTokens. */
+  apiTokensFile: Type.Optional(Type.String({ minLength: 1 })),
+  /** OIDC JWTs: on when an issuer is set. */
+  oidc: Type.Optional(
+    Type.Object({
+      issuer: Type.String({ minLength: 1 }),
+      audience: Type.String({ minLength: 1 }),
+      jwksUrl: Type.Optional(Type.String({ pattern: '^https?://' })),
+      jwksFile: Type.Optional(Type.String({ minLength: 1 })),
+      rolesClaim: Type.String({ minLength: 1 }),
+      principalClaim: Type.String({ minLength: 1 }),
+      clockSkewSec: Type.Integer({ minimum: 0, maximum: 600 }),
+      algorithms: Type.Array(Type.String({ pattern: '^(RS|PS|ES)(256|384|512)$|^EdDSA$' }), { minItems: 1 }),
+    }),
+  ),
+  /** `none` on a non-loopback address is refused unless this is set: anyone who can reach it would act as admin. */
+  allowInsecure: Type.Boolean(),
   /** SNS topics for incident notifications by severity: `SEV1=arn,SEV2=arn,default=arn`. */
   notifyTopics: Type.Record(
     Type.String({ pattern: '^(SEV[1-4]|default)$' }),
@@ -52,10 +71,27 @@ function int(v: string | undefined, fallback: number): number {
   return /^\d+$/.test(v) ? Number(v) : NaN;
 }
 
-/** Reads and validates the configuration; throws ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Reads and validates the configuration; throws ConfigError naming every bad variable. `api: true` also checks that
+ * the API's authentication settings make a working, closed API (the worker does not serve requests).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: boolean } = {}): Config {
   const apiPort = int(env.FIREBREAK_API_PORT, 3000);
   const apiHost = env.FIREBREAK_API_HOST || '127.0.0.1';
+  // Read whether or not an issuer is set, so every variable shows up where the configuration is enumerated.
+  const oidc = {
+    issuer: env.FIREBREAK_OIDC_ISSUER,
+    audience: env.FIREBREAK_OIDC_AUDIENCE ?? '',
+    jwksUrl: env.FIREBREAK_OIDC_JWKS_URL || undefined,
+    jwksFile: env.FIREBREAK_OIDC_JWKS_FILE || undefined,
+    rolesClaim: env.FIREBREAK_OIDC_ROLES_CLAIM || 'roles',
+    principalClaim: env.FIREBREAK_OIDC_PRINCIPAL_CLAIM || 'sub',
+    clockSkewSec: int(env.FIREBREAK_OIDC_CLOCK_SKEW_S, 60),
+    algorithms: (env.FIREBREAK_OIDC_ALGORITHMS || 'RS256,ES256')
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean),
+  };
   const cfg = {
     temporalAddress: env.FIREBREAK_TEMPORAL_ADDRESS || '127.0.0.1:7233',
     temporalNamespace: env.FIREBREAK_TEMPORAL_NAMESPACE || 'default',
@@ -65,8 +101,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiHost,
     apiPort,
     publicUrl: env.FIREBREAK_PUBLIC_URL || `http://${apiHost}:${apiPort}`,
-    authMode: env.FIREBREAK_AUTH_MODE || 'none',
+    authMode: env.FIREBREAK_AUTH_MODE || 'token',
     apiTokens: env.FIREBREAK_API_TOKENS || '',
+    apiTokensFile: env.FIREBREAK_API_TOKENS_FILE || undefined,
+    oidc: env.FIREBREAK_OIDC_ISSUER ? oidc : undefined,
+    allowInsecure: env.FIREBREAK_ALLOW_INSECURE === 'true',
     notifyTopics: parsePairs(env.FIREBREAK_NOTIFY_TOPICS),
     snsTopics: (env.FIREBREAK_SNS_TOPICS ?? '')
       .split(',')
@@ -88,6 +127,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: 'FIREBREAK_PUBLIC_URL',
     authMode: 'FIREBREAK_AUTH_MODE',
     apiTokens: 'FIREBREAK_API_TOKENS',
+    apiTokensFile: 'FIREBREAK_API_TOKENS_FILE',
+    oidc: 'FIREBREAK_OIDC_*',
+    allowInsecure: 'FIREBREAK_ALLOW_INSECURE',
     notifyTopics: 'FIREBREAK_NOTIFY_TOPICS',
     snsTopics: 'FIREBREAK_SNS_TOPICS',
     snsVerify: 'FIREBREAK_SNS_VERIFY',
@@ -104,8 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (cfg.webhookSecret && cfg.webhookSecret.length < 16)
     errors.push('FIREBREAK_WEBHOOK_SECRET: at least 16 characters');
-  if (cfg.authMode === 'token' && !cfg.apiTokens)
-    errors.push('FIREBREAK_API_TOKENS: required when FIREBREAK_AUTH_MODE=token');
+  if (opts.api) errors.push(...authProblems(cfg as Config, env));
   if (errors.length > 0) throw new ConfigError(`invalid configuration: ${errors.join('; ')}`, errors);
   return cfg as Config;
 }
@@ -120,6 +161,43 @@ function parsePairs(spec: string | undefined): Record<string, string> {
     const i = entry.indexOf('=');
     if (i <= 0) out[`invalid entry "${entry}"`] = '';
     else out[entry.slice(0, i)] = entry.slice(i + 1);
+  }
+  return out;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** Authentication settings that only make sense together; fail closed with a message that says what to set. */
+function authProblems(cfg: Config, env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  if (cfg.authMode === 'token') {
+    if (!cfg.apiTokens && !cfg.apiTokensFile && !cfg.oidc) {
+      out.push(
+        'FIREBREAK_API_TOKENS: FIREBREAK_AUTH_MODE=token (the default) needs FIREBREAK_API_TOKENS, ' +
+          'FIREBREAK_API_TOKENS_FILE or FIREBREAK_OIDC_ISSUER (`npm run token -- <name> <role>` makes a token)',
+      );
+    }
+    if (cfg.apiTokens) {
+      try {
+        parseTokenEntries(cfg.apiTokens);
+      } catch (err) {
+        out.push(`FIREBREAK_API_TOKENS: ${(err as Error).message}`);
+      }
+    }
+    if (cfg.oidc && !cfg.oidc.jwksUrl === !cfg.oidc.jwksFile) {
+      out.push(
+        'FIREBREAK_OIDC_JWKS_URL / FIREBREAK_OIDC_JWKS_FILE: exactly one is required with FIREBREAK_OIDC_ISSUER',
+      );
+    }
+  } else if (!LOOPBACK.test(cfg.apiHost) && !cfg.allowInsecure) {
+    out.push(
+      `FIREBREAK_AUTH_MODE=none on ${cfg.apiHost} would let anyone who reaches it act as admin: listen on 127.0.0.1, ` +
+        'use FIREBREAK_AUTH_MODE=token, or set FIREBREAK_ALLOW_INSECURE=true',
+    );
+  }
+  for (const name of ['FIREBREAK_ALLOW_INSECURE']) {
+    const v = env[name];
+    if (v !== undefined && v !== '' && !['true', 'false'].includes(v)) out.push(`${name}: must be true or false`);
   }
   return out;
 }

@@ -161,6 +161,11 @@ export function parseSettings(env: NodeJS.ProcessEnv): StartSettings {
     AWS_REGION: region,
   };
   delete childEnv[SUPERVISOR_ENV];
+  // The local stack runs without authentication unless the caller chose otherwise: an explicit setting always wins, so
+  // the whole stack also runs with tokens (README: "Running the local stack with tokens").
+  const authChosen = ['FIREBREAK_AUTH_MODE', 'FIREBREAK_API_TOKENS', 'FIREBREAK_API_TOKENS_FILE', 'FIREBREAK_OIDC_ISSUER']
+    .some((k) => env[k] !== undefined && env[k] !== '');
+  if (!authChosen) childEnv.FIREBREAK_AUTH_MODE = 'none';
   if (awsEndpoint) {
     Object.assign(childEnv, { FIREBREAK_AWS_ENDPOINT: awsEndpoint, ...EMULATOR_CREDENTIALS });
     // The emulator gets the fake keys only: no real session token or profile rides along.
@@ -170,7 +175,7 @@ export function parseSettings(env: NodeJS.ProcessEnv): StartSettings {
   }
   if (problems.length === 0) {
     try {
-      loadConfig(childEnv);
+      loadConfig(childEnv, { api: true });
     } catch (err) {
       if (err instanceof ConfigError) problems.push(...err.details);
       else throw err;
@@ -546,6 +551,13 @@ class Supervisor {
         : []),
       '',
       `Logs: ${rel(LOGS)}/*.log. Ctrl-C stops everything.`,
+      ...(s.childEnv.FIREBREAK_AUTH_MODE === 'none'
+        ? [
+            '',
+            'WARNING: authentication is OFF for this local stack (FIREBREAK_AUTH_MODE=none): every caller acts as an',
+            'admin. Set FIREBREAK_API_TOKENS (npm run token -- <name> <role>) to run it with tokens.',
+          ]
+        : []),
     ];
     console.log(lines.join('\n'));
   }

@@ -14,6 +14,8 @@ export interface FirebreakMetrics {
   alertsRefused: Counter<'endpoint' | 'status' | 'reason'>;
   /** SNS subscription events: confirmed, unsubscribed. */
   snsSubscriptions: Counter<'event' | 'topic'>;
+  /** Requests refused by authentication (401) or authorisation (403), by reason and matched route. */
+  authRefused: Counter<'status' | 'reason' | 'route'>;
 }
 
 declare module 'fastify' {
@@ -45,9 +47,15 @@ const metrics: FastifyPluginAsync<{ processMetrics?: boolean }> = async (app, op
       labelNames: ['event', 'topic'],
       registers: [registry],
     }),
+    authRefused: new Counter({
+      name: 'firebreak_auth_refused_total',
+      help: 'Requests refused for a missing or bad credential (401) or a missing permission (403).',
+      labelNames: ['status', 'reason', 'route'],
+      registers: [registry],
+    }),
   };
   app.decorate('metrics', m);
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+  app.get('/metrics', { schema: { hide: true }, config: { permission: 'public' } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),
   );
 };

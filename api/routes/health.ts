@@ -10,12 +10,18 @@ export interface HealthOptions {
 const health: FastifyPluginAsyncTypebox<HealthOptions> = async (app, opts) => {
   app.get(
     '/healthz',
-    { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      config: { permission: 'public' },
+      schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    },
     async () => ({ status: 'ok' as const }),
   );
   app.get(
     '/readyz',
-    { schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ready') }), ...errors(503) } } },
+    {
+      config: { permission: 'public' },
+      schema: { tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ready') }), ...errors(503) } },
+    },
     async (_request, reply) => {
       try {
         await opts.temporalReady();

@@ -5,6 +5,7 @@ import { DescribeInstanceAttributeCommand, DescribeInstancesCommand } from '@aws
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
+import { TokenStore } from '../../api/tokens';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import { RunbookRegistry } from '../../runbooks/registry';
 import type { RunbookDefinition } from '../../runbooks/dsl/types';
@@ -34,10 +35,10 @@ function app(taskQueue: string, registry = new RunbookRegistry([ec2Compromise]))
     publicUrl: 'http://firebreak.test',
     auth: {
       mode: 'token',
-      tokens: new Map([
-        ['commander-token-0123456789', { id: 'user:alice', roles: ['incident-commander'] }],
-        ['viewer-token-0123456789abc', { id: 'user:bob', roles: ['viewer'] }],
-      ]),
+      tokens: TokenStore.fromPlain({
+        'commander-token-0123456789': { id: 'user:alice', roles: ['responder', 'incident-commander'] },
+        'viewer-token-0123456789abc': { id: 'user:bob', roles: ['viewer'] },
+      }),
     },
   });
 }
@@ -149,7 +150,7 @@ test('approve through the API, 403/404/409 for refused decisions, then roll back
     expect(waiting.pendingApproval.approveUrl).toBe(
       `http://firebreak.test/v1/executions/${executionId}/approvals/approve-isolation`,
     );
-    expect(waiting.startedBy).toEqual({ id: 'user:alice', roles: ['incident-commander'] });
+    expect(waiting.startedBy).toEqual({ id: 'user:alice', roles: ['responder', 'incident-commander'] });
 
     const approve = (stepId: string, headers = asAlice, decision = 'approve') =>
       api.inject({

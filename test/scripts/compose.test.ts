@@ -127,6 +127,10 @@ describe('docker-compose.yml', () => {
       expect(config.notifyTopics).toEqual({});
       expect(config.webhookSecret).toBe('');
       expect(config.webhookHeader).toBe('x-firebreak-secret');
+      // Authentication is on by default, so the API refuses to start until credentials are configured.
+      expect(config.authMode).toBe('token');
+      expect(config.allowInsecure).toBe(false);
+      expect(() => loadConfig(resolved, { api: true })).toThrow(/FIREBREAK_API_TOKENS/);
     }
     // The API listens on the port it publishes.
     expect(svc('api').environment?.FIREBREAK_API_PORT).toBe(String(ports(svc('api'))[0].container));

@@ -1,7 +1,7 @@
 /**
  * Alert ingestion: SNS HTTP(S) subscriptions, EventBridge API destinations, and a generic webhook (incl. Prometheus
  * Alertmanager). Every endpoint authenticates its sender itself (SNS by signature and topic allow-list, the others by
- * a shared secret), so the bearer-token hook skips them. An alert is acknowledged only after Temporal durably accepted
+ * a shared secret), so they declare `alerts:ingest`, which the bearer check skips. An alert is acknowledged only after Temporal durably accepted
  * it; when Temporal is unreachable the answer is 503 and the sender redelivers.
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -93,7 +93,7 @@ const alerts: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, opts) 
     '/sns',
     {
       bodyLimit: MAX_BODY,
-      config: { auth: false },
+      config: { permission: 'alerts:ingest' },
       schema: {
         tags: ['alerts'],
         summary: 'SNS HTTP(S) subscription endpoint (text/plain or JSON)',
@@ -137,7 +137,7 @@ const alerts: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, opts) 
     '/eventbridge',
     {
       bodyLimit: MAX_BODY,
-      config: { auth: false },
+      config: { permission: 'alerts:ingest' },
       schema: {
         tags: ['alerts'],
         summary: 'EventBridge API destination: CloudWatch Alarm State Change and GuardDuty Finding events',
@@ -155,7 +155,7 @@ const alerts: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, opts) 
     '/',
     {
       bodyLimit: MAX_BODY,
-      config: { auth: false },
+      config: { permission: 'alerts:ingest' },
       schema: {
         tags: ['alerts'],
         summary: 'Generic alert webhook: the firebreak alert schema, or a Prometheus Alertmanager webhook',

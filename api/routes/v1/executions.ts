@@ -21,7 +21,10 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 })
 const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app, { executions: service }) => {
   app.get(
     '/',
-    { schema: { tags: ['executions'], querystring: ListQuery, response: { 200: ListResponse, ...errors(400, 503) } } },
+    {
+      config: { permission: 'executions:read' },
+      schema: { tags: ['executions'], querystring: ListQuery, response: { 200: ListResponse, ...errors(400, 503) } },
+    },
     async (request) => {
       const { status, severity, runbook, resource, since, until, pageSize, pageToken } = request.query;
       return service.list({ status, severity, runbook, resource, since, until, pageSize: pageSize ?? 50, pageToken });
@@ -30,13 +33,17 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
 
   app.get(
     '/:id',
-    { schema: { tags: ['executions'], params: IdParams, response: { 200: ExecutionSchema, ...errors(404, 503) } } },
+    {
+      config: { permission: 'executions:read' },
+      schema: { tags: ['executions'], params: IdParams, response: { 200: ExecutionSchema, ...errors(404, 503) } },
+    },
     async (request) => service.get(request.params.id),
   );
 
   app.post(
     '/:id/approvals/:stepId',
     {
+      config: { permission: 'approvals:decide' },
       schema: {
         tags: ['approvals'],
         params: Type.Object({ id: Type.String(), stepId: Type.String() }),
@@ -57,6 +64,7 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
   app.post(
     '/:id/rollback',
     {
+      config: { permission: 'executions:rollback' },
       schema: {
         tags: ['executions'],
         params: IdParams,

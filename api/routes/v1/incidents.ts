@@ -12,7 +12,10 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 })
 const incidents: FastifyPluginAsyncTypebox<IncidentRoutesOptions> = async (app, { incidents: service }) => {
   app.get(
     '/',
-    { schema: { tags: ['incidents'], querystring: ListQuery, response: { 200: ListResponse, ...errors(400, 503) } } },
+    {
+      config: { permission: 'incidents:read' },
+      schema: { tags: ['incidents'], querystring: ListQuery, response: { 200: ListResponse, ...errors(400, 503) } },
+    },
     async (request) => {
       const { status, severity, type, resource, since, until, pageSize, pageToken } = request.query;
       return service.list({ status, severity, type, resource, since, until, pageSize: pageSize ?? 50, pageToken });
@@ -21,13 +24,17 @@ const incidents: FastifyPluginAsyncTypebox<IncidentRoutesOptions> = async (app, 
 
   app.get(
     '/:id',
-    { schema: { tags: ['incidents'], params: IdParams, response: { 200: IncidentSchema, ...errors(404, 503) } } },
+    {
+      config: { permission: 'incidents:read' },
+      schema: { tags: ['incidents'], params: IdParams, response: { 200: IncidentSchema, ...errors(404, 503) } },
+    },
     async (request) => service.get(request.params.id),
   );
 
   app.post(
     '/:id/severity',
     {
+      config: { permission: 'incidents:write' },
       schema: {
         tags: ['incidents'],
         params: IdParams,
@@ -52,6 +59,7 @@ const incidents: FastifyPluginAsyncTypebox<IncidentRoutesOptions> = async (app, 
   app.post(
     '/:id/resolve',
     {
+      config: { permission: 'incidents:write' },
       schema: {
         tags: ['incidents'],
         params: IdParams,

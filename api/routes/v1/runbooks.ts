@@ -34,13 +34,19 @@ const runbooks: FastifyPluginAsyncTypebox<RunbookRoutesOptions> = async (app, { 
 
   app.get(
     '/',
-    { schema: { tags: ['runbooks'], response: { 200: Type.Object({ runbooks: Type.Array(RunbookSummary) }) } } },
+    {
+      config: { permission: 'runbooks:read' },
+      schema: { tags: ['runbooks'], response: { 200: Type.Object({ runbooks: Type.Array(RunbookSummary) }) } },
+    },
     async () => ({ runbooks: registry.list().map(summary) }),
   );
 
   app.get(
     '/:id',
-    { schema: { tags: ['runbooks'], params: IdParams, response: { 200: RunbookDetail, ...errors(404) } } },
+    {
+      config: { permission: 'runbooks:read' },
+      schema: { tags: ['runbooks'], params: IdParams, response: { 200: RunbookDetail, ...errors(404) } },
+    },
     async (request) => {
       const rb = find(request.params.id);
       return {
@@ -87,6 +93,7 @@ const runbooks: FastifyPluginAsyncTypebox<RunbookRoutesOptions> = async (app, { 
   app.post(
     '/:id/executions',
     {
+      config: { permission: 'executions:start' },
       schema: {
         tags: ['executions'],
         params: IdParams,

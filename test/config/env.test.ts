@@ -1,0 +1,84 @@
+/**
+ * The API's authentication settings fail closed: the default mode needs credentials, plain tokens are refused, and
+ * `none` never listens beyond loopback unless explicitly allowed.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { authOptions } from '../../api/auth-options';
+import { newToken, parseTokenEntries, readTokenFile, sha256Hex } from '../../api/tokens';
+import { ConfigError, loadConfig } from '../../config/env';
+
+const api = (env: Record<string, string>) => loadConfig(env, { api: true });
+const problems = (env: Record<string, string>): string[] => {
+  try {
+    api(env);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.details;
+    throw err;
+  }
+};
+
+test('token mode is the default and needs credentials; the worker does not', () => {
+  expect(loadConfig({}).authMode).toBe('token');
+  expect(problems({})).toEqual([expect.stringMatching(/^FIREBREAK_API_TOKENS: .*npm run token/)]);
+  const { entry } = newToken('alice', ['responder']);
+  expect(api({ FIREBREAK_API_TOKENS: entry }).authMode).toBe('token');
+});
+
+test('plain tokens, bad hashes, names and roles are refused with the entry named', () => {
+  expect(problems({ FIREBREAK_API_TOKENS: 'my-plain-token-0123456789=alice:responder' })).toEqual([
+    expect.stringMatching(/entry 1 is not sha256:<hex>=<name>:<role>\+<role> \(plain tokens are not accepted/),
+  ]);
+  const hash = sha256Hex('x');
+  expect(problems({ FIREBREAK_API_TOKENS: `sha256:${hash}=alice:responder,sha256:abc=bob:viewer` })).toEqual([
+    expect.stringMatching(/entry 2: sha256 must be 64 hex/),
+  ]);
+  expect(problems({ FIREBREAK_API_TOKENS: `sha256:${hash}=alice:*` })).toEqual([expect.stringMatching(/roles must/)]);
+  expect(parseTokenEntries(`sha256:${hash}=alice:responder+security-lead`)).toEqual([
+    { sha256: hash, principal: { id: 'user:alice', roles: ['responder', 'security-lead'] } },
+  ]);
+});
+
+test('a token file and a generated token authenticate their principal; the store keeps no plain token', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fbk-tokens-'));
+  const file = path.join(dir, 'tokens.json');
+  const { token, entry } = newToken('carol', ['viewer']);
+  writeFileSync(file, JSON.stringify([{ name: 'dave', roles: ['admin'], sha256: sha256Hex('dave-token-0123456789') }]));
+  expect(readTokenFile(file)).toEqual([expect.objectContaining({ principal: { id: 'user:dave', roles: ['admin'] } })]);
+  const auth = authOptions(api({ FIREBREAK_API_TOKENS: entry, FIREBREAK_API_TOKENS_FILE: file }));
+  if (auth.mode !== 'token') throw new Error('expected token mode');
+  expect(auth.tokens.authenticate(token)).toEqual({ id: 'user:carol', roles: ['viewer'] });
+  expect(auth.tokens.authenticate('dave-token-0123456789')).toEqual({ id: 'user:dave', roles: ['admin'] });
+  expect(auth.tokens.authenticate(`${token}x`)).toBeUndefined();
+  expect(JSON.stringify(auth.tokens)).not.toContain(token);
+  expect(auth.jwt).toBeUndefined();
+});
+
+test('OIDC needs an audience and exactly one JWKS source', () => {
+  const base = { FIREBREAK_OIDC_ISSUER: 'https://idp.test/', FIREBREAK_OIDC_AUDIENCE: 'firebreak' };
+  expect(problems(base)).toEqual([expect.stringMatching(/exactly one is required/)]);
+  expect(
+    problems({ ...base, FIREBREAK_OIDC_JWKS_URL: 'https://idp.test/jwks', FIREBREAK_OIDC_JWKS_FILE: '/x' }),
+  ).toEqual([expect.stringMatching(/exactly one is required/)]);
+  expect(
+    problems({ FIREBREAK_OIDC_ISSUER: 'https://idp.test/', FIREBREAK_OIDC_JWKS_URL: 'https://idp.test/jwks' }),
+  ).toEqual([expect.stringMatching(/^FIREBREAK_OIDC_\*/)]);
+  const cfg = api({ ...base, FIREBREAK_OIDC_JWKS_URL: 'https://idp.test/jwks', FIREBREAK_OIDC_ROLES_CLAIM: 'groups' });
+  expect(cfg.oidc).toMatchObject({ rolesClaim: 'groups', clockSkewSec: 60, algorithms: ['RS256', 'ES256'] });
+});
+
+test('mode none listens on loopback only, unless FIREBREAK_ALLOW_INSECURE=true', () => {
+  expect(problems({ FIREBREAK_AUTH_MODE: 'none' })).toEqual([]);
+  expect(problems({ FIREBREAK_AUTH_MODE: 'none', FIREBREAK_API_HOST: '::1' })).toEqual([]);
+  expect(problems({ FIREBREAK_AUTH_MODE: 'none', FIREBREAK_API_HOST: '0.0.0.0' })).toEqual([
+    expect.stringMatching(/FIREBREAK_AUTH_MODE=none on 0.0.0.0 would let anyone/),
+  ]);
+  expect(
+    problems({ FIREBREAK_AUTH_MODE: 'none', FIREBREAK_API_HOST: '0.0.0.0', FIREBREAK_ALLOW_INSECURE: 'true' }),
+  ).toEqual([]);
+  expect(problems({ FIREBREAK_AUTH_MODE: 'none', FIREBREAK_ALLOW_INSECURE: 'yes' })).toEqual([
+    expect.stringMatching(/FIREBREAK_ALLOW_INSECURE: must be true or false/),
+  ]);
+});
