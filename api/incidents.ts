@@ -4,6 +4,7 @@
  */
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
+import { compactBatch } from '../alerts/compact';
 import { fingerprint } from '../alerts/fingerprint';
 import type { NormalisedAlert } from '../runbooks/dsl/alert';
 import type { Severity } from '../runbooks/dsl/types';
@@ -62,9 +63,10 @@ export class IncidentService {
   }
 
   /** Sends a batch of one incident's alerts, in arrival order; null for a resolved alert with no open incident. */
-  private async deliver(incidentId: string, alerts: NormalisedAlert[]): Promise<(AlertAck | null)[]> {
-    const opener = alerts.find((a) => a.state === 'firing');
-    if (!opener) {
+  private async deliver(incidentId: string, received: NormalisedAlert[]): Promise<(AlertAck | null)[]> {
+    const alerts = compactBatch(received);
+    const openerAt = alerts.findIndex((a) => a.state === 'firing');
+    if (openerAt < 0) {
       try {
         return await this.temporal(() => this.handle(incidentId).executeUpdate(alertUpdate, { args: [alerts] }));
       } catch (err) {
@@ -74,6 +76,7 @@ export class IncidentService {
       }
     }
     // Routed once per batch; only the start of a new incident uses the decision, an open incident keeps its own.
+    const opener = received[openerAt];
     const decision = await this.opts.router.route(opener, incidentId);
     const input: IncidentInput = {
       incidentId,

@@ -42,6 +42,20 @@ export interface NormalisedAlert {
   labels: Record<string, string>;
   /** ISO time the provider says the state changed. */
   occurredAt: string;
-  /** The payload as received (parsed), kept for evidence. */
+  /**
+   * The payload as received (parsed), kept for evidence: whole, or its first bytes as text, or absent on a repeat of
+   * the same state; `rawSummary` says which (alerts/compact.ts).
+   */
   raw: unknown;
+  /** Set once the alert is compacted for history: the full payload's digest and size, and what `raw` holds. */
+  rawSummary?: RawSummary;
+}
+
+/** The payload's fingerprint and what became of it. */
+export interface RawSummary {
+  /** `sha256:<hex>` of the payload as JSON, full length. */
+  digest: string;
+  bytes: number;
+  /** `full`: `raw` is the payload; `truncated`: `raw` is its first bytes of JSON text; `omitted`: no `raw`. */
+  kept: 'full' | 'truncated' | 'omitted';
 }
