@@ -163,8 +163,12 @@ export function parseSettings(env: NodeJS.ProcessEnv): StartSettings {
   delete childEnv[SUPERVISOR_ENV];
   // The local stack runs without authentication unless the caller chose otherwise: an explicit setting always wins, so
   // the whole stack also runs with tokens (README: "Running the local stack with tokens").
-  const authChosen = ['FIREBREAK_AUTH_MODE', 'FIREBREAK_API_TOKENS', 'FIREBREAK_API_TOKENS_FILE', 'FIREBREAK_OIDC_ISSUER']
-    .some((k) => env[k] !== undefined && env[k] !== '');
+  const authChosen = [
+    'FIREBREAK_AUTH_MODE',
+    'FIREBREAK_API_TOKENS',
+    'FIREBREAK_API_TOKENS_FILE',
+    'FIREBREAK_OIDC_ISSUER',
+  ].some((k) => env[k] !== undefined && env[k] !== '');
   if (!authChosen) childEnv.FIREBREAK_AUTH_MODE = 'none';
   if (awsEndpoint) {
     Object.assign(childEnv, { FIREBREAK_AWS_ENDPOINT: awsEndpoint, ...EMULATOR_CREDENTIALS });
