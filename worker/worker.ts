@@ -3,6 +3,7 @@
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { createResourceActivities } from '../activities/resource';
 import { createAwsClients, type AwsClients } from '../activities/clients';
 import type { ActionActivities } from '../activities/schemas';
 import type { Config } from '../config/env';
@@ -31,6 +32,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.workflowBundle
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: instrumentActivities(activities),
+    // Catalogue actions report their attempt (instrumented); the resource lock's request is the engine's own.
+    activities: { ...instrumentActivities(activities), ...createResourceActivities(config.taskQueue) },
   });
 }

@@ -1,0 +1,119 @@
+/**
+ * The resource record: one per (account, region, resource), started by signal-with-start (activities/resource.ts). It
+ * grants the resource to one execution at a time, in request order, for a bounded lease; and it keeps the containments
+ * on the resource and its true original state, so executions build on each other instead of undoing each other.
+ * It closes when nobody holds, waits for or contains the resource, and continues as new before its history grows large.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  lockGrantedSignal,
+  lockReleaseSignal,
+  lockRequestSignal,
+  resourceRecordQuery,
+  type ResourceRecord,
+} from './resource-messages';
+
+/** Continue as new after this many events even if the server does not suggest it yet (each grant is a handful). */
+const MAX_EVENTS = 2_000;
+
+export async function resourceWorkflow(carried?: ResourceRecord): Promise<ResourceRecord> {
+  const now = () => new Date().toISOString();
+  const record: ResourceRecord = carried ?? {
+    key: workflowInfo().workflowId,
+    queue: [],
+    containments: [],
+    expiredLeases: 0,
+  };
+
+  setHandler(resourceRecordQuery, () => record);
+  setHandler(lockRequestSignal, (request) => {
+    // A retried request (the activity that sends it retries) must not queue the execution twice.
+    const known = record.holder?.executionId === request.executionId && record.holder.purpose === request.purpose;
+    if (known || record.queue.some((q) => q.executionId === request.executionId && q.purpose === request.purpose)) {
+      return;
+    }
+    record.queue.push({ ...request, requestedAt: now() });
+  });
+  setHandler(lockReleaseSignal, (release) => {
+    const others = record.containments.filter((c) => c.executionId !== release.executionId);
+    switch (release.outcome) {
+      case 'contained': {
+        const runbookId = record.holder?.executionId === release.executionId ? record.holder.runbookId : 'unknown';
+        const mine = record.containments.find((c) => c.executionId === release.executionId);
+        if (!mine) record.containments.push({ executionId: release.executionId, runbookId, since: now() });
+        if (!record.original && release.original !== undefined) {
+          record.original = { executionId: release.executionId, capturedAt: now(), state: release.original };
+        }
+        break;
+      }
+      case 'released':
+      case 'unchanged':
+        record.containments = others;
+        // The last containment is gone, so the resource is back to its original: forget it.
+        if (others.length === 0) record.original = undefined;
+        break;
+      default:
+        unreachable(release.outcome);
+    }
+    if (record.holder?.executionId === release.executionId) record.holder = undefined;
+    else record.queue = record.queue.filter((q) => q.executionId !== release.executionId);
+  });
+
+  for (;;) {
+    const ready = () => (!record.holder && record.queue.length > 0) || idle() || tooLong();
+    if (record.holder) await condition(ready, Math.max(1, Date.parse(record.holder.leaseUntil) - Date.now()));
+    else await condition(ready);
+    if (record.holder && Date.now() >= Date.parse(record.holder.leaseUntil)) {
+      log.warn('resource lease expired', { key: record.key, holder: record.holder.executionId });
+      record.expiredLeases++;
+      record.holder = undefined;
+    }
+    if (!record.holder && record.queue.length > 0) {
+      const next = record.queue.shift()!;
+      const since = now();
+      record.holder = { ...next, since, leaseUntil: new Date(Date.now() + next.leaseMs).toISOString() };
+      try {
+        await getExternalWorkflowHandle(next.executionId).signal(lockGrantedSignal, {
+          key: record.key,
+          purpose: next.purpose,
+          others: record.containments.filter((c) => c.executionId !== next.executionId),
+          original: record.original,
+        });
+      } catch (err) {
+        // The execution is gone (closed or terminated): it cannot use or release the lock.
+        log.warn('lock holder unreachable; lock taken back', { holder: next.executionId, error: String(err) });
+        if (record.holder?.executionId === next.executionId) record.holder = undefined;
+      }
+      continue;
+    }
+    if (idle()) {
+      await condition(allHandlersFinished);
+      if (idle()) return record;
+      continue;
+    }
+    if (tooLong()) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof resourceWorkflow>(record);
+    }
+  }
+
+  function idle(): boolean {
+    return !record.holder && record.queue.length === 0 && record.containments.length === 0;
+  }
+  function tooLong(): boolean {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength > MAX_EVENTS;
+  }
+}
+
+function unreachable(x: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(x)}`);
+}
