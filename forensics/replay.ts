@@ -1,0 +1,230 @@
+/**
+ * Replay verification: would today's workflow code make the same decisions as the code that wrote a history?
+ *
+ * Replays histories with the SDK's replayer (`Worker.runReplayHistories`) against a workflow bundle, and reports per
+ * history either "identical" or the first divergence in plain words: the event ID, what the history recorded there
+ * and what the code produced instead. The SDK's determinism error names the mismatch in core's terms (sometimes an
+ * event ID, sometimes only an activity or child ID); the event is looked up in the history to name it either way.
+ *
+ * Histories are Temporal's JSON form (what `temporal workflow show --output json`, the Web UI and the corpus in
+ * test/histories/ hold) or a History from `WorkflowHandle.fetchHistory()`; the replayer reads both.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+
+export interface HistorySource {
+  /** How reports name the history: a file, a corpus scenario, a workflow ID. */
+  name: string;
+  /** The workflow ID it ran under (a history does not contain it, and workflow code may read it). */
+  workflowId: string;
+  /** Temporal's history JSON (`{ events: [...] }`), or a History object from the client. */
+  history: unknown;
+}
+
+export interface Divergence {
+  /** `nondeterminism`: the code produced other commands than the history; `error`: the replay failed otherwise. */
+  kind: 'nondeterminism' | 'error';
+  /** The first event that did not match, when known. */
+  eventId?: number;
+  /** What the history recorded there, e.g. `ActivityTaskScheduled (activity ec2.captureInstance, id "capture")`. */
+  history?: string;
+  /** What today's code produced instead, e.g. `an activity with id "notify-started"`, `a Timer command`. */
+  code?: string;
+  /** The replayer's own words (core's mismatch sentence, unwrapped). */
+  reason: string;
+}
+
+export interface ReplayVerdict {
+  name: string;
+  workflowId: string;
+  workflowType?: string;
+  eventCount: number;
+  identical: boolean;
+  divergence?: Divergence;
+}
+
+/** The workflows as the worker bundles them (workflows/index.ts), when no bundle is given. */
+export const DEFAULT_REPLAY_OPTIONS: ReplayWorkerOptions = { workflowsPath: require.resolve('../workflows') };
+
+/**
+ * Replays each history against the workflow code (a prebuilt bundle, or the workflows bundled now) and returns one
+ * verdict per history, in order. Never throws for a divergent history; throws only if the replayer cannot start.
+ */
+export async function replayHistories(
+  sources: readonly HistorySource[],
+  options: ReplayWorkerOptions = DEFAULT_REPLAY_OPTIONS,
+): Promise<ReplayVerdict[]> {
+  // The replayer only reports workflow IDs, so each history runs under an ID unique within this call. Something that
+  // is not a history at all is reported here: the replayer would abort the whole batch on it.
+  const keyed = sources.map((s, i) => ({ source: s, key: `${i}:${s.workflowId}`, events: eventsOf(s.history) }));
+  const replayable = keyed.filter((k) => k.events.length > 0);
+  const results = new Map<string, Error | undefined>();
+  if (replayable.length > 0) {
+    const replay = Worker.runReplayHistories(
+      { replayName: 'firebreak-replay', ...options },
+      replayable.map(({ source, key }) => ({ workflowId: key, history: source.history })),
+    );
+    for await (const result of replay) results.set(result.workflowId, result.error);
+  }
+  return keyed.map(({ source, key, events }): ReplayVerdict => {
+    const verdict = {
+      name: source.name,
+      workflowId: source.workflowId,
+      workflowType: workflowTypeOf(events),
+      eventCount: events.length,
+    };
+    const error = results.get(key);
+    if (error) return { ...verdict, identical: false, divergence: describeDivergence(error, events) };
+    if (!results.has(key)) {
+      const reason = events.length === 0 ? 'not a history (no events)' : 'the replayer returned no result';
+      return { ...verdict, identical: false, divergence: { kind: 'error', reason } };
+    }
+    return { ...verdict, identical: true };
+  });
+}
+
+/** A live or closed execution's history, fetched page by page by the client. */
+export async function historyOfExecution(handle: WorkflowHandle): Promise<HistorySource> {
+  return { name: handle.workflowId, workflowId: handle.workflowId, history: await handle.fetchHistory() };
+}
+
+/** One line per verdict: `name: identical` or `name: diverges at event N: history had X; code produced Y`. */
+export function formatVerdict(v: ReplayVerdict): string {
+  if (v.identical) return `${v.name}: identical (${v.workflowType ?? 'workflow'}, ${v.eventCount} events)`;
+  const d = v.divergence!;
+  if (d.kind === 'error') return `${v.name}: replay failed: ${d.reason}`;
+  if (d.eventId === undefined || !d.code) return `${v.name}: diverges: ${d.reason}`;
+  return `${v.name}: diverges at event ${d.eventId}: history had ${d.history}; today's code produced ${d.code} (${d.reason})`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Reading the determinism error
+
+type Event = Record<string, unknown>;
+
+/** Turns a replay error into a divergence, naming the event from the history when core's message does not. */
+export function describeDivergence(error: Error, events: readonly Event[]): Divergence {
+  const nondeterminism = error.name === 'DeterminismViolationError';
+  const reason = coreReason(error.message);
+  const divergence: Divergence = { kind: nondeterminism ? 'nondeterminism' : 'error', reason };
+
+  // "<Machine> machine does not handle this event: HistoryEvent(id: 5, UpsertWorkflowSearchAttributes)"
+  // "No command scheduled for event HistoryEvent(id: 38, ActivityTaskScheduled)"
+  const byId = /HistoryEvent\(id: (\d+)(?:, (\w+))?\)/.exec(reason);
+  if (byId) {
+    divergence.eventId = Number(byId[1]);
+    const event = events.find((e) => eventIdOf(e) === divergence.eventId);
+    divergence.history = event ? describeEvent(event) : byId[2];
+    const machine = /(?:error: )?([A-Z][\w ]*?) machine does not handle this event/.exec(reason);
+    if (machine) divergence.code = `a ${machine[1]} command`;
+    else if (/No command scheduled for event/.test(reason)) divergence.code = 'no command at that point';
+    return divergence;
+  }
+
+  // "Activity id of scheduled event 'capture' does not match activity id of activity command 'notify-started'"
+  // (the same sentence exists for activity types, child workflow IDs and types, timer IDs...)
+  const mismatch =
+    /(?:error: )?([A-Z][\w ]*?) of (?:scheduled |initiated |started )?event '([^']*)' does not match .*? '([^']*)'/.exec(
+      reason,
+    );
+  if (mismatch) {
+    const [, what, recorded, produced] = mismatch;
+    const event = events.find((e) => isCommandEvent(e) && attributeValues(e).includes(recorded));
+    if (event) {
+      divergence.eventId = eventIdOf(event);
+      divergence.history = describeEvent(event);
+    } else {
+      divergence.history = `${what.toLowerCase()} "${recorded}"`;
+    }
+    divergence.code = `${what.toLowerCase()} "${produced}"`;
+    return divergence;
+  }
+
+  // "Timer fired event did not have expected timer id 2, it was 1!": the code's timers are numbered differently (a
+  // timer was added or removed earlier, even one started and cancelled at once, which leaves no event of its own).
+  const numbered = /(?:error: )?([A-Z][\w ]*?) event did not have expected (\w+) id (\S+), it was ([^!\s]+)/.exec(
+    reason,
+  );
+  if (numbered) {
+    const [, eventWords, what, expected, recorded] = numbered;
+    const type = eventWords.replace(/ /g, '').toLowerCase();
+    const event = events.find((e) => eventTypeOf(e).toLowerCase() === type && attributeValues(e).includes(recorded));
+    if (event) divergence.eventId = eventIdOf(event);
+    divergence.history = event ? describeEvent(event) : `${eventWords} for ${what} "${recorded}"`;
+    divergence.code = `${what} "${expected}" at that point (its ${what}s are numbered differently: one was added or removed earlier)`;
+  }
+  return divergence;
+}
+
+/** Core's own sentence, out of the workflow-task failure envelope the SDK wraps it in. */
+function coreReason(message: string): string {
+  const inner = /message: "((?:[^"\\]|\\.)*)"/.exec(message);
+  return (inner ? inner[1].replace(/\\"/g, '"') : message).trim();
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Reading events (JSON form, or a History object from the client)
+
+function eventsOf(history: unknown): Event[] {
+  const events = (history as { events?: unknown } | undefined)?.events;
+  return Array.isArray(events) ? (events as Event[]) : [];
+}
+
+function eventIdOf(e: Event): number {
+  return Number(String(e.eventId));
+}
+
+/** `EVENT_TYPE_ACTIVITY_TASK_SCHEDULED` → `ActivityTaskScheduled`. */
+function eventTypeOf(e: Event): string {
+  const t = e.eventType;
+  if (typeof t !== 'string') return `event type ${String(t)}`;
+  return t
+    .replace(/^EVENT_TYPE_/, '')
+    .toLowerCase()
+    .replace(/(^|_)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+}
+
+/** Events a workflow command wrote (an activity scheduled, a child started, a timer, a signal sent, a marker). */
+function isCommandEvent(e: Event): boolean {
+  const type = eventTypeOf(e);
+  return type !== 'WorkflowTaskScheduled' && /(Scheduled|Initiated|Recorded)$|^TimerStarted$/.test(type);
+}
+
+function attributesOf(e: Event): Record<string, unknown> {
+  const key = Object.keys(e).find((k) => k.endsWith('EventAttributes') && e[k]);
+  return key ? (e[key] as Record<string, unknown>) : {};
+}
+
+const nameOf = (v: unknown): string | undefined => (v as { name?: string } | undefined)?.name;
+
+/** The identifiers core compares: activity, child workflow, timer, signal, marker. */
+function attributeValues(e: Event): string[] {
+  const a = attributesOf(e);
+  return [
+    a.activityId,
+    nameOf(a.activityType),
+    a.workflowId,
+    nameOf(a.workflowType),
+    a.timerId,
+    a.signalName,
+    a.markerName,
+  ].filter((v): v is string => typeof v === 'string');
+}
+
+/** `ActivityTaskScheduled (activity ec2.captureInstance, id "capture")`, `TimerStarted (timer "3")` ... */
+export function describeEvent(e: Event): string {
+  const a = attributesOf(e);
+  const parts: string[] = [];
+  if (nameOf(a.activityType)) parts.push(`activity ${nameOf(a.activityType)}`);
+  if (typeof a.activityId === 'string') parts.push(`id "${a.activityId}"`);
+  if (nameOf(a.workflowType) && eventIdOf(e) !== 1) parts.push(`workflow ${nameOf(a.workflowType)}`);
+  if (typeof a.workflowId === 'string') parts.push(`workflow ID "${a.workflowId}"`);
+  if (typeof a.timerId === 'string') parts.push(`timer "${a.timerId}"`);
+  if (typeof a.signalName === 'string') parts.push(`signal ${a.signalName}`);
+  if (typeof a.markerName === 'string') parts.push(`marker ${a.markerName}`);
+  return parts.length > 0 ? `${eventTypeOf(e)} (${parts.join(', ')})` : eventTypeOf(e);
+}
+
+function workflowTypeOf(events: readonly Event[]): string | undefined {
+  return events[0] ? nameOf(attributesOf(events[0]).workflowType) : undefined;
+}

@@ -1,0 +1,191 @@
+/**
+ * Incidents for the history corpus: alerts delivered through the API's incident service (update-with-start, one
+ * incident per fingerprint), the runbook child they start, re-firings, redeliveries, the alarm back to OK, human
+ * overrides. Each incident and each runbook child it started is recorded once closed.
+ */
+import { randomUUID } from 'node:crypto';
+import { ec2Compromise } from '../../runbooks/ec2-compromise';
+import type { NormalisedAlert } from '../../runbooks/dsl/alert';
+import type { RunbookDefinition } from '../../runbooks/dsl/types';
+import type { IncidentService } from '../../api/incidents';
+import { incidentStateQuery, type IncidentState } from '../../workflows/incident-messages';
+import { approvalUpdate } from '../../workflows/messages';
+import {
+  alarm,
+  closed,
+  commander,
+  executionState,
+  incidentService,
+  until,
+  type Recorded,
+  type Scenario,
+  type ScenarioContext,
+} from './context';
+import { drill, withDeadline } from './runbook-scenarios';
+
+/** An alarm on one instance whose name routes it to ec2-compromise (`*egress-spike*`). */
+function egressAlarm(instanceId: string) {
+  const alarmName = `${instanceId}-egress-spike`;
+  return (state: 'ALARM' | 'OK', deliveryId = randomUUID()) =>
+    alarm({ deliveryId, alarmName, state, dimensions: { InstanceId: instanceId } });
+}
+
+function incidentState(
+  ctx: ScenarioContext,
+  incidentId: string,
+  predicate: (s: IncidentState) => boolean,
+  what: string,
+): Promise<IncidentState> {
+  return until(`incident ${incidentId}: ${what}`, async () => {
+    const s = await ctx.client.workflow.getHandle(incidentId).query(incidentStateQuery);
+    if (!predicate(s)) throw new Error(`last seen: ${JSON.stringify(s.timeline.slice(-6))}`);
+    return s;
+  });
+}
+
+async function ingest(service: IncidentService, alert: NormalisedAlert, want: string) {
+  const ack = await service.ingest(alert);
+  if (ack.outcome !== want) throw new Error(`alert ${alert.deliveryId}: expected ${want}, got ${ack.outcome}`);
+  return ack;
+}
+
+/** Records the incident and, when it started one, its runbook child (after both closed). */
+async function recordBoth(
+  ctx: ScenarioContext,
+  name: string,
+  incidentId: string,
+  description: string,
+  childDescription?: string,
+): Promise<Recorded[]> {
+  const incident = ctx.client.workflow.getHandle(incidentId);
+  await closed(incident);
+  const out: Recorded[] = [{ scenario: name, workflowId: incidentId, description }];
+  if (childDescription) {
+    const childId = `${incidentId}-run`;
+    await closed(ctx.client.workflow.getHandle(childId));
+    out.push({ scenario: `${name}.runbook`, workflowId: childId, description: childDescription });
+  }
+  return out;
+}
+
+/** ec2-compromise plus a verification step waiting for the alarm to go back to OK; a short rollback window. */
+const verifying: RunbookDefinition = drill('verify-ok', {
+  rollbackWindow: '3s',
+  steps: [
+    ...ec2Compromise.steps,
+    {
+      id: 'verify-alarm-ok',
+      kind: 'wait',
+      title: 'Wait for the alarm to go back to OK',
+      until: "incident.alertState = 'resolved'",
+      timeout: '2m',
+      onTimeout: 'fail',
+    },
+  ],
+});
+
+export const incidentScenarios: Scenario[] = [
+  {
+    name: 'incident-runbook-resolved',
+    async run(ctx) {
+      const service = incidentService(ctx, [verifying]);
+      const fire = egressAlarm(ctx.nextInstance());
+      const first = fire('ALARM');
+      const { incidentId } = await ingest(service, first, 'opened');
+      const child = ctx.client.workflow.getHandle(`${incidentId}-run`);
+      await executionState(child, (s) => s.status === 'waiting-approval', 'approval');
+      await ingest(service, first, 'duplicate'); // the same delivery again (SNS/EventBridge redelivery)
+      await ingest(service, fire('ALARM'), 'refired');
+      await child.executeUpdate(approvalUpdate, {
+        args: [{ stepId: 'approve-isolation', decision: 'approve', comment: 'isolate it', decidedBy: commander }],
+      });
+      await executionState(child, (s) => s.steps.some((st) => st.status === 'waiting'), 'verification step');
+      await ingest(service, fire('OK'), 'resolved');
+      return recordBoth(
+        ctx,
+        'incident-runbook-resolved',
+        incidentId!,
+        'alarm opens the incident, a redelivery and a re-firing arrive, the runbook is approved and isolates, the alarm goes back to OK: resolved and closed',
+        'drill ec2-compromise with a verification wait step, run by the incident: approved, isolated, verified by the alarm going back to OK, 3s rollback window expires',
+      );
+    },
+  },
+  {
+    name: 'incident-flapping-rolled-back',
+    async run(ctx) {
+      const service = incidentService(ctx, [ec2Compromise]);
+      const fire = egressAlarm(ctx.nextInstance());
+      const { incidentId } = await ingest(service, fire('ALARM'), 'opened');
+      const child = ctx.client.workflow.getHandle(`${incidentId}-run`);
+      await executionState(child, (s) => s.status === 'waiting-approval', 'approval');
+      await ingest(service, fire('OK'), 'resolved');
+      await ingest(service, fire('ALARM'), 'refired'); // flapping: the resolution is withdrawn
+      await child.executeUpdate(approvalUpdate, {
+        args: [{ stepId: 'approve-isolation', decision: 'reject', comment: 'flapping alarm', decidedBy: commander }],
+      });
+      await closed(child);
+      await incidentState(
+        ctx,
+        incidentId!,
+        (s) => s.automation.kind === 'runbook' && s.automation.status === 'rolled-back',
+        'runbook rolled back',
+      );
+      await ingest(service, fire('OK'), 'resolved');
+      return recordBoth(
+        ctx,
+        'incident-flapping-rolled-back',
+        incidentId!,
+        'alarm opens the incident, goes OK, fires again (resolution withdrawn); the runbook is rejected and rolled back; OK again: closed',
+        'ec2-compromise run by the incident, told the alert was resolved, then rejected by the commander and rolled back',
+      );
+    },
+  },
+  {
+    name: 'incident-runbook-failed',
+    async run(ctx) {
+      const service = incidentService(ctx, [withDeadline('incident-deadline-fail', '1s', 'fail')]);
+      const fire = egressAlarm(ctx.nextInstance());
+      const { incidentId } = await ingest(service, fire('ALARM'), 'opened');
+      await closed(ctx.client.workflow.getHandle(`${incidentId}-run`));
+      await incidentState(
+        ctx,
+        incidentId!,
+        (s) => s.automation.kind === 'runbook' && s.automation.status === 'failed',
+        'runbook failed',
+      );
+      await service.resolve(incidentId!, 'handled by hand after the runbook failed', commander);
+      return recordBoth(
+        ctx,
+        'incident-runbook-failed',
+        incidentId!,
+        'alarm opens the incident; its runbook fails (approval deadline, onTimeout=fail); a human resolves it: closed',
+        'drill ec2-compromise run by the incident: approval deadline of 1s passes with onTimeout=fail, rolled back and failed',
+      );
+    },
+  },
+  {
+    name: 'incident-no-automation',
+    async run(ctx) {
+      const service = incidentService(ctx, [ec2Compromise]);
+      const lb = `app/corpus-${ctx.nextInstance()}/50dc6c495c0c9188`;
+      const fire = (state: 'ALARM' | 'OK') =>
+        alarm({
+          deliveryId: randomUUID(),
+          alarmName: 'api-5xx-rate',
+          state,
+          namespace: 'AWS/ApplicationELB',
+          metric: 'HTTPCode_Target_5XX_Count',
+          dimensions: { LoadBalancer: lb },
+        });
+      const { incidentId } = await ingest(service, fire('ALARM'), 'opened');
+      await service.setSeverity(incidentId!, 'SEV1', 'customer-facing outage', commander);
+      await ingest(service, fire('OK'), 'resolved');
+      return recordBoth(
+        ctx,
+        'incident-no-automation',
+        incidentId!,
+        'an alarm no runbook matches opens an incident without automation; a human raises the severity; the alarm goes back to OK: closed',
+      );
+    },
+  },
+];

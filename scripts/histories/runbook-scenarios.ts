@@ -1,0 +1,206 @@
+/**
+ * Runbook executions for the history corpus: the shipped ec2-compromise runbook through every ending it has today,
+ * started the way the API starts them. Deadlines and failures use drill variants of the definition (the definition is
+ * pinned in the execution's input, so a variant replays like any other execution).
+ */
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import { ec2Compromise } from '../../runbooks/ec2-compromise';
+import { expr, type RunbookDefinition, type Step } from '../../runbooks/dsl/types';
+import { RunbookRegistry } from '../../runbooks/registry';
+import { approvalUpdate, RUNBOOK_WORKFLOW, rollbackUpdate, type RunbookWorkflowInput } from '../../workflows/messages';
+import { closed, commander, executionState, type Recorded, type Scenario, type ScenarioContext } from './context';
+
+const DEAD_INSTANCE = 'i-0000000000000dead';
+
+/** A drill variant of ec2-compromise: same id, a version saying what changed. */
+export function drill(name: string, change: Partial<RunbookDefinition>): RunbookDefinition {
+  return { ...ec2Compromise, version: `${ec2Compromise.version}+drill.${name}`, ...change };
+}
+
+/** ec2-compromise with the approval gate's deadline and onTimeout replaced. */
+export function withDeadline(name: string, timeout: string, onTimeout: 'reject' | 'approve' | 'fail') {
+  return drill(name, {
+    steps: ec2Compromise.steps.map((s) => (s.kind === 'approval' ? { ...s, timeout: timeout as '1s', onTimeout } : s)),
+  });
+}
+
+const steps = (...ids: string[]): Step[] => ec2Compromise.steps.filter((s) => ids.includes(s.id));
+
+async function start(
+  ctx: ScenarioContext,
+  def: RunbookDefinition,
+  params?: Record<string, unknown>,
+): Promise<WorkflowHandle> {
+  const loaded = new RunbookRegistry([def]).get(def.id)!;
+  const input: RunbookWorkflowInput = {
+    runbook: loaded.definition,
+    digest: loaded.digest,
+    params: params ?? { instanceId: ctx.nextInstance(), notifyTopicArn: ctx.env.topicArn },
+    startedBy: commander,
+    reason: 'history corpus recording',
+  };
+  return ctx.client.workflow.start(RUNBOOK_WORKFLOW, {
+    taskQueue: ctx.taskQueue,
+    workflowId: `${def.id}-${randomUUID()}`,
+    args: [input],
+  });
+}
+
+const waitingApproval = (h: WorkflowHandle) => executionState(h, (s) => s.status === 'waiting-approval', 'approval');
+
+function decide(h: WorkflowHandle, decision: 'approve' | 'reject', comment: string) {
+  return h.executeUpdate(approvalUpdate, {
+    args: [{ stepId: 'approve-isolation', decision, comment, decidedBy: commander }],
+  });
+}
+
+/** Runs `drive` on a new execution of `def`, waits for it to close, and names it for the corpus. */
+function scenario(
+  name: string,
+  description: string,
+  def: RunbookDefinition,
+  drive: (h: WorkflowHandle) => Promise<unknown>,
+  params?: (ctx: ScenarioContext) => Record<string, unknown>,
+): Scenario {
+  return {
+    name,
+    async run(ctx): Promise<Recorded[]> {
+      const handle = await start(ctx, def, params?.(ctx));
+      await drive(handle);
+      await closed(handle);
+      return [{ scenario: name, workflowId: handle.workflowId, description }];
+    },
+  };
+}
+
+export const runbookScenarios: Scenario[] = [
+  scenario(
+    'runbook-approved-released',
+    'ec2-compromise: evidence, approval by a commander, isolation; then a rollback requested inside the rollback window releases the instance',
+    ec2Compromise,
+    async (h) => {
+      await waitingApproval(h);
+      await decide(h, 'approve', 'isolate it');
+      await executionState(h, (s) => s.status === 'succeeded' && !!s.rollbackWindowUntil, 'rollback window');
+      await h.executeUpdate(rollbackUpdate, { args: [{ reason: 'false positive', requestedBy: commander }] });
+    },
+  ),
+  scenario(
+    'runbook-rejected',
+    'ec2-compromise: the commander rejects the isolation; completed steps are rolled back',
+    ec2Compromise,
+    async (h) => {
+      await waitingApproval(h);
+      await decide(h, 'reject', 'not convinced');
+    },
+  ),
+  scenario(
+    'runbook-rollback-while-waiting',
+    'ec2-compromise: a rollback is requested while the approval is pending',
+    ec2Compromise,
+    async (h) => {
+      await waitingApproval(h);
+      await h.executeUpdate(rollbackUpdate, { args: [{ reason: 'wrong instance', requestedBy: commander }] });
+    },
+  ),
+  scenario(
+    'runbook-cancelled',
+    'ec2-compromise: the execution is cancelled while the approval is pending; completed steps are rolled back',
+    ec2Compromise,
+    async (h) => {
+      await waitingApproval(h);
+      await h.cancel();
+    },
+  ),
+  scenario(
+    'runbook-deadline-reject',
+    'drill: approval deadline of 2s passes, onTimeout=reject; rolled back',
+    withDeadline('deadline-reject', '2s', 'reject'),
+    async () => undefined,
+  ),
+  scenario(
+    'runbook-deadline-fail',
+    'drill: approval deadline of 2s passes, onTimeout=fail; rolled back and failed',
+    withDeadline('deadline-fail', '2s', 'fail'),
+    async () => undefined,
+  ),
+  scenario(
+    'runbook-deadline-approve-window-expired',
+    'drill: approval deadline of 2s passes, onTimeout=approve; isolated; the 3s rollback window expires unused',
+    { ...withDeadline('deadline-approve', '2s', 'approve'), rollbackWindow: '3s' },
+    async () => undefined,
+  ),
+  scenario(
+    'runbook-step-failed',
+    'drill: a step after isolation fails (instance not found, not retryable); completed steps rolled back in reverse',
+    drill('step-failed', {
+      steps: [
+        ...steps('capture', 'protect-termination', 'isolate', 'tag-quarantined'),
+        { id: 'inspect-peer', kind: 'action', action: 'ec2.captureInstance', with: { instanceId: DEAD_INSTANCE } },
+        {
+          id: 'tag-after',
+          kind: 'action',
+          action: 'ec2.tagInstance',
+          with: { instanceId: expr('params.instanceId'), tags: { after: 'yes' } },
+        },
+      ],
+    }),
+    async () => undefined,
+  ),
+  scenario(
+    'runbook-rollback-step-failed',
+    'drill: a step fails, and one compensation fails too (2 attempts); the other compensations still run',
+    drill('rollback-failed', {
+      steps: [
+        ...steps('capture', 'protect-termination'),
+        {
+          id: 'tag-suspect',
+          kind: 'action',
+          action: 'ec2.tagInstance',
+          with: { instanceId: expr('params.instanceId'), tags: { suspect: 'yes' } },
+          rollback: {
+            action: 'ec2.tagInstance',
+            with: { instanceId: 'i-0000000000000beef', tags: { suspect: 'no' } },
+            retry: { maximumAttempts: 2 },
+          },
+        },
+        { id: 'inspect-peer', kind: 'action', action: 'ec2.captureInstance', with: { instanceId: DEAD_INSTANCE } },
+      ],
+    }),
+    async () => undefined,
+  ),
+  scenario(
+    'runbook-skipped-and-continued',
+    'drill: a when-condition skips a step, a failing continueOnError step is recorded and the run goes on; no rollback window',
+    drill('skip-continue', {
+      rollbackWindow: undefined,
+      steps: [
+        ...steps('capture'),
+        {
+          id: 'only-if-stopped',
+          kind: 'action',
+          action: 'ec2.tagInstance',
+          when: "steps.capture.output.state = 'stopped'",
+          with: { instanceId: expr('params.instanceId'), tags: { stopped: 'yes' } },
+        },
+        {
+          id: 'peer',
+          kind: 'action',
+          action: 'ec2.captureInstance',
+          with: { instanceId: DEAD_INSTANCE },
+          continueOnError: true,
+        },
+        ...steps('tag-quarantined'),
+      ],
+    }),
+    async () => undefined,
+  ),
+  scenario(
+    'runbook-invalid-params',
+    'ec2-compromise started with invalid params (not through the API, which refuses them): fails at once',
+    ec2Compromise,
+    async () => undefined,
+    () => ({ instanceId: 'not-an-instance', extra: 1 }),
+  ),
+];
