@@ -483,7 +483,8 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
       st.endedAt = undefined;
       return undefined; // the loop turns the request into a rollback
     }
-    // A decision accepted in the same moment the deadline fired was answered 200 to its caller: it wins.
+    // A decision accepted in the same moment the deadline fired was answered 200 to its caller: it wins. (SDK 1.24
+    // runs updates before timers in one activation, so the condition usually sees it first; this keeps it so.)
     const timedOut = !settled && !(st.approval?.via === 'human' && patched(PATCH_DECISION_AT_DEADLINE));
     setStatus('running');
     if (timedOut) {
