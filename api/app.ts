@@ -9,6 +9,7 @@ import type { Client } from '@temporalio/client';
 import { SnsSignatureVerifier } from '../alerts/sns';
 import type { RunbookRegistry } from '../runbooks/registry';
 import { AlertRouter, type NotifyRouting } from '../runbooks/router';
+import { ApprovalService } from './approvals';
 import { ExecutionService } from './executions';
 import { IncidentService } from './incidents';
 import auth, { type AuthOptions } from './plugins/auth';
@@ -16,6 +17,7 @@ import errorHandler from './plugins/errors';
 import metrics from './plugins/metrics';
 import health from './routes/health';
 import alerts, { type AlertRoutesOptions } from './routes/v1/alerts';
+import approvals from './routes/v1/approvals';
 import incidents from './routes/v1/incidents';
 import executions from './routes/v1/executions';
 import runbooks from './routes/v1/runbooks';
@@ -82,6 +84,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(runbooks, { prefix: '/v1/runbooks', registry: deps.registry, executions: service });
   await app.register(executions, { prefix: '/v1/executions', executions: service });
+  await app.register(approvals, {
+    prefix: '/v1/approvals',
+    approvals: new ApprovalService({ client: deps.client, publicUrl: deps.publicUrl }),
+  });
 
   const notify: NotifyRouting = { topics: deps.notifyTopics ?? {} };
   const incidentService = new IncidentService({

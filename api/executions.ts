@@ -13,7 +13,7 @@ import {
   rollbackUpdate,
   RUNBOOK_WORKFLOW,
   stateQuery,
-  type ApprovalRecord,
+  type ApprovalResult,
   type ExecutionState,
   type Principal,
   type RunbookWorkflowInput,
@@ -97,7 +97,7 @@ export class ExecutionService {
     stepId: string,
     decision: { decision: 'approve' | 'reject'; comment?: string },
     decidedBy: Principal,
-  ): Promise<ApprovalRecord> {
+  ): Promise<ApprovalResult> {
     const handle = this.handle(executionId);
     return this.update(handle, () =>
       handle.executeUpdate(approvalUpdate, {
@@ -144,9 +144,11 @@ function rejection(failure: ApplicationFailure): ApiError {
       return new NotFoundError(failure.message);
     case RejectionType.notPending:
     case RejectionType.notRunning:
-      return new ConflictError(failure.message);
+    case RejectionType.duplicate:
+      return new ConflictError(failure.message, { reason: type });
     case RejectionType.forbidden:
-      return new ForbiddenError(failure.message);
+    case RejectionType.selfApproval:
+      return new ForbiddenError(failure.message, { reason: type });
     case RejectionType.invalid:
       return new ValidationFailedError(failure.message);
     default:

@@ -35,7 +35,44 @@ const ApprovalRecord = Type.Object({
   decidedAt: Type.String({ format: 'date-time' }),
   via: Type.Union([Type.Literal('human'), Type.Literal('timeout')]),
 });
-export const ApprovalRecordSchema = ApprovalRecord;
+/** A decision's answer: the record, and where the gate stands after it. */
+export const ApprovalRecordSchema = Type.Composite([
+  ApprovalRecord,
+  Type.Object({
+    gate: Type.Optional(
+      Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')], {
+        description: 'pending while more approvals are needed',
+      }),
+    ),
+    approvalsNeeded: Type.Optional(Type.Integer({ minimum: 0, description: 'approvals still needed' })),
+  }),
+]);
+
+export const GatePolicySchema = Type.Object(
+  {
+    roles: Type.Array(Type.String(), { description: 'roles that may decide; empty: any approver' }),
+    min: Type.Integer({ minimum: 1, description: 'distinct approvals needed' }),
+    fourEyes: Type.Boolean({ description: "the execution's starter may not approve its own gate" }),
+  },
+  { title: 'ApprovalPolicy' },
+);
+const EscalationRecordSchema = Type.Object({
+  tier: Type.Integer(),
+  after: Type.Union([Type.String(), Type.Number()]),
+  status: Type.Union([Type.Literal('sent'), Type.Literal('skipped'), Type.Literal('failed')]),
+  at: Type.String(),
+  topicArn: Type.Optional(Type.String()),
+  messageId: Type.Optional(Type.String()),
+  error: Type.Optional(ErrorInfo),
+});
+const NextActionSchema = Type.Object({
+  stepId: Type.String(),
+  title: Type.Optional(Type.String()),
+  action: Type.String(),
+  resource: Type.Optional(Type.String({ description: 'type/id of the resource acted on' })),
+  when: Type.Optional(Type.String({ description: 'condition under which the step runs' })),
+});
+const ApprovedBy = Type.Object({ id: Type.String(), at: Type.String(), comment: Type.Optional(Type.String()) });
 
 const StepStateSchema = Type.Object({
   id: Type.String(),
@@ -50,6 +87,8 @@ const StepStateSchema = Type.Object({
   error: Type.Optional(ErrorInfo),
   deadline: Type.Optional(Type.String()),
   approval: Type.Optional(ApprovalRecord),
+  approvals: Type.Optional(Type.Array(ApprovalRecord)),
+  escalations: Type.Optional(Type.Array(EscalationRecordSchema)),
   rollback: Type.Optional(
     Type.Object({
       action: Type.String(),
@@ -90,9 +129,22 @@ export const ExecutionSchema = Type.Object({
       deadline: Type.String(),
       onTimeout: Type.String(),
       approveUrl: Type.String(),
+      policy: Type.Optional(GatePolicySchema),
+      approvedBy: Type.Optional(Type.Array(ApprovedBy)),
+      approvalsNeeded: Type.Optional(Type.Integer()),
+      next: Type.Optional(Type.Array(NextActionSchema)),
+      escalations: Type.Optional(Type.Array(EscalationRecordSchema)),
     }),
   ),
   rollbackWindowUntil: Type.Optional(Type.String()),
+  release: Type.Optional(
+    Type.Object({
+      requestedBy: Principal,
+      requestedAt: Type.String(),
+      reason: Type.String(),
+      roles: Type.Array(Type.String()),
+    }),
+  ),
   rollback: Type.Optional(
     Type.Object({
       trigger: Type.String(),
@@ -152,7 +204,20 @@ const StepSummary = Type.Object({
   title: Type.Optional(Type.String()),
   action: Type.Optional(Type.String()),
   rollbackAction: Type.Optional(Type.String()),
-  approvers: Type.Optional(Type.Object({ roles: Type.Optional(Type.Array(Type.String())) })),
+  approvers: Type.Optional(
+    Type.Object({ roles: Type.Optional(Type.Array(Type.String())), min: Type.Optional(Type.Integer()) }),
+  ),
+  policy: Type.Optional(GatePolicySchema),
+  instructions: Type.Optional(Type.String()),
+  escalation: Type.Optional(
+    Type.Array(
+      Type.Object({
+        after: Type.Union([Type.String(), Type.Number()]),
+        topicArn: Type.Unknown({ description: 'an SNS topic ARN, or {$expr} resolved at run time' }),
+        message: Type.Optional(Type.String()),
+      }),
+    ),
+  ),
   timeout: Type.Optional(Type.Union([Type.String(), Type.Number()])),
   onTimeout: Type.Optional(Type.String()),
   until: Type.Optional(Type.String()),
@@ -172,8 +237,52 @@ export const RunbookDetail = Type.Composite([
     params: Type.Unknown({ description: 'JSON schema of the parameters' }),
     steps: Type.Array(StepSummary),
     rollbackWindow: Type.Optional(Type.Union([Type.String(), Type.Number()])),
+    release: Type.Object({
+      roles: Type.Array(Type.String(), { description: 'roles that may release; empty: anyone who may roll back' }),
+      source: Type.Union([Type.Literal('runbook'), Type.Literal('gate-roles')]),
+    }),
   }),
 ]);
+
+export const ApprovalsQuery = Type.Object(
+  {
+    mine: Type.Optional(Type.Boolean({ default: false, description: 'only the gates the caller may approve now' })),
+    pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+    pageToken: Type.Optional(Type.String({ maxLength: 4096 })),
+  },
+  { additionalProperties: false },
+);
+export const PendingGateSchema = Type.Object(
+  {
+    executionId: Type.String(),
+    runbookId: Type.String(),
+    runbookVersion: Type.String(),
+    runbookTitle: Type.String(),
+    severity: Type.String(),
+    resource: Type.Optional(Type.String()),
+    incidentId: Type.Optional(Type.String()),
+    startedBy: Principal,
+    reason: Type.Optional(Type.String()),
+    stepId: Type.String(),
+    title: Type.String(),
+    instructions: Type.Optional(Type.String()),
+    deadline: Type.String(),
+    onTimeout: Type.String(),
+    policy: GatePolicySchema,
+    approvedBy: Type.Array(ApprovedBy),
+    approvalsNeeded: Type.Integer(),
+    next: Type.Array(NextActionSchema, { description: 'what runs once the gate passes, up to the next gate' }),
+    escalations: Type.Array(EscalationRecordSchema),
+    approveUrl: Type.String(),
+    executionUrl: Type.String(),
+  },
+  { title: 'PendingGate' },
+);
+export type PendingGate = Static<typeof PendingGateSchema>;
+export const ApprovalsResponse = Type.Object({
+  items: Type.Array(PendingGateSchema),
+  nextPageToken: Type.Optional(Type.String()),
+});
 
 export const SeverityLiteral = Type.Union([
   Type.Literal('SEV1'),

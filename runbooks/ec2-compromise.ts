@@ -2,12 +2,13 @@ import { Type } from '@sinclair/typebox';
 import { defineRunbook, expr } from './dsl/types';
 
 /**
- * A compromised EC2 instance: preserve evidence, then (with an incident commander's approval) cut it off the network.
- * Rolling back puts its security groups and termination protection back and marks it released.
+ * A compromised EC2 instance: preserve evidence, then (with an incident commander's or security lead's approval, never
+ * the starter's own) cut it off the network. An undecided gate escalates after 30 minutes. Rolling back (a release,
+ * for the same roles) puts its security groups and termination protection back and marks it released.
  */
 export const ec2Compromise = defineRunbook({
   id: 'ec2-compromise',
-  version: '1.0.0',
+  version: '1.1.0',
   title: 'Contain a compromised EC2 instance',
   description:
     'Capture the instance, snapshot its volumes as evidence, protect it from termination, and after approval move ' +
@@ -44,6 +45,12 @@ export const ec2Compromise = defineRunbook({
       instanceId: Type.String({ pattern: '^i-[0-9a-f]{8,17}$', description: 'The suspected instance' }),
       notifyTopicArn: Type.String({ pattern: '^arn:aws[a-z-]*:sns:', description: 'Where notifications go' }),
       quarantineGroupName: Type.String({ default: 'firebreak-quarantine', minLength: 1, maxLength: 255 }),
+      escalationTopicArn: Type.Optional(
+        Type.String({
+          pattern: '^arn:aws[a-z-]*:sns:',
+          description: 'Who hears of an approval left undecided for 30 minutes; default the notification topic',
+        }),
+      ),
     },
     { additionalProperties: false },
   ),
@@ -97,9 +104,17 @@ export const ec2Compromise = defineRunbook({
       title: 'Isolate the instance from the network?',
       instructions:
         'Evidence is preserved. Approving moves every ENI into the quarantine group (no traffic in or out).',
-      approvers: { roles: ['incident-commander'] },
+      // One approval by someone other than the starter (four-eyes is on by default).
+      approvers: { roles: ['incident-commander', 'security-lead'], min: 1 },
       timeout: '1h',
       onTimeout: 'reject',
+      escalation: [
+        {
+          after: '30m',
+          topicArn: expr('$exists(params.escalationTopicArn) ? params.escalationTopicArn : params.notifyTopicArn'),
+          message: 'Isolation of a suspected compromised instance awaits a decision; it is rejected at the deadline.',
+        },
+      ],
     },
     {
       id: 'isolate',

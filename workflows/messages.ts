@@ -74,6 +74,50 @@ export interface ApprovalRecord {
   via: 'human' | 'timeout';
 }
 
+/** A human approval or rejection, as the Update answers it: the record and where the gate stands after it. */
+export interface ApprovalResult extends ApprovalRecord {
+  /** `pending` while more approvals are needed. */
+  gate: 'pending' | 'approved' | 'rejected';
+  /** Approvals still needed before the gate passes (0 once decided). */
+  approvalsNeeded: number;
+}
+
+/** One tier of an escalation chain, as it happened. */
+export interface EscalationRecord {
+  /** 1 for the first tier. */
+  tier: number;
+  /** The tier's delay from the gate's opening, as written in the runbook. */
+  after: string | number;
+  /** `skipped` when the tier's topic resolved to nothing. */
+  status: 'sent' | 'skipped' | 'failed';
+  /** ISO time (workflow time). */
+  at: string;
+  topicArn?: string;
+  messageId?: string;
+  error?: ErrorInfo;
+}
+
+/** The approval policy of a gate with its defaults applied. */
+export interface GatePolicy {
+  /** Roles that may decide; empty: any principal allowed to decide approvals. */
+  roles: string[];
+  /** Distinct approvals needed. */
+  min: number;
+  /** True unless the gate allows self-approval. */
+  fourEyes: boolean;
+}
+
+/** An action that runs once the gate passes, for the human deciding it. */
+export interface NextAction {
+  stepId: string;
+  title?: string;
+  action: string;
+  /** `type/id` of the resource the execution acts on. */
+  resource?: string;
+  /** The step's `when` condition, when it has one: it may still be skipped. */
+  when?: string;
+}
+
 export interface RollbackRecord {
   action: string;
   status: 'running' | 'succeeded' | 'failed';
@@ -98,7 +142,12 @@ export interface StepState {
   error?: ErrorInfo;
   /** Approval steps: the deadline while waiting, then the decision. */
   deadline?: string;
+  /** Approval steps: the final decision (the approval that completed the quorum, a rejection, or the deadline's). */
   approval?: ApprovalRecord;
+  /** Approval steps: every human approval counted towards the gate's minimum, in order. */
+  approvals?: ApprovalRecord[];
+  /** Approval steps: the escalation tiers that fired while the gate was pending. */
+  escalations?: EscalationRecord[];
   rollback?: RollbackRecord;
 }
 
@@ -109,6 +158,15 @@ export interface PendingApproval {
   roles?: string[];
   deadline: string;
   onTimeout: 'reject' | 'approve' | 'fail';
+  /** Unset in the states of executions started before approval policies existed. */
+  policy?: GatePolicy;
+  /** Who approved so far. */
+  approvedBy?: { id: string; at: string; comment?: string }[];
+  /** Approvals still needed. */
+  approvalsNeeded?: number;
+  /** What runs next when the gate passes, up to the next gate. */
+  next?: NextAction[];
+  escalations?: EscalationRecord[];
 }
 
 export type RollbackTrigger = 'step-failed' | 'rejected' | 'approval-timeout' | 'cancelled' | 'requested';
@@ -142,6 +200,8 @@ export interface ExecutionState {
     /** False when any compensation failed: the resource may be left partly contained. */
     complete?: boolean;
   };
+  /** A release: a rollback requested after the execution succeeded, recorded like an approval. */
+  release?: { requestedBy: Principal; requestedAt: string; reason: string; roles: string[] };
   /** Why the execution failed; stays the original cause even when a rollback also failed. */
   failure?: ErrorInfo & { stepId?: string; fieldErrors?: FieldError[] };
 }
@@ -163,6 +223,10 @@ export const RejectionType = {
   unknownStep: 'UnknownStep',
   notPending: 'ApprovalNotPending',
   forbidden: 'Forbidden',
+  /** Four-eyes: the principal that started the execution may not approve its own gate (403). */
+  selfApproval: 'SelfApproval',
+  /** The same principal decided this gate already (409). */
+  duplicate: 'DuplicateDecision',
   invalid: 'InvalidRequest',
   notRunning: 'ExecutionNotRunning',
 } as const;
@@ -171,7 +235,7 @@ export const stateQuery = defineQuery<ExecutionState>('state');
 export const runbookProgressSignal = defineSignal<[RunbookProgress]>('runbookProgress');
 /** The incident tells its runbook execution what changed (the alert back to OK, or firing again). */
 export const incidentNewsSignal = defineSignal<[IncidentNews]>('incidentNews');
-export const approvalUpdate = defineUpdate<ApprovalRecord, [ApprovalDecision]>('decideApproval');
+export const approvalUpdate = defineUpdate<ApprovalResult, [ApprovalDecision]>('decideApproval');
 export const rollbackUpdate = defineUpdate<{ accepted: true; status: ExecutionStatus }, [RollbackRequest]>(
   'requestRollback',
 );

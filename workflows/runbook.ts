@@ -12,8 +12,10 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
+  sleep,
   TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
@@ -27,6 +29,7 @@ import { validateParams } from '../runbooks/dsl/params';
 import type {
   ActionStep,
   ApprovalStep,
+  EscalationTier,
   ExpressionContext,
   IncidentNews,
   RetryPolicy,
@@ -42,15 +45,28 @@ import {
   stateQuery,
   TERMINAL_STATUSES,
   type ApprovalRecord,
+  type ApprovalResult,
+  type EscalationRecord,
   type ErrorInfo,
   type ExecutionState,
   type ExecutionStatus,
   type RollbackRequest,
   type RollbackTrigger,
   type RunbookWorkflowInput,
+  type NextAction,
   type StepState,
 } from './messages';
+import { decisionRefusal, gatePolicy, holdsRole, releaseRoles } from './approval-policy';
 import { SA } from './search-attributes';
+
+/**
+ * Patches (samples-typescript `patching-api`): histories recorded before these changes replay unchanged.
+ * - escalation: timers and `sns.publish` activities while a gate with an escalation chain is pending;
+ * - decision-at-deadline: a human decision accepted as the deadline fired wins over the timeout (before, the timeout
+ *   overwrote it).
+ */
+export const PATCH_ESCALATION = 'approval-escalation';
+export const PATCH_DECISION_AT_DEADLINE = 'approval-decision-wins-at-deadline';
 
 const DEFAULT_TIMEOUT = '2m';
 const DEFAULT_RETRY: Required<Omit<RetryPolicy, 'nonRetryableErrorTypes'>> = {
@@ -132,9 +148,33 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     newsVersion++;
   });
 
+  const approvalStep = (stepId: string): ApprovalStep | undefined => {
+    const step = runbook.steps.find((s) => s.id === stepId);
+    return step?.kind === 'approval' ? step : undefined;
+  };
+  /** Why no decision can be recorded on this gate now (409), or undefined while it is open. */
+  const closedReason = (step: ApprovalStep): string | undefined => {
+    const current = stepState(step.id);
+    if (current.approval) {
+      return `approval "${step.id}" is already decided (${current.approval.decision} by ${current.approval.decidedBy.id})`;
+    }
+    if (state.pendingApproval?.stepId !== step.id)
+      return `approval "${step.id}" is not pending (step is ${current.status})`;
+    return undefined;
+  };
+
   setHandler(
     approvalUpdate,
-    (decision) => {
+    (decision): ApprovalResult => {
+      const step = approvalStep(decision.stepId)!;
+      const st = stepState(step.id);
+      // The validator ran just before (synchronously); re-checked so that no path can count a decision twice or on a
+      // closed gate. Policy (roles, four-eyes) is the validator's alone: validators do not run on replay.
+      const closed = closedReason(step);
+      if (closed) throw ApplicationFailure.nonRetryable(closed, RejectionType.notPending);
+      if ((st.approvals ?? []).some((a) => a.decidedBy.id === decision.decidedBy.id)) {
+        throw ApplicationFailure.nonRetryable(`${decision.decidedBy.id} already decided`, RejectionType.duplicate);
+      }
       const record: ApprovalRecord = {
         stepId: decision.stepId,
         decision: decision.decision,
@@ -143,16 +183,32 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
         decidedAt: now(),
         via: 'human',
       };
-      stepState(decision.stepId).approval = record;
-      log.info('approval decided', { stepId: decision.stepId, decision: decision.decision, by: decision.decidedBy.id });
-      return record;
+      const { min } = gatePolicy(step);
+      if (decision.decision === 'reject') {
+        st.approval = record; // one rejection decides the gate
+      } else {
+        st.approvals = [...(st.approvals ?? []), record];
+        if (st.approvals.length >= min) st.approval = record;
+      }
+      const approvalsNeeded = st.approval ? 0 : min - (st.approvals?.length ?? 0);
+      if (state.pendingApproval?.stepId === step.id) {
+        state.pendingApproval.approvedBy = (st.approvals ?? []).map((a) => ({
+          id: a.decidedBy.id,
+          at: a.decidedAt,
+          comment: a.comment,
+        }));
+        state.pendingApproval.approvalsNeeded = approvalsNeeded;
+      }
+      log.info('approval decided', { stepId: step.id, decision: decision.decision, by: decision.decidedBy.id });
+      const gate = !st.approval ? 'pending' : st.approval.decision === 'approve' ? 'approved' : 'rejected';
+      return { ...record, gate, approvalsNeeded };
     },
     {
       validator: (decision) => {
-        const step = runbook.steps.find((s) => s.id === decision.stepId);
-        if (!step || step.kind !== 'approval') {
+        const step = approvalStep(decision?.stepId);
+        if (!step) {
           throw ApplicationFailure.nonRetryable(
-            `no approval step "${decision.stepId}" in this runbook`,
+            `no approval step "${decision?.stepId}" in this runbook`,
             RejectionType.unknownStep,
           );
         }
@@ -161,21 +217,17 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
         }
         if (!decision.decidedBy?.id)
           throw ApplicationFailure.nonRetryable('a decision needs an identity', RejectionType.invalid);
-        const current = stepState(step.id);
-        if (state.pendingApproval?.stepId !== step.id || current.approval) {
-          const why = current.approval
-            ? `already decided (${current.approval.decision} by ${current.approval.decidedBy.id})`
-            : `not pending (step is ${current.status})`;
-          throw ApplicationFailure.nonRetryable(`approval "${step.id}" is ${why}`, RejectionType.notPending);
-        }
-        const required = step.approvers?.roles ?? [];
-        const held = decision.decidedBy.roles ?? [];
-        if (required.length > 0 && !held.includes('*') && !required.some((r) => held.includes(r))) {
-          throw ApplicationFailure.nonRetryable(
-            `approval "${step.id}" needs one of the roles ${required.join(', ')}`,
-            RejectionType.forbidden,
-          );
-        }
+        const closed = closedReason(step);
+        if (closed) throw ApplicationFailure.nonRetryable(closed, RejectionType.notPending);
+        const refusal = decisionRefusal({
+          stepId: step.id,
+          policy: gatePolicy(step),
+          startedBy: state.startedBy,
+          approvals: stepState(step.id).approvals ?? [],
+          principal: decision.decidedBy,
+          decision: decision.decision,
+        });
+        if (refusal) throw ApplicationFailure.nonRetryable(refusal.message, refusal.type);
       },
     },
   );
@@ -184,6 +236,14 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     rollbackUpdate,
     (request) => {
       rollbackRequest = request;
+      if (state.status === 'succeeded') {
+        state.release = {
+          requestedBy: request.requestedBy,
+          requestedAt: now(),
+          reason: request.reason,
+          roles: releaseRoles(runbook),
+        };
+      }
       log.info('rollback requested', { by: request.requestedBy.id, reason: request.reason });
       return { accepted: true as const, status: state.status };
     },
@@ -201,6 +261,14 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
         const inWindow = state.status === 'succeeded' && state.rollbackWindowUntil !== undefined;
         if (TERMINAL_STATUSES.includes(state.status) && !inWindow) {
           throw ApplicationFailure.nonRetryable(`execution is ${state.status}`, RejectionType.notRunning);
+        }
+        // Rolling back a succeeded execution releases the containment: a decision, for the release roles only.
+        const roles = releaseRoles(runbook);
+        if (inWindow && !holdsRole(request.requestedBy, roles)) {
+          throw ApplicationFailure.nonRetryable(
+            `releasing this execution needs one of the roles ${roles.join(', ')}`,
+            RejectionType.forbidden,
+          );
         }
       },
     },
@@ -308,11 +376,87 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     }
   };
 
+  /** The action steps that run once `gate` passes, up to the next gate: what the approver lets happen. */
+  const nextActions = (gate: ApprovalStep): NextAction[] => {
+    const out: NextAction[] = [];
+    for (const step of runbook.steps.slice(runbook.steps.indexOf(gate) + 1)) {
+      if (step.kind === 'approval') break;
+      if (step.kind === 'action') {
+        out.push({
+          stepId: step.id,
+          title: step.title,
+          action: step.action,
+          resource: state.resource,
+          when: step.when,
+        });
+      }
+    }
+    return out;
+  };
+
+  const sendEscalation = async (step: ApprovalStep, st: StepState, tier: EscalationTier, index: number) => {
+    const record: EscalationRecord = { tier: index + 1, after: tier.after, status: 'sent', at: now() };
+    try {
+      const topicArn = await resolveValue(tier.topicArn, context());
+      if (typeof topicArn !== 'string' || topicArn === '') {
+        record.status = 'skipped';
+      } else {
+        record.topicArn = topicArn;
+        const pending = state.pendingApproval;
+        const envelope = await activity('sns.publish', `escalation:${step.id}:${index + 1}`, { timeout: '30s' })({
+          topicArn,
+          subject: `firebreak: approval overdue (tier ${index + 1}): ${step.title}`,
+          message: {
+            event: 'approval-escalated',
+            tier: index + 1,
+            text: tier.message ?? `"${step.title}" is still undecided; deadline ${st.deadline}`,
+            executionId: info.workflowId,
+            runbookId: runbook.id,
+            stepId: step.id,
+            resource: state.resource,
+            deadline: st.deadline,
+            roles: pending?.policy?.roles,
+            approvalsNeeded: pending?.approvalsNeeded,
+            approvedBy: pending?.approvedBy?.map((a) => a.id),
+          },
+          ctx: stepContext(step.id),
+        });
+        record.messageId = (envelope.output as { messageId?: string } | undefined)?.messageId;
+      }
+    } catch (err) {
+      record.status = 'failed';
+      record.error = errorInfo(err);
+      log.warn('escalation failed', { stepId: step.id, tier: index + 1, error: record.error.message });
+    }
+    st.escalations = [...(st.escalations ?? []), record];
+    if (state.pendingApproval?.stepId === step.id) state.pendingApproval.escalations = st.escalations;
+  };
+
+  /** Runs the gate's escalation chain in its own scope; the caller cancels it once the gate closes. */
+  const escalate = (step: ApprovalStep, st: StepState, openedAt: number): CancellationScope => {
+    const scope = new CancellationScope();
+    scope
+      .run(async () => {
+        for (const [index, tier] of (step.escalation ?? []).entries()) {
+          const wait = openedAt + msToNumber(tier.after) - Date.now();
+          if (wait > 0) await sleep(wait);
+          // A notice being sent is finished and recorded even if the gate closes meanwhile.
+          await CancellationScope.nonCancellable(() => sendEscalation(step, st, tier, index));
+        }
+      })
+      .catch((err) => {
+        if (!isCancellation(err)) log.warn('escalation chain stopped', { stepId: step.id, error: String(err) });
+      });
+    return scope;
+  };
+
   const runApproval = async (step: ApprovalStep, st: StepState): Promise<Outcome | undefined> => {
     const timeoutMs = msToNumber(step.timeout);
+    const policy = gatePolicy(step);
     st.status = 'waiting-approval';
     st.startedAt = now();
-    st.deadline = new Date(Date.now() + timeoutMs).toISOString();
+    const openedAt = Date.now();
+    st.deadline = new Date(openedAt + timeoutMs).toISOString();
     state.pendingApproval = {
       stepId: step.id,
       title: step.title,
@@ -320,9 +464,18 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
       roles: step.approvers?.roles,
       deadline: st.deadline,
       onTimeout: step.onTimeout,
+      policy,
+      approvedBy: [],
+      approvalsNeeded: policy.min,
+      next: nextActions(step),
     };
     setStatus('waiting-approval');
+    const escalation =
+      step.escalation && step.escalation.length > 0 && patched(PATCH_ESCALATION)
+        ? escalate(step, st, openedAt)
+        : undefined;
     const settled = await condition(() => st.approval !== undefined || rollbackRequest !== undefined, timeoutMs);
+    escalation?.cancel();
     state.pendingApproval = undefined;
     st.endedAt = now();
     if (!st.approval && rollbackRequest) {
@@ -330,8 +483,11 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
       st.endedAt = undefined;
       return undefined; // the loop turns the request into a rollback
     }
+    // A decision accepted in the same moment the deadline fired was answered 200 to its caller: it wins. (SDK 1.24
+    // runs updates before timers in one activation, so the condition usually sees it first; this keeps it so.)
+    const timedOut = !settled && !(st.approval?.via === 'human' && patched(PATCH_DECISION_AT_DEADLINE));
     setStatus('running');
-    if (!settled) {
+    if (timedOut) {
       st.approval = {
         stepId: step.id,
         decision: step.onTimeout === 'approve' ? 'approve' : 'reject',

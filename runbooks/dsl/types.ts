@@ -91,18 +91,58 @@ export type ActionStep = { [A in ActionName]: ActionStepOf<A> }[ActionName];
 /** What happens when an approval gate's deadline passes without a decision. */
 export type OnTimeout = 'reject' | 'approve' | 'fail';
 
+/**
+ * One tier of an approval gate's escalation chain: when the gate is still undecided `after` this long (counted from the
+ * moment the gate opened), firebreak publishes a notice to `topicArn` (an `sns.publish` activity) and records the
+ * escalation in the step's state.
+ */
+export interface EscalationTier {
+  /** Delay from the gate's opening; tiers must come in increasing order and before the gate's deadline. */
+  after: Duration;
+  /** The SNS topic of this tier, e.g. `expr('params.escalationTopicArn')`. A tier whose topic resolves to nothing is skipped. */
+  topicArn: Exprable<string>;
+  /** A line for the humans who receive it; a default names the gate and its deadline. */
+  message?: string;
+}
+
+/**
+ * Who may decide an approval gate, and how many must. Mirrors SSM Automation's `aws:approve` (Approvers,
+ * MinRequiredApprovals), with four-eyes on by default.
+ */
+export interface ApproverPolicy {
+  /**
+   * Gate roles that may decide (e.g. `incident-commander`). `admin` stands for every role. Unset: any principal allowed
+   * to decide approvals (any gate role or admin).
+   */
+  roles?: string[];
+  /** Distinct approvers needed before the gate passes; one reject decides it at once. Default 1. */
+  min?: number;
+}
+
 /** A gate that waits for a human decision, delivered through the API (a Temporal Update). */
 export interface ApprovalStep extends StepBase {
   kind: 'approval';
   title: string;
-  /** Who may decide. Roles are checked against the caller's authenticated identity. */
-  approvers?: { roles?: string[] };
+  /** Who may decide and how many approvals the gate needs. Roles are checked against the caller's authenticated identity. */
+  approvers?: ApproverPolicy;
+  /**
+   * Four-eyes is on by default: the principal that started the execution (for an alert, the alert's principal) may not
+   * approve its own gate. `true` turns that off for this gate.
+   */
+  allowSelfApproval?: boolean;
   /** How long to wait for a decision. */
   timeout: Duration;
   /** What a passed deadline means: reject (roll back), approve (go on) or fail (fail and roll back). */
   onTimeout: OnTimeout;
   /** Shown to the approver. */
   instructions?: string;
+  /** Who to notify, and when, while the gate stays undecided. */
+  escalation?: EscalationTier[];
+}
+
+/** Who may release a succeeded execution (roll it back inside its rollback window). */
+export interface ReleasePolicy {
+  approvers: { roles: string[] };
 }
 
 /**
@@ -166,6 +206,11 @@ export interface RunbookDefinition<P extends TObject = any> {
    * Unset: the execution closes as soon as its last step succeeds.
    */
   rollbackWindow?: Duration;
+  /**
+   * Who may release the execution once it succeeded (a rollback request inside the rollback window). Unset: the union
+   * of the roles of the runbook's approval gates; when no gate names roles, anyone allowed to roll back.
+   */
+  release?: ReleasePolicy;
   /** Alerts that start this runbook (see the alert routing in api/alerts). */
   triggers?: RunbookTrigger<Static<P>>[];
   /** Which param names the affected resource, for search and listing: e.g. `{ type: 'ec2:instance', param: 'instanceId' }`. */

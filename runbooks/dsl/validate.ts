@@ -3,10 +3,18 @@
  */
 import { msToNumber } from '@temporalio/common/lib/time';
 import { isActionName } from '../../activities/catalogue';
+import { isFixedRole, ROLE_PERMISSIONS } from '../../api/permissions';
 import { collectExpressions, ExpressionError, parseExpression, referencedNames } from './expressions';
 import { compileParamsSchema } from './params';
 import { ALERT_SOURCES } from './alert';
-import { SEVERITIES, type Duration, type RunbookDefinition, type RunbookTrigger, type Step } from './types';
+import {
+  SEVERITIES,
+  type ApprovalStep,
+  type Duration,
+  type RunbookDefinition,
+  type RunbookTrigger,
+  type Step,
+} from './types';
 
 export interface ValidationIssue {
   runbookId: string;
@@ -26,7 +34,8 @@ export interface ValidationIssue {
     | 'INVALID_PARAMS_SCHEMA'
     | 'INVALID_DURATION'
     | 'DUPLICATE_RUNBOOK_ID'
-    | 'INVALID_TRIGGER';
+    | 'INVALID_TRIGGER'
+    | 'INVALID_APPROVAL_POLICY';
   message: string;
 }
 
@@ -43,6 +52,20 @@ export class RunbookValidationError extends Error {
 }
 
 const ID = /^[a-z][a-z0-9-]{0,62}$/;
+const ARN = /^arn:aws[a-z-]*:sns:/;
+
+/** Why a list of approver roles is unusable, or undefined. A fixed role that cannot decide approvals is a mistake. */
+function rolesProblem(roles: unknown): string | undefined {
+  if (!Array.isArray(roles) || roles.length === 0)
+    return 'roles must be a non-empty list (omit it to allow any approver)';
+  for (const role of roles) {
+    if (typeof role !== 'string' || !ID.test(role)) return `role ${JSON.stringify(role)} must match ${ID}`;
+    if (isFixedRole(role) && !(ROLE_PERMISSIONS[role] as readonly string[]).includes('approvals:decide')) {
+      return `role "${role}" cannot decide approvals; name a gate role such as incident-commander`;
+    }
+  }
+  return undefined;
+}
 
 /** Returns every problem of a definition (empty when valid). */
 export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
@@ -172,6 +195,7 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
           });
         }
         checkDuration(step.timeout, `${at}.timeout`, true);
+        checkApprovalPolicy(step, at, addStep, (source, path) => checkExpression(source, path, false));
         break;
       }
       case 'wait': {
@@ -199,6 +223,10 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
     if (stepId) seen.add(stepId);
   });
 
+  if (def.release !== undefined) {
+    const problem = rolesProblem(def.release?.approvers?.roles);
+    if (problem) add({ path: 'release.approvers.roles', code: 'INVALID_APPROVAL_POLICY', message: problem });
+  }
   (def.triggers ?? []).forEach((trigger, index) => validateTrigger(trigger, `triggers[${index}]`, paramNames, add));
   if (def.resource && !paramNames.has(def.resource.param)) {
     add({
@@ -208,6 +236,67 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
     });
   }
   return issues;
+}
+
+function durationMs(d: Duration | undefined): number | undefined {
+  try {
+    const ms = msToNumber(d as never);
+    return ms > 0 ? ms : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Approvers (roles, min), four-eyes opt-out and the escalation chain of one gate. */
+function checkApprovalPolicy(
+  step: ApprovalStep,
+  at: string,
+  addStep: (i: Omit<ValidationIssue, 'runbookId' | 'stepId'>) => void,
+  checkExpression: (source: string, path: string) => void,
+): void {
+  const bad = (path: string, message: string) =>
+    addStep({ path: `${at}${path}`, code: 'INVALID_APPROVAL_POLICY', message });
+  const approvers = step.approvers;
+  if (approvers?.roles !== undefined) {
+    const problem = rolesProblem(approvers.roles);
+    if (problem) bad('.approvers.roles', problem);
+  }
+  if (approvers?.min !== undefined && !(Number.isInteger(approvers.min) && approvers.min >= 1)) {
+    bad('.approvers.min', `min must be an integer of at least 1, not ${JSON.stringify(approvers.min)}`);
+  }
+  if (step.allowSelfApproval !== undefined && typeof step.allowSelfApproval !== 'boolean') {
+    bad('.allowSelfApproval', 'allowSelfApproval must be true or false');
+  }
+  if (step.escalation === undefined) return;
+  if (!Array.isArray(step.escalation)) {
+    bad('.escalation', 'escalation must be a list of tiers');
+    return;
+  }
+  const timeoutMs = durationMs(step.timeout);
+  let previous = 0;
+  step.escalation.forEach((tier, i) => {
+    const path = `.escalation[${i}]`;
+    const after = durationMs(tier?.after);
+    if (after === undefined) {
+      bad(`${path}.after`, `invalid duration ${JSON.stringify(tier?.after)}`);
+    } else if (after <= previous) {
+      bad(`${path}.after`, 'tiers must come in increasing order of their delay');
+    } else if (timeoutMs !== undefined && after >= timeoutMs) {
+      bad(`${path}.after`, "a tier must fire before the gate's deadline");
+    }
+    if (after !== undefined) previous = Math.max(previous, after);
+    const topic = tier?.topicArn;
+    if (typeof topic === 'string') {
+      if (!ARN.test(topic)) bad(`${path}.topicArn`, `topicArn must be an SNS topic ARN or an expression`);
+    } else if (topic && typeof topic === 'object' && typeof topic.$expr === 'string') {
+      checkExpression(topic.$expr, `${at}${path}.topicArn`);
+    } else {
+      bad(`${path}.topicArn`, 'topicArn is required: an SNS topic ARN or an expression');
+    }
+    if (tier?.message !== undefined && typeof tier.message !== 'string') {
+      bad(`${path}.message`, 'message must be a string');
+    }
+  });
 }
 
 function validateTrigger(

@@ -38,12 +38,14 @@ function app(taskQueue: string, registry = new RunbookRegistry([ec2Compromise]))
       tokens: TokenStore.fromPlain({
         'commander-token-0123456789': { id: 'user:alice', roles: ['responder', 'incident-commander'] },
         'viewer-token-0123456789abc': { id: 'user:bob', roles: ['viewer'] },
+        'security-lead-token-01234567': { id: 'user:carol', roles: ['security-lead'] },
       }),
     },
   });
 }
 const asAlice = { authorization: 'Bearer commander-token-0123456789' };
 const asBob = { authorization: 'Bearer viewer-token-0123456789abc' };
+const asCarol = { authorization: 'Bearer security-lead-token-01234567' };
 
 async function poll(api: FastifyInstance, id: string, predicate: (body: any) => boolean, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -82,6 +84,11 @@ test('runbooks: list, detail, unknown, and authentication required', async () =>
     'ec2.restoreSecurityGroups',
   );
   expect(detail.json().params.properties.instanceId.pattern).toBeDefined();
+  expect(detail.json().steps.find((s: { id: string }) => s.id === 'approve-isolation')).toMatchObject({
+    policy: { roles: ['incident-commander', 'security-lead'], min: 1, fourEyes: true },
+    escalation: [{ after: '30m' }],
+  });
+  expect(detail.json().release).toEqual({ roles: ['incident-commander', 'security-lead'], source: 'gate-roles' });
 
   const missing = await api.inject({ method: 'GET', url: '/v1/runbooks/nope', headers: asBob });
   expect(missing.statusCode).toBe(404);
@@ -98,6 +105,7 @@ test('runbooks: list, detail, unknown, and authentication required', async () =>
       '/v1/runbooks/{id}/executions',
       '/v1/executions/{id}/approvals/{stepId}',
       '/v1/executions/{id}/rollback',
+      '/v1/approvals/',
     ]),
   );
   await api.close();
@@ -137,7 +145,7 @@ test('start: 400 with per-field errors for invalid params, 404 for an unknown ru
   await api.close();
 });
 
-test('approve through the API, 403/404/409 for refused decisions, then roll back and 409 once closed', async () => {
+test('approve through the API (not the starter: four-eyes), 403/404/409 for refused decisions, then roll back and 409 once closed', async () => {
   await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
     const api = await app(taskQueue);
     const started = await start(api, 0);
@@ -151,8 +159,18 @@ test('approve through the API, 403/404/409 for refused decisions, then roll back
       `http://firebreak.test/v1/executions/${executionId}/approvals/approve-isolation`,
     );
     expect(waiting.startedBy).toEqual({ id: 'user:alice', roles: ['responder', 'incident-commander'] });
+    expect(waiting.pendingApproval).toMatchObject({
+      policy: { roles: ['incident-commander', 'security-lead'], min: 1, fourEyes: true },
+      approvedBy: [],
+      approvalsNeeded: 1,
+      next: [
+        { stepId: 'isolate', action: 'ec2.isolateInstance', resource: `ec2:instance/${env.instances[0].instanceId}` },
+        { stepId: 'tag-quarantined', action: 'ec2.tagInstance' },
+        { stepId: 'notify-contained', action: 'sns.publish' },
+      ],
+    });
 
-    const approve = (stepId: string, headers = asAlice, decision = 'approve') =>
+    const approve = (stepId: string, headers = asCarol, decision = 'approve') =>
       api.inject({
         method: 'POST',
         url: `/v1/executions/${executionId}/approvals/${stepId}`,
@@ -161,15 +179,21 @@ test('approve through the API, 403/404/409 for refused decisions, then roll back
       });
     expect((await approve('nope')).statusCode).toBe(404);
     expect((await approve('approve-isolation', asBob)).statusCode).toBe(403);
-    expect((await approve('approve-isolation', asAlice, 'maybe')).statusCode).toBe(400);
+    expect((await approve('approve-isolation', asCarol, 'maybe')).statusCode).toBe(400);
+    // Four-eyes: alice started the execution, so she may not approve its gate although she holds the role.
+    const own = await approve('approve-isolation', asAlice);
+    expect(own.statusCode).toBe(403);
+    expect(own.json().error).toMatchObject({ code: 'FORBIDDEN', details: { reason: 'SelfApproval' } });
     const ok = await approve('approve-isolation');
     expect(ok.statusCode).toBe(200);
     // The identity is the authenticated caller's, never taken from the body.
     expect(ok.json()).toMatchObject({
       stepId: 'approve-isolation',
       decision: 'approve',
-      decidedBy: { id: 'user:alice' },
+      decidedBy: { id: 'user:carol' },
       via: 'human',
+      gate: 'approved',
+      approvalsNeeded: 0,
     });
     const again = await approve('approve-isolation');
     expect(again.statusCode).toBe(409);
@@ -202,6 +226,7 @@ test('approve through the API, 403/404/409 for refused decisions, then roll back
     expect(rb.json()).toMatchObject({ executionId, accepted: true });
     const rolled = await poll(api, executionId, (b) => b.status === 'rolled-back' && b.workflowStatus === 'COMPLETED');
     expect(rolled.rollback).toMatchObject({ trigger: 'requested', requestedBy: { id: 'user:alice' }, complete: true });
+    expect(rolled.release).toMatchObject({ requestedBy: { id: 'user:alice' }, reason: 'release' });
     const after = await aws.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
     expect(after.Reservations![0].Instances![0].NetworkInterfaces![0].Groups!.map((g) => g.GroupId).sort()).toEqual(
       [...env.instances[0].groupIds].sort(),
@@ -253,12 +278,12 @@ test('editing a runbook after start does not change the running execution (pinne
     const api2 = await app(taskQueue, editedRegistry);
     const view = await poll(api2, executionId, (b) => b.status === 'waiting-approval');
     expect(view.digest).toBe(digest);
-    expect(view.runbookVersion).toBe('1.0.0');
+    expect(view.runbookVersion).toBe(ec2Compromise.version);
     expect(view.steps.map((s: { id: string }) => s.id)).toEqual(ec2Compromise.steps.map((s) => s.id));
     const approved = await api2.inject({
       method: 'POST',
       url: `/v1/executions/${executionId}/approvals/approve-isolation`,
-      headers: asAlice,
+      headers: asCarol,
       payload: { decision: 'approve' },
     });
     expect(approved.statusCode).toBe(200);

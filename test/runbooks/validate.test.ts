@@ -186,6 +186,128 @@ describe('runbook validation at load', () => {
     ).toEqual(['FORWARD_STEP_REFERENCE', 'INVALID_DURATION', 'INVALID_FIELD']);
   });
 
+  describe('approval policy', () => {
+    const gate = (extra: Record<string, unknown>) =>
+      loose({ id: 'approve', kind: 'approval', title: 'Go?', timeout: '1h', onTimeout: 'reject', ...extra });
+    const policyIssues = (def: RunbookDefinition) =>
+      validateRunbook(def).map((i) => [i.path, i.code, i.message] as const);
+
+    test('a full policy is valid: roles, min, four-eyes opt-out, escalation tiers, release roles', () => {
+      const def = runbook(
+        [
+          capture,
+          gate({
+            approvers: { roles: ['incident-commander', 'security-lead'], min: 2 },
+            allowSelfApproval: true,
+            escalation: [
+              { after: '15m', topicArn: expr('params.instanceId'), message: 'still waiting' },
+              { after: '30m', topicArn: 'arn:aws:sns:us-east-1:111122223333:tier-2' },
+            ],
+          }),
+        ],
+        { release: { approvers: { roles: ['security-lead'] } } },
+      );
+      expect(validateRunbook(def)).toEqual([]);
+    });
+
+    test('approver roles: an empty list, a malformed role, a fixed role that cannot decide', () => {
+      for (const [roles, message] of [
+        [[], /non-empty list/],
+        [['Incident Commander'], /must match/],
+        [['viewer'], /"viewer" cannot decide approvals/],
+        [['responder'], /"responder" cannot decide approvals/],
+      ] as const) {
+        const issues = policyIssues(runbook([capture, gate({ approvers: { roles } })]));
+        expect(issues).toEqual([
+          ['steps[1].approvers.roles', 'INVALID_APPROVAL_POLICY', expect.stringMatching(message)],
+        ]);
+      }
+      expect(validateRunbook(runbook([capture, gate({ approvers: { roles: ['admin'] } })]))).toEqual([]);
+    });
+
+    test('approvers.min must be an integer of at least 1', () => {
+      for (const min of [0, 1.5, -1, '2']) {
+        expect(policyIssues(runbook([capture, gate({ approvers: { min } })]))).toEqual([
+          ['steps[1].approvers.min', 'INVALID_APPROVAL_POLICY', expect.stringContaining('integer of at least 1')],
+        ]);
+      }
+    });
+
+    test('allowSelfApproval must be a boolean', () => {
+      expect(policyIssues(runbook([capture, gate({ allowSelfApproval: 'yes' })]))).toEqual([
+        ['steps[1].allowSelfApproval', 'INVALID_APPROVAL_POLICY', 'allowSelfApproval must be true or false'],
+      ]);
+    });
+
+    test('escalation must be a list', () => {
+      expect(policyIssues(runbook([capture, gate({ escalation: { after: '1m' } })]))).toEqual([
+        ['steps[1].escalation', 'INVALID_APPROVAL_POLICY', 'escalation must be a list of tiers'],
+      ]);
+    });
+
+    test('escalation delays: invalid, out of order, at or after the deadline', () => {
+      const topicArn = 'arn:aws:sns:us-east-1:111122223333:t';
+      const issues = policyIssues(
+        runbook([
+          capture,
+          gate({
+            escalation: [
+              { after: 'soon', topicArn },
+              { after: '20m', topicArn },
+              { after: '10m', topicArn },
+              { after: '1h', topicArn },
+            ],
+          }),
+        ]),
+      );
+      expect(issues).toEqual([
+        ['steps[1].escalation[0].after', 'INVALID_APPROVAL_POLICY', 'invalid duration "soon"'],
+        [
+          'steps[1].escalation[2].after',
+          'INVALID_APPROVAL_POLICY',
+          'tiers must come in increasing order of their delay',
+        ],
+        ['steps[1].escalation[3].after', 'INVALID_APPROVAL_POLICY', "a tier must fire before the gate's deadline"],
+      ]);
+    });
+
+    test('escalation topics: missing, not an SNS ARN, an expression reading an unknown param', () => {
+      const issues = policyIssues(
+        runbook([
+          capture,
+          gate({
+            escalation: [
+              { after: '1m' },
+              { after: '2m', topicArn: 'https://example.com/hook' },
+              { after: '3m', topicArn: expr('params.escalationTopic') },
+            ],
+          }),
+        ]),
+      );
+      expect(issues.map(([path, code]) => [path, code])).toEqual([
+        ['steps[1].escalation[0].topicArn', 'INVALID_APPROVAL_POLICY'],
+        ['steps[1].escalation[1].topicArn', 'INVALID_APPROVAL_POLICY'],
+        ['steps[1].escalation[2].topicArn', 'UNKNOWN_PARAM_REFERENCE'],
+      ]);
+    });
+
+    test('an escalation message must be a string', () => {
+      const tier = { after: '1m', topicArn: 'arn:aws:sns:us-east-1:111122223333:t', message: { text: 'x' } };
+      expect(policyIssues(runbook([capture, gate({ escalation: [tier] })]))).toEqual([
+        ['steps[1].escalation[0].message', 'INVALID_APPROVAL_POLICY', 'message must be a string'],
+      ]);
+    });
+
+    test('release roles: a non-empty list of roles that can decide', () => {
+      for (const roles of [[], ['viewer'], undefined]) {
+        const def = runbook([capture], { release: { approvers: { roles } } as never });
+        expect(policyIssues(def).map(([path, code]) => [path, code])).toEqual([
+          ['release.approvers.roles', 'INVALID_APPROVAL_POLICY'],
+        ]);
+      }
+    });
+  });
+
   test('the registry names the runbook and step in one error listing every problem', () => {
     const a = runbook([capture, { ...capture }], { id: 'first' });
     const b = runbook([loose({ id: 'x', kind: 'action', action: 'nope', with: {} })], { id: 'second' });

@@ -89,11 +89,13 @@ async function evidenceSnapshots(executionId: string) {
   return out.Snapshots ?? [];
 }
 
-/** The same runbook with a shorter approval deadline and another onTimeout. */
+/** The same runbook with a shorter approval deadline and another onTimeout (and no escalation, which would come later). */
 function withApproval(timeout: string, onTimeout: 'reject' | 'approve' | 'fail'): RunbookDefinition {
   return {
     ...ec2Compromise,
-    steps: ec2Compromise.steps.map((s) => (s.kind === 'approval' ? { ...s, timeout: timeout as '1s', onTimeout } : s)),
+    steps: ec2Compromise.steps.map((s) =>
+      s.kind === 'approval' ? { ...s, timeout: timeout as '1s', onTimeout, escalation: undefined } : s,
+    ),
   };
 }
 
@@ -103,7 +105,11 @@ test('full run: evidence, protection, approval, isolation, notifications; then r
   await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
     const handle = await startRunbook(temporal, taskQueue, input(env));
     const waiting = await waitForState(handle, (s) => s.status === 'waiting-approval');
-    expect(waiting.pendingApproval).toMatchObject({ stepId: 'approve-isolation', roles: ['incident-commander'] });
+    expect(waiting.pendingApproval).toMatchObject({
+      stepId: 'approve-isolation',
+      roles: ['incident-commander', 'security-lead'],
+      policy: { roles: ['incident-commander', 'security-lead'], min: 1, fourEyes: true },
+    });
     expect(waiting.steps.filter((s) => s.status === 'succeeded').map((s) => s.id)).toEqual([
       'capture',
       'notify-started',
@@ -117,7 +123,7 @@ test('full run: evidence, protection, approval, isolation, notifications; then r
     const record = await handle.executeUpdate(approvalUpdate, {
       args: [{ stepId: 'approve-isolation', decision: 'approve', comment: 'go', decidedBy: commander }],
     });
-    expect(record).toMatchObject({ decision: 'approve', decidedBy: commander, via: 'human' });
+    expect(record).toMatchObject({ decision: 'approve', decidedBy: commander, via: 'human', gate: 'approved' });
 
     const done = await waitForState(handle, (s) => s.status === 'succeeded');
     expect(done.steps.every((s) => s.status === 'succeeded')).toBe(true);
@@ -153,6 +159,7 @@ test('full run: evidence, protection, approval, isolation, notifications; then r
     await handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'false positive', requestedBy: commander }] });
     const rolled = await waitForState(handle, (s) => s.status === 'rolled-back');
     expect(rolled.rollback).toMatchObject({ trigger: 'requested', complete: true, requestedBy: commander });
+    expect(rolled.release).toMatchObject({ requestedBy: commander, reason: 'false positive' });
     expect(rolled.steps.filter((s) => s.status === 'rolled-back').map((s) => s.id)).toEqual([
       'protect-termination',
       'isolate',
@@ -330,6 +337,10 @@ test('the approval validator refuses a second decision, an unknown step and a ca
     expect(await typeOf(decide('no-such-step'))).toBe('UnknownStep');
     expect(await typeOf(decide('capture'))).toBe('UnknownStep'); // an action, not a gate
     expect(await typeOf(decide('approve-isolation', { id: 'user:mallory', roles: ['viewer'] }))).toBe('Forbidden');
+    // Four-eyes: the starter may not approve, whatever roles it holds.
+    expect(await typeOf(decide('approve-isolation', { id: 'user:test', roles: ['incident-commander'] }))).toBe(
+      'SelfApproval',
+    );
     expect(await typeOf(decide('approve-isolation'))).toBe('accepted');
     expect(await typeOf(decide('approve-isolation'))).toBe('ApprovalNotPending');
 

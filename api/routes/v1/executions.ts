@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../../errors';
 import type { ExecutionService } from '../../executions';
 import {
   ApprovalBody,
@@ -17,6 +19,34 @@ export interface ExecutionRoutesOptions {
 }
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
+
+/**
+ * A refused decision leaves no trace in the workflow's history (its Update validator refused it), so the API logs it:
+ * who, on what, and why.
+ */
+async function logRefusal<T>(
+  request: FastifyRequest,
+  what: { action: 'approval' | 'rollback'; executionId: string; stepId?: string; decision?: string },
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof ApiError && err.statusCode < 500) {
+      request.log.warn(
+        {
+          event: `${what.action}.refused`,
+          ...what,
+          principal: request.principal.id,
+          status: err.statusCode,
+          reason: err.message,
+        },
+        `${what.action} refused`,
+      );
+    }
+    throw err;
+  }
+}
 
 const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app, { executions: service }) => {
   app.get(
@@ -52,9 +82,14 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
       },
     },
     async (request) => {
-      const record = await service.decide(request.params.id, request.params.stepId, request.body, request.principal);
+      const { id: executionId, stepId } = request.params;
+      const record = await logRefusal(
+        request,
+        { action: 'approval', executionId, stepId, decision: request.body.decision },
+        () => service.decide(executionId, stepId, request.body, request.principal),
+      );
       request.log.info(
-        { executionId: request.params.id, stepId: record.stepId, decision: record.decision, by: record.decidedBy.id },
+        { executionId, stepId, decision: record.decision, by: record.decidedBy.id, gate: record.gate },
         'approval decided',
       );
       return record;
@@ -69,11 +104,13 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
         tags: ['executions'],
         params: IdParams,
         body: RollbackBody,
-        response: { 202: RollbackAccepted, ...errors(400, 404, 409, 503) },
+        response: { 202: RollbackAccepted, ...errors(400, 403, 404, 409, 503) },
       },
     },
     async (request, reply) => {
-      const ack = await service.rollback(request.params.id, request.body.reason, request.principal);
+      const ack = await logRefusal(request, { action: 'rollback', executionId: request.params.id }, () =>
+        service.rollback(request.params.id, request.body.reason, request.principal),
+      );
       request.log.info({ executionId: request.params.id, by: request.principal.id }, 'rollback requested');
       return reply.status(202).send({ executionId: request.params.id, accepted: ack.accepted, status: ack.status });
     },

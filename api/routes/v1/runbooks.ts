@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { LoadedRunbook } from '../../../runbooks/dsl/types';
 import type { RunbookRegistry } from '../../../runbooks/registry';
+import { gatePolicy, releaseRoles } from '../../../workflows/approval-policy';
 import { NotFoundError } from '../../errors';
 import type { ExecutionService } from '../../executions';
 import { errors, RunbookDetail, RunbookSummary, StartedExecution, StartExecutionBody } from '../../schemas';
@@ -53,6 +54,10 @@ const runbooks: FastifyPluginAsyncTypebox<RunbookRoutesOptions> = async (app, { 
         ...summary(rb),
         params: rb.definition.params,
         rollbackWindow: rb.definition.rollbackWindow,
+        release: {
+          roles: releaseRoles(rb.definition),
+          source: rb.definition.release ? ('runbook' as const) : ('gate-roles' as const),
+        },
         steps: rb.definition.steps.map((s) => {
           switch (s.kind) {
             case 'action':
@@ -70,6 +75,9 @@ const runbooks: FastifyPluginAsyncTypebox<RunbookRoutesOptions> = async (app, { 
                 kind: s.kind,
                 title: s.title,
                 approvers: s.approvers,
+                policy: gatePolicy(s),
+                instructions: s.instructions,
+                escalation: s.escalation?.map((t) => ({ after: t.after, topicArn: t.topicArn, message: t.message })),
                 timeout: s.timeout,
                 onTimeout: s.onTimeout,
               };
