@@ -6,7 +6,14 @@ import { isActionName } from '../../activities/catalogue';
 import { collectExpressions, ExpressionError, parseExpression, referencedNames } from './expressions';
 import { compileParamsSchema } from './params';
 import { ALERT_SOURCES } from './alert';
-import { SEVERITIES, type Duration, type RunbookDefinition, type RunbookTrigger, type Step } from './types';
+import {
+  SEVERITIES,
+  type Duration,
+  type RetryPolicy,
+  type RunbookDefinition,
+  type RunbookTrigger,
+  type Step,
+} from './types';
 
 export interface ValidationIssue {
   runbookId: string;
@@ -68,6 +75,9 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
     add({ path: 'params', code: 'INVALID_PARAMS_SCHEMA', message: `params schema invalid: ${(err as Error).message}` });
   }
 
+  // Checked here, not when the steps have succeeded: a bad window would otherwise fail the workflow at its very end.
+  durationIssue(def.rollbackWindow, 'rollbackWindow', false, add);
+
   if (!Array.isArray(def.steps) || def.steps.length === 0) {
     add({ path: 'steps', code: 'INVALID_FIELD', message: 'a runbook needs at least one step' });
     return issues;
@@ -120,16 +130,11 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
         }
       }
     };
-    const checkDuration = (d: Duration | undefined, path: string, required: boolean) => {
-      if (d === undefined) {
-        if (required) addStep({ path, code: 'INVALID_DURATION', message: 'a duration is required' });
-        return;
-      }
-      try {
-        if (!(msToNumber(d as never) > 0)) throw new Error('not positive');
-      } catch {
-        addStep({ path, code: 'INVALID_DURATION', message: `invalid duration ${JSON.stringify(d)}` });
-      }
+    const checkDuration = (d: Duration | undefined, path: string, required: boolean) =>
+      durationIssue(d, path, required, addStep);
+    const checkRetry = (retry: RetryPolicy | undefined, path: string) => {
+      checkDuration(retry?.initialInterval, `${path}.initialInterval`, false);
+      checkDuration(retry?.maximumInterval, `${path}.maximumInterval`, false);
     };
 
     if (step?.when !== undefined) checkExpression(step.when, `${at}.when`, false);
@@ -141,6 +146,8 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
         }
         for (const e of collectExpressions(step.with)) checkExpression(e.source, `${at}.with.${e.path}`, false);
         checkDuration(step.timeout, `${at}.timeout`, false);
+        checkDuration(step.heartbeatTimeout, `${at}.heartbeatTimeout`, false);
+        checkRetry(step.retry, `${at}.retry`);
         if (step.rollback) {
           if (!isActionName(step.rollback.action)) {
             addStep({
@@ -153,6 +160,7 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
             checkExpression(e.source, `${at}.rollback.with.${e.path}`, true);
           }
           checkDuration(step.rollback.timeout, `${at}.rollback.timeout`, false);
+          checkRetry(step.rollback.retry, `${at}.rollback.retry`);
         }
         break;
       }
@@ -208,6 +216,28 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
     });
   }
   return issues;
+}
+
+/** Adds an INVALID_DURATION issue unless `d` is a positive duration (or absent and optional). */
+function durationIssue(
+  d: Duration | undefined,
+  path: string,
+  required: boolean,
+  add: (i: Omit<ValidationIssue, 'runbookId' | 'stepId'>) => void,
+): void {
+  if (d === undefined) {
+    if (required) add({ path, code: 'INVALID_DURATION', message: 'a duration is required' });
+    return;
+  }
+  let ms: number;
+  try {
+    ms = msToNumber(d as never);
+  } catch {
+    ms = NaN;
+  }
+  if (!(ms > 0) || !Number.isFinite(ms)) {
+    add({ path, code: 'INVALID_DURATION', message: `invalid duration ${JSON.stringify(d)}` });
+  }
 }
 
 function validateTrigger(
