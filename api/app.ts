@@ -33,6 +33,8 @@ export interface AppDeps {
   notifyTopics?: NotifyRouting['topics'];
   /** Process metrics (CPU, memory, event loop) on /metrics besides firebreak's own; off in tests. */
   processMetrics?: boolean;
+  /** How long a resolved incident stays open for its alert to re-open it (ms); default 0 (api/server.ts: config). */
+  incidentReopenGraceMs?: number;
   /** Alert ingestion settings; by default no SNS topic and no webhook secret is accepted. */
   alerts?: Partial<Omit<AlertRoutesOptions, 'incidents'>>;
 }
@@ -83,6 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     router: new AlertRouter(deps.registry, notify),
     notify,
     publicUrl: deps.publicUrl,
+    reopenGraceMs: deps.incidentReopenGraceMs,
   });
   await app.register(incidents, { prefix: '/v1/incidents', incidents: incidentService });
   const a = deps.alerts ?? {};

@@ -32,7 +32,9 @@ const MAX_BODY = 512 * 1024;
 
 const Ingested = Type.Object({
   incidentId: Type.Union([Type.String(), Type.Null()]),
-  outcome: Type.String({ description: 'opened, refired, duplicate, resolved, already-resolved or no-open-incident' }),
+  outcome: Type.String({
+    description: 'opened, refired, reopened, duplicate, resolved, already-resolved or no-open-incident',
+  }),
   fingerprint: Type.String(),
   status: Type.String(),
   severity: Type.Optional(Type.String()),

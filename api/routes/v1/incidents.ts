@@ -21,8 +21,19 @@ const incidents: FastifyPluginAsyncTypebox<IncidentRoutesOptions> = async (app, 
 
   app.get(
     '/:id',
-    { schema: { tags: ['incidents'], params: IdParams, response: { 200: IncidentSchema, ...errors(404, 503) } } },
-    async (request) => service.get(request.params.id),
+    {
+      schema: {
+        tags: ['incidents'],
+        params: IdParams,
+        querystring: Type.Object({
+          runId: Type.Optional(
+            Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$', description: 'an earlier occurrence (see occurrences)' }),
+          ),
+        }),
+        response: { 200: IncidentSchema, ...errors(400, 404, 503) },
+      },
+    },
+    async (request) => service.get(request.params.id, request.query.runId),
   );
 
   app.post(
