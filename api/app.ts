@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
 import { SnsSignatureVerifier } from '../alerts/sns';
 import type { RunbookRegistry } from '../runbooks/registry';
-import { AlertRouter, type NotifyRouting } from '../runbooks/router';
+import { AlertRouter, type NotifyRouting } from '../alerts/router';
 import { ExecutionService } from './executions';
 import { IncidentService } from './incidents';
 import auth, { type AuthOptions } from './plugins/auth';

@@ -5,9 +5,9 @@
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { fingerprint } from '../alerts/fingerprint';
-import type { NormalisedAlert } from '../runbooks/dsl/alert';
+import type { NormalisedAlert } from '../alerts/alert';
 import type { Severity } from '../runbooks/dsl/types';
-import type { AlertRouter, NotifyRouting } from '../runbooks/router';
+import type { AlertRouter, NotifyRouting } from '../alerts/router';
 import {
   alertUpdate,
   INCIDENT_WORKFLOW,
@@ -24,6 +24,7 @@ import type { Principal } from '../workflows/messages';
 import { SA } from '../workflows/search-attributes';
 import { ConflictError, UnavailableError, ValidationFailedError } from './errors';
 import { callTemporal, describeWorkflow, rejectionType, runUpdate } from './temporal';
+import { KeyedBatcher } from './batcher';
 import { listWorkflows, type ListFilters, type ListPage } from './visibility';
 
 export interface IncidentServiceOptions {
@@ -230,52 +231,4 @@ function noOpenIncident(incidentId: string, fp: string): IngestResult {
     duplicateCount: 0,
     automation: { reason: `no open incident ${incidentId} for this resolved alert` },
   };
-}
-
-interface Waiting<I, O> {
-  item: I;
-  resolve(o: O): void;
-  reject(err: unknown): void;
-}
-
-/**
- * Coalesces concurrent submissions per key: one `run` in flight per key, and whatever is submitted meanwhile goes
- * out in the next call (up to `maxBatch` items), in submission order. Each submitter gets its own result.
- */
-export class KeyedBatcher<I, O> {
-  private readonly queues = new Map<string, Waiting<I, O>[]>();
-
-  constructor(
-    private readonly maxBatch: number,
-    private readonly run: (key: string, items: I[]) => Promise<O[]>,
-  ) {}
-
-  submit(key: string, item: I): Promise<O> {
-    return new Promise<O>((resolve, reject) => {
-      const queue = this.queues.get(key);
-      if (queue) {
-        queue.push({ item, resolve, reject });
-        return;
-      }
-      const fresh: Waiting<I, O>[] = [{ item, resolve, reject }];
-      this.queues.set(key, fresh);
-      void this.drain(key, fresh);
-    });
-  }
-
-  private async drain(key: string, queue: Waiting<I, O>[]): Promise<void> {
-    while (queue.length > 0) {
-      const batch = queue.splice(0, this.maxBatch);
-      try {
-        const results = await this.run(
-          key,
-          batch.map((w) => w.item),
-        );
-        batch.forEach((w, i) => w.resolve(results[i]));
-      } catch (err) {
-        batch.forEach((w) => w.reject(err));
-      }
-    }
-    this.queues.delete(key);
-  }
 }

@@ -2,7 +2,7 @@
  * The incident workflow's messages and state, shared by the workflow, the API and tests.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { AlertResource, AlertSource, NormalisedAlert } from '../runbooks/dsl/alert';
+import type { AlertResource, AlertSource, NormalisedAlert } from '../alerts/alert';
 import type { FieldError } from '../runbooks/dsl/params';
 import type { RunbookDefinition, Severity } from '../runbooks/dsl/types';
 import type { ExecutionStatus, PendingApproval, Principal } from './messages';

@@ -22,7 +22,7 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityEnvelope } from '../activities/envelope';
 import type { ActivityInput } from '../activities/schemas';
-import type { NormalisedAlert } from '../runbooks/dsl/alert';
+import type { NormalisedAlert } from '../alerts/alert';
 import { SEVERITIES } from '../runbooks/dsl/types';
 import {
   alertUpdate,

@@ -5,7 +5,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import { isActionName } from '../../activities/catalogue';
 import { collectExpressions, ExpressionError, parseExpression, referencedNames } from './expressions';
 import { compileParamsSchema } from './params';
-import { ALERT_SOURCES } from './alert';
+import { ALERT_SOURCES } from '../../alerts/alert';
 import {
   SEVERITIES,
   type Duration,

@@ -12,7 +12,7 @@ import { fromEventBridge, fromSnsNotification } from '../../../alerts/dispatch';
 import { AlertError, AlertRejectedError, UnsupportedAlertError } from '../../../alerts/errors';
 import { GenericAlertSchema, fromWebhook } from '../../../alerts/generic';
 import { confirmSubscription, isTopicAllowed, parseSnsBody, type SnsSignatureVerifier } from '../../../alerts/sns';
-import type { NormalisedAlert } from '../../../runbooks/dsl/alert';
+import type { NormalisedAlert } from '../../../alerts/alert';
 import type { IncidentService, IngestResult } from '../../incidents';
 import { errors } from '../../schemas';
 
