@@ -23,6 +23,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY tsconfig.json ./
 COPY config ./config
+COPY alerts ./alerts
 COPY workflows ./workflows
 COPY activities ./activities
 COPY runbooks ./runbooks

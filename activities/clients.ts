@@ -57,7 +57,38 @@ export function activityContext(): Context | undefined {
   }
 }
 
+/** The details of each running activity's last heartbeat, which the background heartbeat repeats. */
+const lastDetails = new WeakMap<Context, unknown>();
+
 /** Heartbeats when running inside an activity; a no-op for plain calls. */
 export function heartbeatIfActive(details?: unknown): void {
-  activityContext()?.heartbeat(details);
+  const ctx = activityContext();
+  if (!ctx) return;
+  lastDetails.set(ctx, details);
+  ctx.heartbeat(details);
+}
+
+/**
+ * Runs `work` while heartbeating in the background (a third of the heartbeat timeout apart, repeating the last
+ * details the activity gave), when the activity has a heartbeat timeout. A step whose worker dies stops heartbeating
+ * with it, so Temporal retries the step after the heartbeat timeout, even while one long AWS call was in flight.
+ */
+export async function whileHeartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const ctx = activityContext();
+  const timeoutMs = ctx?.info.heartbeatTimeoutMs;
+  if (!ctx || !timeoutMs) return work();
+  const timer = setInterval(() => ctx.heartbeat(lastDetails.get(ctx)), Math.max(200, Math.floor(timeoutMs / 3)));
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
+ * True when the workflow asked for the activity's cancellation; false for a cancellation by the worker's shutdown, a
+ * timeout or a lost activity, after which Temporal retries the step (on another worker) and it must resume its work.
+ */
+export function cancellationRequestedByWorkflow(): boolean {
+  return activityContext()?.cancellationDetails?.cancelRequested === true;
 }

@@ -1,9 +1,11 @@
 /**
  * The worker wraps every activity so that the workflow learns how many attempts a step took: the output comes back in
- * an envelope and a failure carries the attempt in its details. Activities themselves stay plain functions.
+ * an envelope and a failure carries the attempt in its details. It also heartbeats while the activity runs (see
+ * whileHeartbeating). Activities themselves stay plain functions.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { whileHeartbeating } from './clients';
 
 export interface ActivityEnvelope<T = unknown> {
   output: T;
@@ -19,7 +21,7 @@ export function withAttempt<I, O>(fn: (input: I) => Promise<O>): (input: I) => P
   return async (input: I) => {
     const attempt = Context.current().info.attempt;
     try {
-      return { output: await fn(input), attempt };
+      return { output: await whileHeartbeating(() => fn(input)), attempt };
     } catch (err) {
       // Cancellation must reach Temporal as it is.
       if (err instanceof CancelledFailure) throw err;

@@ -11,7 +11,7 @@ import {
   type GetCommandInvocationCommandOutput,
 } from '@aws-sdk/client-ssm';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { activityContext, heartbeatIfActive, type AwsClients } from './clients';
+import { activityContext, cancellationRequestedByWorkflow, heartbeatIfActive, type AwsClients } from './clients';
 import { awsCall, classifyAwsError, describeAwsError } from './errors';
 import type { ActionOutput, ActivityInput, StepContext } from './schemas';
 
@@ -185,7 +185,10 @@ export function createSsmActivities(clients: Pick<AwsClients, 'ssm'>, opts: SsmA
       try {
         invocation = await poll();
       } catch (err) {
-        if (err instanceof CancelledFailure) await cancelQuietly(commandId, instanceId);
+        // Only the workflow's own cancellation stops the command. A worker shutting down (a deploy) or a timeout leaves
+        // it running: the retry resumes it from the heartbeat details.
+        if (err instanceof CancelledFailure && cancellationRequestedByWorkflow())
+          await cancelQuietly(commandId, instanceId);
         throw err;
       }
 

@@ -9,7 +9,7 @@
  * (perhaps because a runbook isolated it). An alarm whose missing data should page sets TreatMissingData=breaching.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { AlertResource, AlertTransport, NormalisedAlert } from '../runbooks/dsl/alert';
+import type { AlertResource, AlertTransport, NormalisedAlert } from './alert';
 import { UnsupportedAlertError } from './errors';
 import { parseEventBridgeEnvelope } from './envelope';
 import type { SnsNotification } from './sns';

@@ -8,7 +8,7 @@
  * change of state within it. The first alert of a batch is what opens a new incident, so an incident's opening alert always carries it.
  */
 import { createHash } from 'node:crypto';
-import type { NormalisedAlert } from '../runbooks/dsl/alert';
+import type { NormalisedAlert } from './alert';
 
 /** Largest raw payload kept in history, as JSON bytes; larger ones keep their first MAX_RAW_BYTES as text. */
 export const MAX_RAW_BYTES = 16 * 1024;

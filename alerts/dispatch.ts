@@ -1,7 +1,7 @@
 /**
  * Dispatchers: which parser an EventBridge event or an SNS notification goes to.
  */
-import type { NormalisedAlert } from '../runbooks/dsl/alert';
+import type { NormalisedAlert } from './alert';
 import { ALARM_STATE_CHANGE, fromCloudWatchSnsMessage, fromEventBridgeAlarm, parseSnsMessageJson } from './cloudwatch';
 import { parseEventBridgeEnvelope } from './envelope';
 import { UnsupportedAlertError } from './errors';

@@ -2,7 +2,7 @@
  * Alert fingerprints: one per incident. Re-firings, redeliveries and the final resolve of the same problem share it.
  */
 import { createHash } from 'node:crypto';
-import type { NormalisedAlert } from '../runbooks/dsl/alert';
+import type { NormalisedAlert } from './alert';
 
 /** The fields a fingerprint reads; nothing else of the alert matters to it. */
 export type FingerprintInput = Pick<NormalisedAlert, 'source' | 'name' | 'account' | 'region' | 'resource'>;

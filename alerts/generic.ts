@@ -3,8 +3,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import type { AlertResource, NormalisedAlert } from '../runbooks/dsl/alert';
-import { SEVERITIES } from '../runbooks/dsl/types';
+import { SEVERITIES, type AlertResource, type NormalisedAlert } from './alert';
 import type { AlertIssue } from './errors';
 import { AlertParseError } from './errors';
 import { severityFromLabel } from './severity';

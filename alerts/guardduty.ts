@@ -2,7 +2,7 @@
  * GuardDuty findings, from the EventBridge "GuardDuty Finding" event (or the bare finding, its `detail`).
  */
 import { Type, type Static } from '@sinclair/typebox';
-import type { AlertResource, NormalisedAlert } from '../runbooks/dsl/alert';
+import type { AlertResource, NormalisedAlert } from './alert';
 import { UnsupportedAlertError } from './errors';
 import type { EventTransport } from './cloudwatch';
 import { parseEventBridgeEnvelope } from './envelope';

@@ -2,7 +2,7 @@
  * Alert ingestion, transport- and framework-free: parsers from AWS and webhook payloads to {@link NormalisedAlert},
  * SNS signature verification, fingerprints and severity triage. Used by the API routes; no Fastify, no Temporal.
  */
-export type { AlertResource, AlertSource, AlertTransport, NormalisedAlert } from '../runbooks/dsl/alert';
+export type { AlertResource, AlertSource, AlertTransport, NormalisedAlert } from './alert';
 export * from './errors';
 export * from './sns';
 export * from './cloudwatch';

@@ -6,8 +6,7 @@
  * tags when the alarm has tag propagation on), then a marker in the alarm description, since SNS alarm payloads carry
  * no tags; (3) the fallback: the matched runbook's default severity.
  */
-import type { NormalisedAlert } from '../runbooks/dsl/alert';
-import type { Severity } from '../runbooks/dsl/types';
+import type { NormalisedAlert, Severity } from './alert';
 
 /** GuardDuty's documented severity bands (https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_findings-severity.html). */
 export const GUARDDUTY_SEVERITY_BANDS: readonly { min: number; max: number; label: string; severity: Severity }[] = [

@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
 import { SnsSignatureVerifier } from '../alerts/sns';
 import type { RunbookRegistry } from '../runbooks/registry';
-import { AlertRouter, type NotifyRouting } from '../runbooks/router';
+import { AlertRouter, type NotifyRouting } from '../alerts/router';
 import { ApprovalService } from './approvals';
 import { ExecutionService } from './executions';
 import { IncidentService } from './incidents';
@@ -35,6 +35,8 @@ export interface AppDeps {
   notifyTopics?: NotifyRouting['topics'];
   /** Process metrics (CPU, memory, event loop) on /metrics besides firebreak's own; off in tests. */
   processMetrics?: boolean;
+  /** How long a resolved incident stays open for its alert to re-open it (ms); default 0 (api/server.ts: config). */
+  incidentReopenGraceMs?: number;
   /** Alert ingestion settings; by default no SNS topic and no webhook secret is accepted. */
   alerts?: Partial<Omit<AlertRoutesOptions, 'incidents'>>;
 }
@@ -96,6 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     router: new AlertRouter(deps.registry, notify),
     notify,
     publicUrl: deps.publicUrl,
+    reopenGraceMs: deps.incidentReopenGraceMs,
   });
   await app.register(incidents, { prefix: '/v1/incidents', incidents: incidentService });
   const a = deps.alerts ?? {};

@@ -6,9 +6,9 @@ import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@t
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { compactBatch } from '../alerts/compact';
 import { fingerprint } from '../alerts/fingerprint';
-import type { NormalisedAlert } from '../runbooks/dsl/alert';
+import type { NormalisedAlert } from '../alerts/alert';
 import type { Severity } from '../runbooks/dsl/types';
-import type { AlertRouter, NotifyRouting } from '../runbooks/router';
+import type { AlertRouter, NotifyRouting } from '../alerts/router';
 import {
   alertUpdate,
   INCIDENT_WORKFLOW,
@@ -25,6 +25,7 @@ import type { Principal } from '../workflows/messages';
 import { SA } from '../workflows/search-attributes';
 import { ConflictError, UnavailableError, ValidationFailedError } from './errors';
 import { callTemporal, describeWorkflow, rejectionType, runUpdate } from './temporal';
+import { KeyedBatcher } from './batcher';
 import { listWorkflows, type ListFilters, type ListPage } from './visibility';
 
 export interface IncidentServiceOptions {
@@ -33,7 +34,22 @@ export interface IncidentServiceOptions {
   router: AlertRouter;
   notify: NotifyRouting;
   publicUrl: string;
+  /** How long a resolved incident stays open for its alert to re-open it (milliseconds); default none. */
+  reopenGraceMs?: number;
 }
+
+/** An occurrence of an incident: one closed or running run of its workflow (continued-as-new runs left out). */
+export interface Occurrence {
+  runId: string;
+  status?: string;
+  workflowStatus: string;
+  startedAt?: string;
+  closedAt?: string;
+  current: boolean;
+  url: string;
+}
+
+export type IncidentView = IncidentState & { workflowStatus: string; runId: string; occurrences: Occurrence[] };
 
 export interface IngestResult extends Omit<AlertAck, 'incidentId' | 'outcome' | 'severity'> {
   incidentId: string | null;
@@ -94,6 +110,7 @@ export class IncidentService {
             }
           : { kind: 'none', reason: decision.reason, runbookId: decision.runbookId, fieldErrors: decision.fieldErrors },
       notify: { topics: this.opts.notify.topics, publicUrl: this.opts.publicUrl },
+      reopenGraceMs: this.opts.reopenGraceMs,
     };
     const attempt = () =>
       this.temporal(() =>
@@ -112,26 +129,54 @@ export class IncidentService {
           }),
         }),
       );
-    try {
-      return await attempt();
-    } catch (err) {
-      // The open incident was closing at that very moment: these alerts open the next one.
-      if (rejectionType(err) === IncidentRejection.closed) return attempt();
-      throw err;
+    for (let tries = 1; ; tries++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        // The open incident completed at that very moment (the update was admitted but never seen by the workflow,
+        // which accepts alerts until it completes): these alerts open the next occurrence.
+        if (tries < 3 && (rejectionType(err) === IncidentRejection.closed || completedUnderUs(err))) continue;
+        throw err;
+      }
     }
   }
 
-  async get(incidentId: string): Promise<IncidentState & { workflowStatus: string }> {
-    const handle = this.handle(incidentId);
-    const status = await this.status(handle);
+  /** The incident's current occurrence (or the run `runId`), with links to every occurrence. */
+  async get(incidentId: string, runId?: string): Promise<IncidentView> {
+    const handle = this.opts.client.workflow.getHandle(incidentId, runId);
+    const description = await describeWorkflow(this.opts.client, handle, INCIDENT_WORKFLOW, 'incident');
+    const status = description.status.name;
+    let state: IncidentState;
     try {
-      return { ...(await handle.query(incidentStateQuery)), workflowStatus: status };
+      state = await handle.query(incidentStateQuery);
     } catch (err) {
-      if (status === 'COMPLETED') return { ...((await handle.result()) as IncidentState), workflowStatus: status };
-      throw new UnavailableError('no worker answered the incident query; is the firebreak worker running?', undefined, {
-        cause: err,
-      });
+      if (status !== 'COMPLETED')
+        throw new UnavailableError(
+          'no worker answered the incident query; is the firebreak worker running?',
+          undefined,
+          { cause: err },
+        );
+      state = (await handle.result()) as IncidentState;
     }
+    const occurrences = await this.occurrences(incidentId, description.runId);
+    return { ...state, workflowStatus: status, runId: description.runId, occurrences };
+  }
+
+  /** Every occurrence of the incident, newest first (visibility: a run that just started may show a moment later). */
+  private async occurrences(incidentId: string, shown: string): Promise<Occurrence[]> {
+    const page = await this.list({ workflowId: incidentId, pageSize: 100 });
+    const base = this.opts.publicUrl.replace(/\/$/, '');
+    return page.items
+      .filter((i) => i.runId && i.workflowStatus !== 'CONTINUED_AS_NEW')
+      .map((i) => ({
+        runId: i.runId!,
+        status: i.status,
+        workflowStatus: i.workflowStatus,
+        startedAt: i.startedAt,
+        closedAt: i.closedAt,
+        current: i.runId === shown,
+        url: `${base}/v1/incidents/${encodeURIComponent(incidentId)}?runId=${encodeURIComponent(i.runId!)}`,
+      }));
   }
 
   async list(filters: ListFilters): Promise<ListPage> {
@@ -148,10 +193,6 @@ export class IncidentService {
 
   private handle(incidentId: string): WorkflowHandle {
     return this.opts.client.workflow.getHandle(incidentId);
-  }
-
-  private async status(handle: WorkflowHandle): Promise<string> {
-    return (await describeWorkflow(this.opts.client, handle, INCIDENT_WORKFLOW, 'incident')).status.name;
   }
 
   private update<T>(incidentId: string, call: (h: WorkflowHandle) => Promise<T>): Promise<T> {
@@ -174,6 +215,15 @@ export class IncidentService {
   }
 }
 
+/** The workflow completed between admitting the update and running it (the server aborts such updates). */
+function completedUnderUs(err: unknown): boolean {
+  if (err instanceof WorkflowNotFoundError) return true;
+  for (let e = err as { message?: string; cause?: unknown } | undefined, i = 0; e && i < 5; i++, e = e.cause as never) {
+    if (/workflow execution already completed/i.test(e.message ?? '')) return true;
+  }
+  return false;
+}
+
 function noOpenIncident(incidentId: string, fp: string): IngestResult {
   return {
     incidentId: null,
@@ -184,52 +234,4 @@ function noOpenIncident(incidentId: string, fp: string): IngestResult {
     duplicateCount: 0,
     automation: { reason: `no open incident ${incidentId} for this resolved alert` },
   };
-}
-
-interface Waiting<I, O> {
-  item: I;
-  resolve(o: O): void;
-  reject(err: unknown): void;
-}
-
-/**
- * Coalesces concurrent submissions per key: one `run` in flight per key, and whatever is submitted meanwhile goes
- * out in the next call (up to `maxBatch` items), in submission order. Each submitter gets its own result.
- */
-export class KeyedBatcher<I, O> {
-  private readonly queues = new Map<string, Waiting<I, O>[]>();
-
-  constructor(
-    private readonly maxBatch: number,
-    private readonly run: (key: string, items: I[]) => Promise<O[]>,
-  ) {}
-
-  submit(key: string, item: I): Promise<O> {
-    return new Promise<O>((resolve, reject) => {
-      const queue = this.queues.get(key);
-      if (queue) {
-        queue.push({ item, resolve, reject });
-        return;
-      }
-      const fresh: Waiting<I, O>[] = [{ item, resolve, reject }];
-      this.queues.set(key, fresh);
-      void this.drain(key, fresh);
-    });
-  }
-
-  private async drain(key: string, queue: Waiting<I, O>[]): Promise<void> {
-    while (queue.length > 0) {
-      const batch = queue.splice(0, this.maxBatch);
-      try {
-        const results = await this.run(
-          key,
-          batch.map((w) => w.item),
-        );
-        batch.forEach((w, i) => w.resolve(results[i]));
-      } catch (err) {
-        batch.forEach((w) => w.reject(err));
-      }
-    }
-    this.queues.delete(key);
-  }
 }

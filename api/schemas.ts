@@ -315,6 +315,8 @@ export const ListResponse = Type.Object({
       type: Type.Optional(Type.String()),
       resource: Type.Optional(Type.String()),
       runbookId: Type.Optional(Type.String()),
+      /** Incidents: one item per occurrence (run); the same id recurs for each occurrence of a fingerprint. */
+      runId: Type.Optional(Type.String()),
       startedAt: Type.Optional(Type.String()),
       closedAt: Type.Optional(Type.String()),
       workflowStatus: Type.String(),
@@ -339,6 +341,22 @@ export const IncidentSchema = Type.Object({
   severity: Type.String(),
   severityReason: Type.String(),
   openedAt: Type.String(),
+  occurrence: Type.Optional(Type.String({ description: 'this occurrence of the incident (its first run ID)' })),
+  runId: Type.Optional(Type.String({ description: 'the run shown' })),
+  occurrences: Type.Optional(
+    Type.Array(
+      Type.Object({
+        runId: Type.String(),
+        status: Type.Optional(Type.String()),
+        workflowStatus: Type.String(),
+        startedAt: Type.Optional(Type.String()),
+        closedAt: Type.Optional(Type.String()),
+        current: Type.Boolean(),
+        url: Type.String(),
+      }),
+      { description: 'every occurrence of this incident (newest first), from visibility' },
+    ),
+  ),
   firstSeen: Type.Optional(Type.String()),
   lastSeen: Type.Optional(Type.String()),
   resolvedAt: Type.Optional(Type.String()),
@@ -349,6 +367,7 @@ export const IncidentSchema = Type.Object({
   refiredCount: Type.Integer(),
   duplicateCount: Type.Integer(),
   alertCount: Type.Integer(),
+  reopenedCount: Type.Optional(Type.Integer()),
   automation: Type.Object({
     kind: Type.String(),
     runbookId: Type.Optional(Type.String()),
@@ -358,6 +377,7 @@ export const IncidentSchema = Type.Object({
     reason: Type.Optional(Type.String()),
     pendingApproval: Type.Optional(Type.Unknown()),
     fieldErrors: Type.Optional(Type.Unknown()),
+    finished: Type.Optional(Type.Boolean()),
   }),
   firstAlert: Type.Optional(Type.Unknown()),
   timeline: Type.Array(

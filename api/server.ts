@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     logger: { level: config.logLevel },
     processMetrics: true,
     notifyTopics: config.notifyTopics,
+    incidentReopenGraceMs: config.incidentReopenGraceMs,
     alerts: {
       snsTopics: config.snsTopics,
       verifier: config.snsVerify ? new SnsSignatureVerifier() : null,

@@ -12,6 +12,8 @@ export interface ListFilters {
   type?: string;
   resource?: string;
   runbook?: string;
+  /** One workflow ID: all its runs (an incident's occurrences). */
+  workflowId?: string;
   /** ISO times bounding the start time. */
   since?: string;
   until?: string;
@@ -27,6 +29,7 @@ export interface ListItem {
   type?: string;
   resource?: string;
   runbookId?: string;
+  runId?: string;
   startedAt?: string;
   closedAt?: string;
   workflowStatus: string;
@@ -53,6 +56,7 @@ export function buildQuery(kind: 'incident' | 'runbook', f: Omit<ListFilters, 'p
   eq(SA.incidentType.name, f.type);
   eq(SA.resource.name, f.resource);
   eq(SA.runbookId.name, f.runbook);
+  eq('WorkflowId', f.workflowId);
   if (f.since) clauses.push(`StartTime >= '${new Date(f.since).toISOString()}'`);
   if (f.until) clauses.push(`StartTime <= '${new Date(f.until).toISOString()}'`);
   // No ORDER BY: the dev server's SQLite visibility rejects it, and every store already lists newest first.
@@ -81,6 +85,7 @@ export async function listWorkflows(client: Client, kind: 'incident' | 'runbook'
       type: sa.get(SA.incidentType),
       resource: sa.get(SA.resource),
       runbookId: sa.get(SA.runbookId),
+      runId: e.execution?.runId ?? undefined,
       startedAt: time(e.startTime),
       closedAt: time(e.closeTime),
       workflowStatus: statusName.replace('WORKFLOW_EXECUTION_STATUS_', ''),

@@ -4,6 +4,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseTokenEntries } from '../api/tokens';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
@@ -52,6 +54,14 @@ export const ConfigSchema = Type.Object({
   webhookSecret: Type.String(),
   webhookHeader: Type.String({ pattern: '^[a-z0-9-]+$' }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  /**
+   * Worker: how long a stopping worker lets in-flight activities finish before it cancels them (Temporal then retries
+   * them on another worker). At least the longest step (snapshots: 10 minutes); docker-compose's stop_grace_period
+   * must be longer still.
+   */
+  workerShutdownGraceMs: Type.Integer({ minimum: 0 }),
+  /** API: how long a resolved incident stays open, so that its alert firing again re-opens it (0: close at once). */
+  incidentReopenGraceMs: Type.Integer({ minimum: 0 }),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -63,6 +73,18 @@ export class ConfigError extends Error {
     readonly details: string[],
   ) {
     super(message);
+  }
+}
+
+export const DEFAULT_WORKER_SHUTDOWN_GRACE = '10m';
+export const DEFAULT_INCIDENT_REOPEN_GRACE = '2m';
+
+/** A duration in the `ms` format (`90s`, `10m`, or plain milliseconds) as milliseconds; NaN when unreadable. */
+function duration(v: string | undefined, fallback: string): number {
+  try {
+    return msToNumber((v === undefined || v === '' ? fallback : /^\d+$/.test(v) ? Number(v) : v) as Duration);
+  } catch {
+    return NaN;
   }
 }
 
@@ -115,6 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     webhookSecret: env.FIREBREAK_WEBHOOK_SECRET ?? '',
     webhookHeader: (env.FIREBREAK_WEBHOOK_HEADER || 'x-firebreak-secret').toLowerCase(),
     logLevel: env.LOG_LEVEL || 'info',
+    workerShutdownGraceMs: duration(env.FIREBREAK_WORKER_SHUTDOWN_GRACE, DEFAULT_WORKER_SHUTDOWN_GRACE),
+    incidentReopenGraceMs: duration(env.FIREBREAK_INCIDENT_REOPEN_GRACE, DEFAULT_INCIDENT_REOPEN_GRACE),
   };
   const names: Record<string, string> = {
     temporalAddress: 'FIREBREAK_TEMPORAL_ADDRESS',
@@ -136,10 +160,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     webhookSecret: 'FIREBREAK_WEBHOOK_SECRET',
     webhookHeader: 'FIREBREAK_WEBHOOK_HEADER',
     logLevel: 'LOG_LEVEL',
+    workerShutdownGraceMs: 'FIREBREAK_WORKER_SHUTDOWN_GRACE',
+    incidentReopenGraceMs: 'FIREBREAK_INCIDENT_REOPEN_GRACE',
   };
+  const raw = (key: string) =>
+    key === 'workerShutdownGraceMs' || key === 'incidentReopenGraceMs'
+      ? env[names[key]] // the duration as written, not its NaN
+      : (cfg as Record<string, unknown>)[key];
   const errors = [...Value.Errors(ConfigSchema, cfg)].map((e) => {
     const key = e.path.split('/')[1] ?? '';
-    return `${names[key] ?? key}: ${e.message} (got ${JSON.stringify((cfg as Record<string, unknown>)[key])})`;
+    const what = Number.isNaN((cfg as Record<string, unknown>)[key])
+      ? 'expected a duration such as 90s or 10m'
+      : e.message;
+    return `${names[key] ?? key}: ${what} (got ${JSON.stringify(raw(key))})`;
   });
   if (env.FIREBREAK_SNS_VERIFY !== undefined && !['true', 'false'].includes(env.FIREBREAK_SNS_VERIFY)) {
     errors.push(`FIREBREAK_SNS_VERIFY: must be true or false (got ${JSON.stringify(env.FIREBREAK_SNS_VERIFY)})`);

@@ -10,7 +10,8 @@ import type { Config } from '../config/env';
 import { instrumentActivities } from './activities';
 
 export interface WorkerDeps {
-  config: Pick<Config, 'temporalAddress' | 'temporalNamespace' | 'taskQueue' | 'awsRegion' | 'awsEndpoint'>;
+  config: Pick<Config, 'temporalAddress' | 'temporalNamespace' | 'taskQueue' | 'awsRegion' | 'awsEndpoint'> &
+    Partial<Pick<Config, 'workerShutdownGraceMs'>>;
   connection?: NativeConnection;
   /** Prebuilt workflow bundle (tests build it once); else the workflows are bundled now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -34,5 +35,9 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
       : { workflowsPath: require.resolve('../workflows') }),
     // Catalogue actions report their attempt (instrumented); the resource lock's request is the engine's own.
     activities: { ...instrumentActivities(activities), ...createResourceActivities(config.taskQueue) },
+    // On SIGTERM (a deploy) running steps may finish first; after the grace time they are cancelled as "worker
+    // shutdown", which the activities tell apart from a cancellation by the workflow (activities/clients.ts), and
+    // Temporal retries them elsewhere. Unset (tests): the SDK's default, 0.
+    ...(config.workerShutdownGraceMs !== undefined ? { shutdownGraceTime: config.workerShutdownGraceMs } : {}),
   });
 }

@@ -2,7 +2,7 @@
  * The incident workflow's messages and state, shared by the workflow, the API and tests.
  */
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { AlertResource, AlertSource, NormalisedAlert } from '../runbooks/dsl/alert';
+import type { AlertResource, AlertSource, NormalisedAlert } from '../alerts/alert';
 import type { FieldError } from '../runbooks/dsl/params';
 import type { RunbookDefinition, Severity } from '../runbooks/dsl/types';
 import type { ExecutionStatus, PendingApproval, Principal } from './messages';
@@ -28,6 +28,8 @@ export interface IncidentInput {
       }
     | { kind: 'none'; reason: string; runbookId?: string; fieldErrors?: FieldError[] };
   notify: { topics: Partial<Record<Severity | 'default', string>>; publicUrl: string };
+  /** How long a resolved incident stays open so that a firing alert re-opens it; unset or 0: it closes at once. */
+  reopenGraceMs?: number;
 }
 
 export interface TimelineEntry {
@@ -51,6 +53,11 @@ export interface IncidentState {
   severity: Severity;
   severityReason: string;
   openedAt: string;
+  /**
+   * This occurrence of the fingerprint's incident: the first run ID of its workflow (stable across continue-as-new).
+   * Unset for incidents started before occurrences were tracked.
+   */
+  occurrence?: string;
   firstSeen?: string;
   lastSeen?: string;
   resolvedAt?: string;
@@ -61,6 +68,8 @@ export interface IncidentState {
   /** Redeliveries of a delivery already seen (same provider message ID). */
   duplicateCount: number;
   alertCount: number;
+  /** Times a firing alert re-opened the incident after its resolution, before it closed. */
+  reopenedCount?: number;
   automation:
     | {
         kind: 'runbook';
@@ -69,6 +78,8 @@ export interface IncidentState {
         executionId: string;
         status: ExecutionStatus | 'starting';
         pendingApproval?: PendingApproval;
+        /** The execution's result (or failure) arrived: its status is final, later progress signals are stale. */
+        finished?: boolean;
       }
     | { kind: 'none'; reason: string; runbookId?: string; fieldErrors?: FieldError[] };
   /** The alert that opened the incident, as normalised (raw payload included, for evidence). */
@@ -78,7 +89,8 @@ export interface IncidentState {
 
 export interface AlertAck {
   incidentId: string;
-  outcome: 'opened' | 'refired' | 'duplicate' | 'resolved' | 'already-resolved';
+  /** `reopened`: a firing alert withdrew the resolution of an incident that had not closed yet. */
+  outcome: 'opened' | 'refired' | 'reopened' | 'duplicate' | 'resolved' | 'already-resolved';
   status: IncidentStatus;
   severity: Severity;
   refiredCount: number;

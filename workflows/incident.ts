@@ -4,20 +4,25 @@
  * and closes once the incident is resolved and its runbook has settled.
  */
 import {
+  allHandlersFinished,
   ApplicationFailure,
+  CancelledFailure,
+  ChildWorkflowFailure,
   condition,
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
+  setWorkflowOptions,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ActivityEnvelope } from '../activities/envelope';
 import type { ActivityInput } from '../activities/schemas';
-import type { NormalisedAlert } from '../runbooks/dsl/alert';
+import type { NormalisedAlert } from '../alerts/alert';
 import { SEVERITIES } from '../runbooks/dsl/types';
 import {
   alertUpdate,
@@ -47,6 +52,19 @@ const { 'sns.publish': publish } = proxyActivities<{
 /** Timeline entries kept in the queryable state; older re-firings are folded into the counters (history keeps all). */
 const MAX_TIMELINE = 500;
 
+/**
+ * Changes that alter the commands an existing history produced; executions started before them replay as they ran.
+ * - childPerOccurrence: the runbook child's ID is unique per occurrence (`<incident>-run-<first run ID>`), not
+ *   `<incident>-run`, which the previous occurrence's child may still hold in its rollback window.
+ * - outcomeFromResult: status, notifications and search attributes follow the child's result (and failure), once.
+ * - reopenUntilClosed: a firing alert re-opens a resolved incident until its run completes, whoever resolved it.
+ */
+export const INCIDENT_PATCHES = {
+  childPerOccurrence: 'incident-child-per-occurrence',
+  outcomeFromResult: 'incident-outcome-from-child-result',
+  reopenUntilClosed: 'incident-reopen-until-closed',
+} as const;
+
 export async function incidentWorkflow(input: IncidentInput): Promise<IncidentState> {
   const info = workflowInfo();
   const now = (): string => new Date().toISOString();
@@ -63,7 +81,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     severity: input.severity,
     severityReason: input.severityReason,
     openedAt: now(),
+    // Stable across continue-as-new: names this occurrence of the fingerprint's incident.
+    occurrence: info.firstExecutionRunId,
     refiredCount: 0,
+    reopenedCount: 0,
     duplicateCount: 0,
     alertCount: 0,
     automation:
@@ -72,7 +93,9 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
             kind: 'runbook',
             runbookId: route.runbook.id,
             digest: route.digest,
-            executionId: `${input.incidentId}-run`,
+            executionId: patched(INCIDENT_PATCHES.childPerOccurrence)
+              ? `${input.incidentId}-run-${info.firstExecutionRunId}`
+              : `${input.incidentId}-run`,
             status: 'starting',
           }
         : { kind: 'none', reason: route.reason, runbookId: route.runbookId, fieldErrors: route.fieldErrors },
@@ -180,16 +203,29 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       resolve({ kind: 'alert', id: `${alert.source}:${alert.name}` });
       return ack('resolved');
     }
-    if (state.resolvedBy?.kind === 'alert') {
-      // Flapping: the alarm fired again after going back to OK, so the incident is not resolved after all.
-      record('resolution', 'alert fired again after OK; resolution withdrawn');
-      state.resolvedAt = undefined;
-      state.resolvedBy = undefined;
+    let reopened = false;
+    if (state.resolvedAt !== undefined) {
+      // Until the run completes, a firing alert means the incident is not resolved after all (a flapping alarm, a
+      // finding seen again), whoever resolved it; once closed, the next alert opens a new occurrence instead.
+      const reopen = patched(INCIDENT_PATCHES.reopenUntilClosed);
+      if (reopen || state.resolvedBy?.kind === 'alert') {
+        record(
+          'resolution',
+          `alert fired again after ${state.resolvedBy?.kind === 'alert' ? 'OK' : 'resolution'}; resolution withdrawn`,
+        );
+        state.resolvedAt = undefined;
+        state.resolvedBy = undefined;
+        if (reopen) {
+          reopened = true;
+          state.reopenedCount = (state.reopenedCount ?? 0) + 1;
+          tellRunbook();
+        }
+      }
     }
     state.refiredCount++;
     // Re-firings are counted; only a bounded number become timeline entries.
     if (state.refiredCount <= 50) record('alert', `re-fired (${state.refiredCount})`, { deliveryId: alert.deliveryId });
-    return ack('refired');
+    return ack(reopened ? 'reopened' : 'refired');
   };
 
   setHandler(alertUpdate, (alerts) => alerts.map(receive), {
@@ -270,10 +306,32 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     },
   );
 
-  setHandler(runbookProgressSignal, (progress: RunbookProgress) => {
+  /**
+   * Follows the runbook to a new status: from its progress signals, and at its end from its result (`final`), after
+   * which nothing a late signal says changes the outcome. Acts once per status change, so the signal and the result
+   * of one outcome notify once.
+   */
+  const follow = (progress: RunbookProgress, final: boolean): void => {
+    const automation = state.automation;
+    if (automation.kind !== 'runbook' || progress.executionId !== automation.executionId || automation.finished) return;
+    if (final) automation.finished = true;
+    const changed = automation.status !== progress.status;
+    automation.status = progress.status;
+    automation.pendingApproval = progress.pendingApproval;
+    if (changed) act(progress);
+  };
+
+  /** The progress handler as executions started before outcomeFromResult ran it. */
+  const legacyProgress = (progress: RunbookProgress): void => {
     if (state.automation.kind !== 'runbook' || progress.executionId !== state.automation.executionId) return;
     state.automation.status = progress.status;
     state.automation.pendingApproval = progress.pendingApproval;
+    act(progress);
+  };
+
+  /** What a runbook status means for the incident: its status, and who is told. */
+  const act = (progress: RunbookProgress): void => {
+    if (state.automation.kind !== 'runbook') return;
     record('runbook', `runbook ${state.automation.runbookId}: ${progress.status}`, {
       failure: progress.failure,
       rollback: progress.rollback,
@@ -314,6 +372,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       default:
         unreachable(progress.status);
     }
+  };
+
+  setHandler(runbookProgressSignal, (progress: RunbookProgress) => {
+    if (patched(INCIDENT_PATCHES.outcomeFromResult)) follow(progress, false);
+    else legacyProgress(progress);
   });
 
   upsertSearchAttributes([
@@ -353,13 +416,25 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     runbookStarted = true;
     if (automation.status === 'starting') automation.status = 'running';
     setStatus('runbook-running', `runbook ${automation.runbookId} started as ${automation.executionId}`);
-    // If a progress signal is lost (the child closed first), the result still settles the automation.
+    // The runbook's last progress signal leaves in the task that ends it and may never arrive: its result (or
+    // failure) is what settles the outcome.
     void child.result().then(
       (final) => {
-        if (!TERMINAL_STATUSES.includes(automation.status as never)) automation.status = final.status;
+        if (patched(INCIDENT_PATCHES.outcomeFromResult)) {
+          follow(
+            {
+              executionId: automation.executionId,
+              status: final.status,
+              failure: final.failure,
+              rollback: final.rollback,
+            },
+            true,
+          );
+        } else if (!TERMINAL_STATUSES.includes(automation.status as never)) automation.status = final.status;
       },
-      () => {
-        if (!TERMINAL_STATUSES.includes(automation.status as never)) automation.status = 'failed';
+      (err) => {
+        if (patched(INCIDENT_PATCHES.outcomeFromResult)) follow(outcomeOfFailure(automation.executionId, err), true);
+        else if (!TERMINAL_STATUSES.includes(automation.status as never)) automation.status = 'failed';
       },
     );
   } else {
@@ -369,17 +444,75 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
 
   const settled = () =>
     state.automation.kind === 'none' || TERMINAL_STATUSES.includes(state.automation.status as never);
-  await condition(() => state.resolvedAt !== undefined && settled());
-  setStatus(
-    'resolved',
-    state.resolvedBy?.kind === 'alert' ? 'alert back to OK' : `resolved by ${state.resolvedBy?.id}`,
-  );
-  notify('resolved', `resolved: ${state.title}`, { resolvedBy: state.resolvedBy });
-  await Promise.all(pendingNotifications);
+  const reopenGraceMs = input.reopenGraceMs ?? 0;
+  for (;;) {
+    await condition(() => state.resolvedAt !== undefined && settled());
+    setStatus(
+      'resolved',
+      state.resolvedBy?.kind === 'alert' ? 'alert back to OK' : `resolved by ${state.resolvedBy?.id}`,
+    );
+    notify('resolved', `resolved: ${state.title}`, { resolvedBy: state.resolvedBy });
+    // Closing: during the grace period and until every notification and handler has finished, a firing alert (which
+    // the update validator still accepts) re-opens the incident; it is never acknowledged and then dropped.
+    if (reopenGraceMs > 0) await condition(() => state.resolvedAt === undefined, reopenGraceMs);
+    if (state.resolvedAt !== undefined) await Promise.all(pendingNotifications);
+    if (state.resolvedAt !== undefined) await condition(allHandlersFinished);
+    if (state.resolvedAt !== undefined || !patched(INCIDENT_PATCHES.reopenUntilClosed)) break;
+    setStatus(openStatus(), 'an alert fired again while the incident was closing');
+    notify('reopened', `re-opened: ${state.title}`);
+  }
   state.closedAt = now();
   setStatus('closed', 'resolved and automation settled');
   log.info('incident closed', { incidentId: state.incidentId });
   return state;
+
+  /** The status a re-opened incident returns to: where its automation left it. */
+  function openStatus(): IncidentStatus {
+    const automation = state.automation;
+    if (automation.kind === 'none') return 'triaged';
+    switch (automation.status) {
+      case 'succeeded':
+        return 'contained';
+      case 'failed':
+        return 'runbook-failed';
+      case 'rolled-back':
+      case 'cancelled':
+        return 'rolled-back';
+      case 'starting':
+      case 'running':
+      case 'waiting-approval':
+      case 'rolling-back':
+        return 'runbook-running';
+      default:
+        return unreachable(automation.status);
+    }
+  }
+}
+
+// An error in this workflow's code fails the incident with its message instead of retrying the task forever.
+setWorkflowOptions({ failureExceptionTypes: [Error] }, incidentWorkflow);
+
+/** The outcome a failed runbook child reports through its failure (its last progress signal may be lost). */
+function outcomeOfFailure(executionId: string, err: unknown): RunbookProgress {
+  const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
+  if (cause instanceof CancelledFailure) {
+    return {
+      executionId,
+      status: 'cancelled',
+      rollback: { trigger: 'cancelled', reason: cause.message, startedAt: '' },
+    };
+  }
+  const details =
+    cause instanceof ApplicationFailure ? (cause.details?.[0] as { stepId?: string } | undefined) : undefined;
+  return {
+    executionId,
+    status: 'failed',
+    failure: {
+      message: cause instanceof Error ? cause.message : String(cause),
+      type: cause instanceof ApplicationFailure ? (cause.type ?? undefined) : (cause as Error | undefined)?.name,
+      stepId: details?.stepId,
+    },
+  };
 }
 
 function unreachable(x: never): never {

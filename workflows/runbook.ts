@@ -16,6 +16,7 @@ import {
   proxyActivities,
   setHandler,
   sleep,
+  setWorkflowOptions,
   TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
@@ -30,6 +31,7 @@ import type {
   ActionStep,
   ApprovalStep,
   EscalationTier,
+  Duration,
   ExpressionContext,
   IncidentNews,
   RetryPolicy,
@@ -69,6 +71,11 @@ export const PATCH_ESCALATION = 'approval-escalation';
 export const PATCH_DECISION_AT_DEADLINE = 'approval-decision-wins-at-deadline';
 
 const DEFAULT_TIMEOUT = '2m';
+/**
+ * Every activity gets a heartbeat timeout (the worker heartbeats in the background while one runs, see
+ * activities/envelope.ts), so a step on a worker that died is retried within this time, not its start-to-close.
+ */
+export const DEFAULT_HEARTBEAT_TIMEOUT = '15s';
 const DEFAULT_RETRY: Required<Omit<RetryPolicy, 'nonRetryableErrorTypes'>> = {
   maximumAttempts: 5,
   initialInterval: '1s',
@@ -304,6 +311,15 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   }
   state.params = checked.value;
 
+  // A duration the interpreter cannot read fails the execution now, before any step, not after the steps succeeded.
+  const badDurations = invalidDurations(runbook);
+  if (badDurations.length > 0) {
+    state.failure = { message: `invalid runbook durations: ${badDurations.join('; ')}`, type: 'InvalidRunbook' };
+    state.endedAt = now();
+    setStatus('failed');
+    throw ApplicationFailure.nonRetryable(state.failure.message, 'InvalidRunbook');
+  }
+
   const context = (): ExpressionContext => ({
     params: state.params,
     steps: outputs,
@@ -326,12 +342,12 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   const activity = (
     name: string,
     activityId: string,
-    spec: Pick<ActionStep, 'timeout' | 'retry' | 'heartbeatTimeout'>,
+    spec: { timeout?: Duration; retry?: RetryPolicy; heartbeatTimeout?: Duration },
   ) => {
     const options: ActivityOptions = {
       activityId,
       startToCloseTimeout: spec.timeout ?? DEFAULT_TIMEOUT,
-      heartbeatTimeout: spec.heartbeatTimeout,
+      heartbeatTimeout: spec.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
       retry: { ...DEFAULT_RETRY, ...spec.retry },
     };
     return proxyActivities<Record<string, Activity>>(options)[name];
@@ -710,6 +726,40 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     default:
       return unreachable(outcome.trigger);
   }
+}
+
+// Any error thrown in this workflow's code (a bug, an expression that throws) fails the execution with its message
+// instead of retrying the workflow task forever. Nondeterminism found by replay still retries the task (Worker option).
+setWorkflowOptions({ failureExceptionTypes: [Error] }, runbookWorkflow);
+
+/** `path: value` of every duration in the definition that is not a positive duration. */
+function invalidDurations(runbook: RunbookWorkflowInput['runbook']): string[] {
+  const out: string[] = [];
+  const check = (d: Duration | undefined, path: string) => {
+    if (d === undefined) return;
+    let ms = NaN;
+    try {
+      ms = msToNumber(d);
+    } catch {
+      // reported below
+    }
+    if (!(ms > 0) || !Number.isFinite(ms)) out.push(`${path} ${JSON.stringify(d)}`);
+  };
+  const checkRetry = (r: RetryPolicy | undefined, path: string) => {
+    check(r?.initialInterval, `${path}.retry.initialInterval`);
+    check(r?.maximumInterval, `${path}.retry.maximumInterval`);
+  };
+  check(runbook.rollbackWindow, 'rollbackWindow');
+  for (const step of runbook.steps as Step[]) {
+    const at = `steps.${step.id}`;
+    check(step.timeout, `${at}.timeout`);
+    if (step.kind !== 'action') continue;
+    check(step.heartbeatTimeout, `${at}.heartbeatTimeout`);
+    checkRetry(step.retry, at);
+    check(step.rollback?.timeout, `${at}.rollback.timeout`);
+    checkRetry(step.rollback?.retry, `${at}.rollback`);
+  }
+  return out;
 }
 
 function unreachable(x: never): never {

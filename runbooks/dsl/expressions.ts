@@ -80,7 +80,15 @@ export function collectExpressions(value: unknown, path = ''): { path: string; s
 
 /** Evaluates one expression; `undefined` results (no match) stay undefined. */
 export async function evaluate(source: string, context: object): Promise<unknown> {
-  const result = await parseExpression(source).evaluate(context);
+  const expression = parseExpression(source);
+  let result: unknown;
+  try {
+    result = await expression.evaluate(context);
+  } catch (err) {
+    // JSONata throws plain objects; an Error naming the expression is what a failed execution should show.
+    const reason = (err as { message?: string })?.message ?? String(err);
+    throw new ExpressionError(`expression "${source}" failed: ${reason}`, source, { cause: err });
+  }
   return normalise(result);
 }
 

@@ -5,13 +5,13 @@
  * history, so a later edit of a runbook file never changes a running or past execution.
  */
 import type { Static, TObject } from '@sinclair/typebox';
-import type { AlertSource } from './alert';
+import type { AlertSource } from '../../alerts/alert';
 import type { Duration as TemporalDuration } from '@temporalio/common';
 import type { ActionInput, ActionName } from '../../activities/schemas';
 
-/** Incident severity, SEV1 the most severe. */
-export type Severity = 'SEV1' | 'SEV2' | 'SEV3' | 'SEV4';
-export const SEVERITIES: readonly Severity[] = ['SEV1', 'SEV2', 'SEV3', 'SEV4'];
+// Severity belongs to alerts (alerts/alert.ts); runbooks declare a default one.
+export { SEVERITIES, type Severity } from '../../alerts/alert';
+import type { Severity } from '../../alerts/alert';
 
 /**
  * A JSONata expression, evaluated at run time against the {@link ExpressionContext}.

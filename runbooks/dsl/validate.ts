@@ -6,11 +6,12 @@ import { isActionName } from '../../activities/catalogue';
 import { isFixedRole, ROLE_PERMISSIONS } from '../../api/permissions';
 import { collectExpressions, ExpressionError, parseExpression, referencedNames } from './expressions';
 import { compileParamsSchema } from './params';
-import { ALERT_SOURCES } from './alert';
+import { ALERT_SOURCES } from '../../alerts/alert';
 import {
   SEVERITIES,
   type ApprovalStep,
   type Duration,
+  type RetryPolicy,
   type RunbookDefinition,
   type RunbookTrigger,
   type Step,
@@ -91,6 +92,9 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
     add({ path: 'params', code: 'INVALID_PARAMS_SCHEMA', message: `params schema invalid: ${(err as Error).message}` });
   }
 
+  // Checked here, not when the steps have succeeded: a bad window would otherwise fail the workflow at its very end.
+  durationIssue(def.rollbackWindow, 'rollbackWindow', false, add);
+
   if (!Array.isArray(def.steps) || def.steps.length === 0) {
     add({ path: 'steps', code: 'INVALID_FIELD', message: 'a runbook needs at least one step' });
     return issues;
@@ -143,16 +147,11 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
         }
       }
     };
-    const checkDuration = (d: Duration | undefined, path: string, required: boolean) => {
-      if (d === undefined) {
-        if (required) addStep({ path, code: 'INVALID_DURATION', message: 'a duration is required' });
-        return;
-      }
-      try {
-        if (!(msToNumber(d as never) > 0)) throw new Error('not positive');
-      } catch {
-        addStep({ path, code: 'INVALID_DURATION', message: `invalid duration ${JSON.stringify(d)}` });
-      }
+    const checkDuration = (d: Duration | undefined, path: string, required: boolean) =>
+      durationIssue(d, path, required, addStep);
+    const checkRetry = (retry: RetryPolicy | undefined, path: string) => {
+      checkDuration(retry?.initialInterval, `${path}.initialInterval`, false);
+      checkDuration(retry?.maximumInterval, `${path}.maximumInterval`, false);
     };
 
     if (step?.when !== undefined) checkExpression(step.when, `${at}.when`, false);
@@ -164,6 +163,8 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
         }
         for (const e of collectExpressions(step.with)) checkExpression(e.source, `${at}.with.${e.path}`, false);
         checkDuration(step.timeout, `${at}.timeout`, false);
+        checkDuration(step.heartbeatTimeout, `${at}.heartbeatTimeout`, false);
+        checkRetry(step.retry, `${at}.retry`);
         if (step.rollback) {
           if (!isActionName(step.rollback.action)) {
             addStep({
@@ -176,6 +177,7 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
             checkExpression(e.source, `${at}.rollback.with.${e.path}`, true);
           }
           checkDuration(step.rollback.timeout, `${at}.rollback.timeout`, false);
+          checkRetry(step.rollback.retry, `${at}.rollback.retry`);
         }
         break;
       }
@@ -297,6 +299,28 @@ function checkApprovalPolicy(
       bad(`${path}.message`, 'message must be a string');
     }
   });
+}
+
+/** Adds an INVALID_DURATION issue unless `d` is a positive duration (or absent and optional). */
+function durationIssue(
+  d: Duration | undefined,
+  path: string,
+  required: boolean,
+  add: (i: Omit<ValidationIssue, 'runbookId' | 'stepId'>) => void,
+): void {
+  if (d === undefined) {
+    if (required) add({ path, code: 'INVALID_DURATION', message: 'a duration is required' });
+    return;
+  }
+  let ms: number;
+  try {
+    ms = msToNumber(d as never);
+  } catch {
+    ms = NaN;
+  }
+  if (!(ms > 0) || !Number.isFinite(ms)) {
+    add({ path, code: 'INVALID_DURATION', message: `invalid duration ${JSON.stringify(d)}` });
+  }
 }
 
 function validateTrigger(

@@ -5,10 +5,10 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { fromEventBridge } from '../../alerts/dispatch';
 import { IncidentService } from '../../api/incidents';
-import type { NormalisedAlert } from '../../runbooks/dsl/alert';
+import type { NormalisedAlert } from '../../alerts/alert';
 import type { RunbookDefinition } from '../../runbooks/dsl/types';
 import { RunbookRegistry } from '../../runbooks/registry';
-import { AlertRouter } from '../../runbooks/router';
+import { AlertRouter } from '../../alerts/router';
 import { stateQuery, type ExecutionState, type Principal } from '../../workflows/messages';
 import type { SeedResult } from '../seed';
 

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
-import type { NormalisedAlert } from '../../runbooks/dsl/alert';
+import type { NormalisedAlert } from '../../alerts/alert';
 import type { RunbookDefinition } from '../../runbooks/dsl/types';
 import type { IncidentService } from '../../api/incidents';
 import { incidentStateQuery, type IncidentState } from '../../workflows/incident-messages';

@@ -15,7 +15,7 @@ import {
   type Command,
   type CommandInvocationStatus,
 } from '@aws-sdk/client-ssm';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { mockClient } from 'aws-sdk-client-mock';
 import { commandMarker, createSsmActivities } from '../../activities/ssm';
@@ -206,5 +206,28 @@ describe('ssm.runCommand outcomes moto cannot produce (aws-sdk-client-mock)', ()
     const polls = mock.commandCalls(GetCommandInvocationCommand).length;
     await new Promise((r) => setTimeout(r, 300));
     expect(mock.commandCalls(GetCommandInvocationCommand)).toHaveLength(polls);
+  });
+
+  it('leaves the command running when the worker shuts down (the retry resumes it)', async () => {
+    const { client, mock } = mocked();
+    mock.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    mock.on(CancelCommandCommand).resolves({});
+    const activityEnv = new MockActivityEnvironment();
+    const beats: unknown[] = [];
+    activityEnv.on('heartbeat', (d: unknown) => {
+      beats.push(d);
+      // What the worker sends its running activities once its shutdown grace time is over.
+      if (beats.length === 2)
+        activityEnv.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true }));
+    });
+
+    const err = await activityEnv.run(createSsmActivities({ ssm: client })['ssm.runCommand'], input).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+    expect(err).toBeInstanceOf(CancelledFailure);
+    expect(beats).toContainEqual({ commandId: 'cmd-1', status: 'InProgress' });
+    expect(mock.commandCalls(CancelCommandCommand)).toEqual([]);
   });
 });

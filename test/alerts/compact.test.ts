@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { compactAlert, compactBatch, MAX_RAW_BYTES } from '../../alerts/compact';
-import type { NormalisedAlert } from '../../runbooks/dsl/alert';
+import type { NormalisedAlert } from '../../alerts/alert';
 
 const alert = (state: 'firing' | 'resolved', raw: unknown, deliveryId = 'd'): NormalisedAlert => ({
   source: 'generic',

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/app';
 import { RunbookRegistry } from '../../runbooks/registry';
-import type { NormalisedAlert } from '../../runbooks/dsl/alert';
+import type { NormalisedAlert } from '../../alerts/alert';
 import { testAws, unique, type TestAws } from '../stack/aws';
 import { testTemporal, withWorker, type TestTemporal } from '../stack/temporal';
 

@@ -308,6 +308,27 @@ describe('runbook validation at load', () => {
     });
   });
 
+  test('every duration is checked at load: rollbackWindow, heartbeat timeouts, retry intervals', () => {
+    const step = {
+      ...capture,
+      heartbeatTimeout: 'often',
+      retry: { initialInterval: 0, maximumInterval: '1 fortnight' },
+    } as unknown as Step;
+    const issues = validateRunbook(runbook([step], { rollbackWindow: 'a week' as '7d' }));
+    expect(issues.map((i) => [i.code, i.path, i.stepId])).toEqual([
+      ['INVALID_DURATION', 'rollbackWindow', undefined],
+      ['INVALID_DURATION', 'steps[0].heartbeatTimeout', 'capture'],
+      ['INVALID_DURATION', 'steps[0].retry.initialInterval', 'capture'],
+      ['INVALID_DURATION', 'steps[0].retry.maximumInterval', 'capture'],
+    ]);
+    expect(issues[0].message).toBe('invalid duration "a week"');
+    // The registry refuses it at load, naming the runbook.
+    expect(() => new RunbookRegistry([runbook([capture], { rollbackWindow: 'a week' as '7d' })])).toThrow(
+      /runbook test-runbook \(rollbackWindow\): invalid duration "a week"/,
+    );
+    expect(validateRunbook(runbook([capture], { rollbackWindow: '7d' }))).toEqual([]);
+  });
+
   test('the registry names the runbook and step in one error listing every problem', () => {
     const a = runbook([capture, { ...capture }], { id: 'first' });
     const b = runbook([loose({ id: 'x', kind: 'action', action: 'nope', with: {} })], { id: 'second' });

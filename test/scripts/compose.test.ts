@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import ts from 'typescript';
 import { parse } from 'yaml';
 import { loadConfig } from '../../config/env';
 import { ROOT } from '../../scripts/stack';
@@ -66,6 +67,48 @@ function pinned(name: string): string {
   if (!m) throw new Error(`scripts/tools.sh pins no ${name}`);
   return m[1];
 }
+
+/**
+ * The repository's top-level folders that an entry point reaches through relative imports (and `require.resolve`, by
+ * which the worker bundles the workflows), followed file by file.
+ */
+function foldersReachedFrom(entries: string[]): Set<string> {
+  const seen = new Set<string>();
+  const folders = new Set<string>();
+  const resolve = (from: string, spec: string): string | undefined => {
+    const base = path.resolve(path.dirname(from), spec);
+    return [`${base}.ts`, path.join(base, 'index.ts'), base].find((f) => existsSync(f) && f.endsWith('.ts'));
+  };
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    folders.add(path.relative(ROOT, file).split(path.sep)[0]);
+    const text = readFileSync(file, 'utf8');
+    const specs = [
+      ...ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName),
+      ...[...text.matchAll(/require\.resolve\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]),
+    ].filter((spec) => spec.startsWith('.'));
+    for (const spec of specs) {
+      const target = resolve(file, spec);
+      if (!target) throw new Error(`${path.relative(ROOT, file)} imports ${spec}, which does not exist`);
+      visit(target);
+    }
+  };
+  entries.forEach((e) => visit(path.join(ROOT, e)));
+  return folders;
+}
+
+describe('Dockerfile', () => {
+  it('copies every folder the worker and the API import into the app image', () => {
+    const app = dockerfile.slice(dockerfile.indexOf('AS app'));
+    const copied = new Set(
+      [...app.matchAll(/^COPY (\S+) \.\/(\S+)$/gm)].filter(([, a, b]) => a === b).map((m) => m[1]),
+    );
+    const reached = [...foldersReachedFrom(['worker/main.ts', 'api/server.ts'])];
+    expect(reached).toEqual(expect.arrayContaining(['worker', 'api', 'workflows', 'activities', 'alerts']));
+    expect(reached.filter((f) => !copied.has(f))).toEqual([]);
+  });
+});
 
 describe('docker-compose.yml', () => {
   it('has temporal, the worker and the API by default, moto and the seed in the emulator profile', () => {
@@ -136,6 +179,21 @@ describe('docker-compose.yml', () => {
     expect(svc('api').environment?.FIREBREAK_API_PORT).toBe(String(ports(svc('api'))[0].container));
     // The seed talks to moto only.
     expect(svc('seed').environment?.FIREBREAK_AWS_ENDPOINT).toBe('http://moto:5000');
+  });
+
+  it("lets the worker's shutdown grace run out before Docker kills it", () => {
+    const worker = svc('worker') as Service & { stop_grace_period?: string };
+    const grace = loadConfig(
+      Object.fromEntries(Object.entries(worker.environment ?? {}).map(([k, v]) => [k, withDefaults(String(v))])),
+    ).workerShutdownGraceMs;
+    expect(grace).toBeGreaterThanOrEqual(10 * 60_000); // the longest step: evidence snapshots
+    // Compose durations are Go's (`11m`, `90s`, `1m30s`).
+    const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1 };
+    const stop = [...(worker.stop_grace_period ?? '').matchAll(/(\d+)(ms|h|m|s)/g)].reduce(
+      (sum, [, n, unit]) => sum + Number(n) * units[unit],
+      0,
+    );
+    expect(stop).toBeGreaterThan(grace);
   });
 
   it('tells how to run the emulator profile, with SNS signature verification off (moto cannot sign)', () => {

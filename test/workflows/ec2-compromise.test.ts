@@ -363,6 +363,45 @@ test('invalid params fail the execution at once with the field errors, touching 
   });
 });
 
+test('durations the interpreter cannot read fail the execution at once, before any step', async () => {
+  const env = await aws.seed('durations', { instances: 1 });
+  await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+    // Not through the registry (which refuses it at load): as an older or hand-made start could pass it.
+    const bad = { ...input(env), runbook: { ...ec2Compromise, rollbackWindow: 'a week' as '7d' } };
+    const handle = await startRunbook(temporal, taskQueue, bad);
+    const err = (await handle.result().catch((e) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(err.cause).toMatchObject({
+      type: 'InvalidRunbook',
+      message: 'invalid runbook durations: rollbackWindow "a week"',
+    });
+    const state = await waitForState(handle, (s) => s.status === 'failed');
+    expect(state.steps.every((s) => s.status === 'pending')).toBe(true);
+    expect(await terminationProtection(env.instances[0].instanceId)).toBe(false);
+  });
+});
+
+test('an error thrown in workflow code fails the execution with its message instead of retrying the task', async () => {
+  const env = await aws.seed('wferror', { instances: 1 });
+  const def: RunbookDefinition = {
+    ...ec2Compromise,
+    rollbackWindow: undefined,
+    steps: [
+      ec2Compromise.steps.find((s) => s.id === 'capture')!,
+      // Valid JSONata that throws when evaluated: outside any step's own error handling.
+      { ...ec2Compromise.steps.find((s) => s.id === 'protect-termination')!, when: '$number("not a number") > 1' },
+    ],
+  };
+  await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+    const handle = await startRunbook(temporal, taskQueue, input(env, def));
+    const err = (await handle.result().catch((e) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err.cause as ApplicationFailure).type).toBe('ExpressionError');
+    expect(err.cause?.message).toContain('expression "$number("not a number") > 1" failed: Unable to cast value');
+    expect((await handle.describe()).status.name).toBe('FAILED');
+  });
+});
+
 test('cancelling an execution rolls back its completed steps', async () => {
   const env = await aws.seed('cancel', { instances: 1 });
   await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {

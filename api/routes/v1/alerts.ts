@@ -12,7 +12,7 @@ import { fromEventBridge, fromSnsNotification } from '../../../alerts/dispatch';
 import { AlertError, AlertRejectedError, UnsupportedAlertError } from '../../../alerts/errors';
 import { GenericAlertSchema, fromWebhook } from '../../../alerts/generic';
 import { confirmSubscription, isTopicAllowed, parseSnsBody, type SnsSignatureVerifier } from '../../../alerts/sns';
-import type { NormalisedAlert } from '../../../runbooks/dsl/alert';
+import type { NormalisedAlert } from '../../../alerts/alert';
 import type { IncidentService, IngestResult } from '../../incidents';
 import { errors } from '../../schemas';
 
@@ -32,7 +32,9 @@ const MAX_BODY = 512 * 1024;
 
 const Ingested = Type.Object({
   incidentId: Type.Union([Type.String(), Type.Null()]),
-  outcome: Type.String({ description: 'opened, refired, duplicate, resolved, already-resolved or no-open-incident' }),
+  outcome: Type.String({
+    description: 'opened, refired, reopened, duplicate, resolved, already-resolved or no-open-incident',
+  }),
   fingerprint: Type.String(),
   status: Type.String(),
   severity: Type.Optional(Type.String()),

@@ -26,9 +26,18 @@ const incidents: FastifyPluginAsyncTypebox<IncidentRoutesOptions> = async (app, 
     '/:id',
     {
       config: { permission: 'incidents:read' },
-      schema: { tags: ['incidents'], params: IdParams, response: { 200: IncidentSchema, ...errors(404, 503) } },
+      schema: {
+        tags: ['incidents'],
+        params: IdParams,
+        querystring: Type.Object({
+          runId: Type.Optional(
+            Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$', description: 'an earlier occurrence (see occurrences)' }),
+          ),
+        }),
+        response: { 200: IncidentSchema, ...errors(400, 404, 503) },
+      },
     },
-    async (request) => service.get(request.params.id),
+    async (request) => service.get(request.params.id, request.query.runId),
   );
 
   app.post(

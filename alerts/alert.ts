@@ -2,7 +2,9 @@
  * The normalised alert: what every ingestion path (SNS, EventBridge, webhooks) turns its payload into, what runbook
  * triggers match on, and what the incident workflow records.
  */
-import type { Severity } from './types';
+/** Incident severity, SEV1 the most severe. */
+export type Severity = 'SEV1' | 'SEV2' | 'SEV3' | 'SEV4';
+export const SEVERITIES: readonly Severity[] = ['SEV1', 'SEV2', 'SEV3', 'SEV4'];
 
 /** Where an alert comes from, whatever the transport. A CloudWatch alarm is `cloudwatch` via SNS or EventBridge. */
 export type AlertSource = 'cloudwatch' | 'guardduty' | 'generic' | 'alertmanager';

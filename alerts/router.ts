@@ -2,12 +2,12 @@
  * Alert routing: which runbook (if any) an alert starts, with which params and at which severity.
  * Runbooks are tried in registry order and their triggers in definition order; the first match wins.
  */
-import { triageSeverity } from '../alerts/severity';
-import type { NormalisedAlert } from './dsl/alert';
-import { resolveValue } from './dsl/expressions';
-import { validateParams, type FieldError } from './dsl/params';
-import { SEVERITIES, type LoadedRunbook, type RunbookTrigger, type Severity } from './dsl/types';
-import type { RunbookRegistry } from './registry';
+import { resolveValue } from '../runbooks/dsl/expressions';
+import { validateParams, type FieldError } from '../runbooks/dsl/params';
+import type { LoadedRunbook, RunbookTrigger } from '../runbooks/dsl/types';
+import type { RunbookRegistry } from '../runbooks/registry';
+import { SEVERITIES, type NormalisedAlert, type Severity } from './alert';
+import { triageSeverity } from './severity';
 
 export interface NotifyRouting {
   /** SNS topic per severity; `default` for the rest. */

@@ -2,8 +2,8 @@ import { fromEventBridge, fromSnsNotification } from '../../alerts/dispatch';
 import { parseSnsBody, type SnsNotification } from '../../alerts/sns';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import { RunbookRegistry } from '../../runbooks/registry';
-import { AlertRouter, globMatch } from '../../runbooks/router';
-import { fixture } from '../alerts/helpers';
+import { AlertRouter, globMatch } from '../../alerts/router';
+import { fixture } from './helpers';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:sev2-pager';
 const registry = new RunbookRegistry([ec2Compromise]);
