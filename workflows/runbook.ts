@@ -87,6 +87,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     digest: input.digest,
     severity: input.severity ?? runbook.severity,
     incidentId: input.incidentId,
+    target: input.target,
     params: input.params,
     startedBy: input.startedBy,
     reason: input.reason,
@@ -253,6 +254,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     runbookId: runbook.id,
     stepId,
     incidentId: input.incidentId,
+    target: input.target,
   });
 
   const activity = (

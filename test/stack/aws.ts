@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../activities/clients';
 import { seedEnvironment, type SeedOptions, type SeedResult } from '../../scripts/seed';
 import type { StepContext } from '../../activities/schemas';
@@ -17,7 +18,10 @@ export interface TestAws {
   close(): void;
 }
 
-function emulatorConfig() {
+/** moto's default account: what the test credentials act in. */
+export const DEFAULT_ACCOUNT = '123456789012';
+
+export function emulatorConfig() {
   const endpoint = process.env.FIREBREAK_AWS_ENDPOINT;
   if (!endpoint) throw new Error('FIREBREAK_AWS_ENDPOINT is not set: the jest global setup should have started moto');
   return {
@@ -26,13 +30,12 @@ function emulatorConfig() {
     credentials: {
       accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'testing',
       secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'testing',
-    },
+    } as TestCredentials,
   };
 }
 
-/** Clients on the test moto server. */
-export function testAws(): TestAws {
-  const cfg = emulatorConfig();
+/** Clients on the test moto server (its default account and region unless told). */
+export function testAws(cfg: ReturnType<typeof emulatorConfig> = emulatorConfig()): TestAws {
   const clients = createAwsClients(cfg);
   const sqs = new SQSClient(cfg);
   return {
@@ -52,6 +55,31 @@ export function testAws(): TestAws {
     },
   };
 }
+
+/**
+ * Clients acting in another moto account and/or region, to seed and inspect it. moto answers AssumeRole into any
+ * account with credentials that act in that account; the role need not exist (moto docs, "Multi-Account support").
+ */
+export async function testAwsIn(where: { account?: string; region?: string }): Promise<TestAws> {
+  const base = emulatorConfig();
+  const region = where.region ?? base.region;
+  let credentials: TestCredentials = base.credentials;
+  if (where.account) {
+    const sts = new STSClient(base);
+    const out = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${where.account}:role/test-seeder`,
+        RoleSessionName: 'test-seeder',
+      }),
+    );
+    sts.destroy();
+    const c = out.Credentials!;
+    credentials = { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken };
+  }
+  return testAws({ ...base, region, credentials });
+}
+
+type TestCredentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
 /** A name no other test (or test run against the same moto) uses. */
 export function unique(prefix: string): string {
