@@ -90,3 +90,23 @@ export function unique(prefix: string): string {
 export function stepContext(stepId: string, extra: Partial<StepContext> = {}): StepContext {
   return { executionId: unique('exec'), runbookId: 'test-runbook', stepId, ...extra };
 }
+
+/**
+ * Creates an IAM instance profile in moto's default account. No IAM SDK client is installed, so this speaks IAM's
+ * query protocol; moto routes by the credential scope's service name and does not check the signature.
+ */
+export async function createInstanceProfile(name: string): Promise<string> {
+  const { endpoint, region } = emulatorConfig();
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: {
+      authorization: `AWS4-HMAC-SHA256 Credential=testing/20250101/${region}/iam/aws4_request, SignedHeaders=host, Signature=0`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ Action: 'CreateInstanceProfile', InstanceProfileName: name, Version: '2010-05-08' }),
+  });
+  const text = await res.text();
+  const arn = /<Arn>([^<]+)<\/Arn>/.exec(text)?.[1];
+  if (!res.ok || !arn) throw new Error(`CreateInstanceProfile ${name}: ${res.status} ${text.slice(0, 300)}`);
+  return arn;
+}
