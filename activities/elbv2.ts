@@ -45,8 +45,11 @@ function decode(targetGroupArn: string, value: string): Registration[] {
     });
 }
 
-/** Target states that still receive traffic or will (draining and unused ones are already out). */
-const ACTIVE = new Set(['initial', 'healthy', 'unhealthy', 'unhealthy.draining', 'unavailable', undefined]);
+/**
+ * A listed target is registered unless it is draining (being deregistered). `unused` ones count: a stopped instance or
+ * a group behind no load balancer is still registered, and the rollback must put it back.
+ */
+const isRegistered = (state: string | undefined) => state !== 'draining';
 
 export function createElbv2Activities(source: ClientSource): Elbv2Activities {
   return routeByTarget(source, build);
@@ -77,7 +80,7 @@ function build(clients: Pick<AwsClients, 'elbv2' | 'ec2'>): Elbv2Activities {
       `target group ${arn}`,
     );
     return (out.TargetHealthDescriptions ?? [])
-      .filter((d) => d.Target?.Id === instanceId && ACTIVE.has(d.TargetHealth?.State))
+      .filter((d) => d.Target?.Id === instanceId && isRegistered(d.TargetHealth?.State))
       .map((d) => ({ targetGroupArn: arn, port: d.Target!.Port, availabilityZone: d.Target!.AvailabilityZone }));
   }
 
