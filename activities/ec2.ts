@@ -24,7 +24,6 @@ import {
   type NetworkInterface,
   type SecurityGroup,
   type Snapshot,
-  type Tag,
 } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
 import { activityContext, heartbeatIfActive, routeByTarget, type AwsClients, type ClientFactory } from './clients';
