@@ -1,5 +1,13 @@
 /**
  * The action catalogue: what each action does and which action undoes it. Pure data, safe for the DSL and the API.
+ *
+ * Where an action runs: the step context's `target` (account and region; the worker's own when absent), reached by
+ * AssumeRole for another account (activities/clients.ts). Notifications (`sns.publish`) always go out from the
+ * worker's own account.
+ *
+ * Dry runs: actions with `dryRun: true` here take a `dryRun` input flag. With it they make only their describe/get/list
+ * calls, make no change, and return the output a real run would (what they found and would do) plus `dryRun: true`
+ * and `calls`: each mutating call they would have made, as `{ service, operation, input }`.
  */
 import { ActionSchemas, type ActionName } from './schemas';
 
@@ -7,11 +15,13 @@ export interface ActionInfo {
   name: ActionName;
   description: string;
   /** AWS service (one activities module per service). */
-  service: 'ec2' | 'sns' | 'ssm';
+  service: 'ec2' | 'sns' | 'ssm' | 'autoscaling' | 'elbv2' | 'wafv2' | 'cloudwatch';
   /** The action that compensates this one, when there is one; runbooks name it in their `rollback` block. */
   rollback?: ActionName;
   /** True when the action changes AWS state (and so should be covered by a rollback or be harmless to leave). */
   mutating: boolean;
+  /** True when the input takes `dryRun` (see above). */
+  dryRun?: boolean;
 }
 
 export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name: A } } = {
@@ -55,6 +65,135 @@ export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name:
     mutating: true,
     rollback: 'ec2.tagInstance',
     description: 'Add or overwrite tags on the instance.',
+  },
+  'ec2.denyCidrInNetworkAcl': {
+    name: 'ec2.denyCidrInNetworkAcl',
+    service: 'ec2',
+    mutating: true,
+    dryRun: true,
+    rollback: 'ec2.removeNetworkAclEntry',
+    description:
+      "Add a deny-all entry for a CIDR to the network ACL of a subnet (or of an instance's subnet): the hard cut that " +
+      'also ends established connections. Takes the first free rule number from minRuleNumber (default 1); an ' +
+      'identical entry already there is reused (created: false).',
+  },
+  'ec2.removeNetworkAclEntry': {
+    name: 'ec2.removeNetworkAclEntry',
+    service: 'ec2',
+    mutating: true,
+    dryRun: true,
+    description:
+      'Remove a deny entry made by ec2.denyCidrInNetworkAcl, only while that rule number still holds the deny for that ' +
+      'CIDR; a no-op when created is false.',
+  },
+  'ec2.stopInstance': {
+    name: 'ec2.stopInstance',
+    service: 'ec2',
+    mutating: true,
+    dryRun: true,
+    rollback: 'ec2.startInstance',
+    description: 'Stop the instance (memory is lost: collect volatile data first); reports the state before.',
+  },
+  'ec2.startInstance': {
+    name: 'ec2.startInstance',
+    service: 'ec2',
+    mutating: true,
+    dryRun: true,
+    description:
+      'Start a stopped instance; a no-op when previousState says it was not running. Retries while it is stopping.',
+  },
+  'ec2.preserveInstance': {
+    name: 'ec2.preserveInstance',
+    service: 'ec2',
+    mutating: true,
+    dryRun: true,
+    rollback: 'ec2.restorePreservation',
+    description:
+      'Keep the evidence: shutdown behaviour "stop" and DeleteOnTermination=false on every EBS volume; reports the values ' +
+      'before.',
+  },
+  'ec2.restorePreservation': {
+    name: 'ec2.restorePreservation',
+    service: 'ec2',
+    mutating: true,
+    dryRun: true,
+    description: 'Put back the shutdown behaviour and DeleteOnTermination values captured by ec2.preserveInstance.',
+  },
+  'ec2.detachInstanceProfile': {
+    name: 'ec2.detachInstanceProfile',
+    service: 'ec2',
+    mutating: true,
+    dryRun: true,
+    rollback: 'ec2.restoreInstanceProfile',
+    description:
+      'Disassociate the instance profile (its role credentials stop being handed out), or replace it with ' +
+      'replacementProfileArn; reports the profile before.',
+  },
+  'ec2.restoreInstanceProfile': {
+    name: 'ec2.restoreInstanceProfile',
+    service: 'ec2',
+    mutating: true,
+    dryRun: true,
+    description: 'Make the instance profile the given one again (none when absent).',
+  },
+  'autoscaling.detachInstance': {
+    name: 'autoscaling.detachInstance',
+    service: 'autoscaling',
+    mutating: true,
+    dryRun: true,
+    rollback: 'autoscaling.reattachInstance',
+    description:
+      'Take the instance out of its Auto Scaling group (mode detach, default) or put it in Standby, decrementing ' +
+      'desired capacity so that no replacement is launched (lowering the minimum by one when needed); a no-op for an ' +
+      'instance in no group.',
+  },
+  'autoscaling.reattachInstance': {
+    name: 'autoscaling.reattachInstance',
+    service: 'autoscaling',
+    mutating: true,
+    dryRun: true,
+    description:
+      'Attach the instance to its group again (or exit Standby), which raises desired capacity by one, and restore the ' +
+      'minimum.',
+  },
+  'elbv2.deregisterInstance': {
+    name: 'elbv2.deregisterInstance',
+    service: 'elbv2',
+    mutating: true,
+    dryRun: true,
+    rollback: 'elbv2.registerInstance',
+    description:
+      "Find every target group of the instance's VPC it is registered in and deregister it; reports each group and port.",
+  },
+  'elbv2.registerInstance': {
+    name: 'elbv2.registerInstance',
+    service: 'elbv2',
+    mutating: true,
+    dryRun: true,
+    description: 'Register the instance again in the given target groups on the same ports.',
+  },
+  'wafv2.blockAddress': {
+    name: 'wafv2.blockAddress',
+    service: 'wafv2',
+    mutating: true,
+    dryRun: true,
+    rollback: 'wafv2.unblockAddress',
+    description:
+      'Add an address (CIDR) to a WAFv2 IP set used as a block list, with its lock token, reading again and retrying ' +
+      'on WAFOptimisticLockException; an address already there is reported added: false.',
+  },
+  'wafv2.unblockAddress': {
+    name: 'wafv2.unblockAddress',
+    service: 'wafv2',
+    mutating: true,
+    dryRun: true,
+    description: 'Remove the address from the IP set (lock-token aware); a no-op when added is false.',
+  },
+  'cloudwatch.describeAlarm': {
+    name: 'cloudwatch.describeAlarm',
+    service: 'cloudwatch',
+    mutating: false,
+    description: "Read an alarm's state (OK, ALARM, INSUFFICIENT_DATA), reason and time, for verification steps.",
   },
   'sns.publish': {
     name: 'sns.publish',

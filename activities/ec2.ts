@@ -1,5 +1,6 @@
 /**
- * EC2 activities: capture, isolate, restore, termination protection, evidence snapshots, tags.
+ * EC2 activities: capture, isolate, restore, termination protection, evidence snapshots, tags; and, from
+ * ec2-network.ts and ec2-instance.ts, network ACL deny entries, stop/start, evidence preservation, instance profiles.
  *
  * Every mutating activity is written to be retried by Temporal: it looks before it acts, and where a retry could not
  * otherwise tell what an earlier attempt saw, it leaves a `firebreak:*` tag on the resource first and reads it back.
@@ -10,7 +11,6 @@ import {
   CreateTagsCommand,
   DeleteTagsCommand,
   DescribeInstanceAttributeCommand,
-  DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSnapshotsCommand,
@@ -24,12 +24,16 @@ import {
   type NetworkInterface,
   type SecurityGroup,
   type Snapshot,
-  type Tag,
 } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
-import { activityContext, heartbeatIfActive, type AwsClients } from './clients';
+import { activityContext, heartbeatIfActive, routeByTarget, type AwsClients, type ClientFactory } from './clients';
+import { describeInstance as describeOne, MAX_TAG_VALUE, RECORD_TAG, tagRecord, toTags } from './ec2-common';
+import { createEc2InstanceActivities } from './ec2-instance';
+import { createEc2NetworkActivities } from './ec2-network';
 import { awsCall, classifyAwsError, describeAwsError } from './errors';
 import type { ActionName, ActionOutput, ActivityInput, StepContext } from './schemas';
+
+export { tagRecord } from './ec2-common';
 
 /** Default quarantine group name (one per VPC). */
 export const DEFAULT_QUARANTINE_GROUP = 'firebreak-quarantine';
@@ -47,24 +51,18 @@ export const TAG = {
   sourceVolume: 'firebreak:source-volume',
   sourceInstance: 'firebreak:source-instance',
   createdAt: 'firebreak:created-at',
+  ...RECORD_TAG,
 } as const;
-
-/** EC2 limits tag values to 256 characters. */
-const MAX_TAG_VALUE = 256;
 
 type Ec2ActionName = Extract<ActionName, `ec2.${string}`>;
 export type Ec2Activities = { [A in Ec2ActionName]: (input: ActivityInput<A>) => Promise<ActionOutput<A>> };
-
-/** Tags as a plain record. */
-export function tagRecord(tags: Tag[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const t of tags ?? []) if (t.Key !== undefined) out[t.Key] = t.Value ?? '';
-  return out;
-}
-
-function toTags(record: Record<string, string>): Tag[] {
-  return Object.entries(record).map(([Key, Value]) => ({ Key, Value }));
-}
+type BaseActionName =
+  | 'ec2.captureInstance'
+  | 'ec2.isolateInstance'
+  | 'ec2.restoreSecurityGroups'
+  | 'ec2.setTerminationProtection'
+  | 'ec2.snapshotVolumes'
+  | 'ec2.tagInstance';
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
   const sa = new Set(a);
@@ -90,27 +88,19 @@ function stepKey(ctx: StepContext | undefined): string | undefined {
 /**
  * Creates the EC2 activities, keyed by action name.
  *
- * @param clients AWS clients; only `ec2` is used
+ * @param source fixed clients, or the factory that gives each step its target's clients; only `ec2` is used
  */
-export function createEc2Activities(clients: Pick<AwsClients, 'ec2'>): Ec2Activities {
-  const { ec2 } = clients;
+export function createEc2Activities(source: Pick<AwsClients, 'ec2'> | ClientFactory): Ec2Activities {
+  return routeByTarget(source, (clients) => ({
+    ...baseActivities(clients),
+    ...createEc2NetworkActivities(clients),
+    ...createEc2InstanceActivities(clients),
+  }));
+}
 
-  async function describeInstance(what: string, instanceId: string): Promise<Instance> {
-    const out = await awsCall(
-      what,
-      () => ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })),
-      `instance ${instanceId}`,
-    );
-    const instance = out.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId);
-    if (!instance) {
-      // Real EC2 answers an unknown ID with this error; an empty answer means the same thing.
-      throw ApplicationFailure.nonRetryable(
-        `${what}: instance ${instanceId} not found (InvalidInstanceID.NotFound)`,
-        'InvalidInstanceID.NotFound',
-      );
-    }
-    return instance;
-  }
+function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, BaseActionName> {
+  const { ec2 } = clients;
+  const describeInstance = (what: string, instanceId: string): Promise<Instance> => describeOne(ec2, what, instanceId);
 
   async function terminationProtection(what: string, instanceId: string): Promise<boolean> {
     const out = await awsCall(
@@ -231,7 +221,7 @@ export function createEc2Activities(clients: Pick<AwsClients, 'ec2'>): Ec2Activi
     await revoke('egress', egress);
   }
 
-  const activities: Ec2Activities = {
+  const activities: Pick<Ec2Activities, BaseActionName> = {
     async 'ec2.captureInstance'({ instanceId }) {
       const what = 'ec2.captureInstance';
       const instance = await describeInstance(what, instanceId);

@@ -71,6 +71,33 @@ export class AwsActionError extends Error {
   }
 }
 
+/** A step's target account is neither the worker's own nor on FIREBREAK_TARGET_ACCOUNTS. */
+export class TargetNotAllowedError extends Error {
+  static readonly type = 'TargetAccountNotAllowed';
+  override readonly name = TargetNotAllowedError.type;
+  readonly code = 'TARGET_ACCOUNT_NOT_ALLOWED';
+  constructor(
+    readonly account: string,
+    override readonly cause?: unknown,
+  ) {
+    super(`account ${account} is not an allowed target (FIREBREAK_TARGET_ACCOUNTS); nothing was done in it`);
+  }
+}
+
+/** STS AssumeRole into the target account's responder role failed. */
+export class AssumeRoleError extends Error {
+  static readonly type = 'AssumeRoleFailed';
+  override readonly name = AssumeRoleError.type;
+  readonly code = 'ASSUME_ROLE_FAILED';
+  constructor(
+    message: string,
+    readonly roleArn: string,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
 function shape(err: unknown): AwsErrorShape {
   return typeof err === 'object' && err !== null ? (err as AwsErrorShape) : {};
 }
@@ -140,4 +167,13 @@ export async function awsCall<T>(what: string, fn: () => Promise<T>, resource?: 
   } catch (err) {
     return classifyAwsError(err, what, resource);
   }
+}
+
+/**
+ * Throws the non-retryable failure for a missing resource or an input that cannot work, naming it.
+ *
+ * @example refuse('ec2.stopInstance', `instance ${id} not found`, 'InvalidInstanceID.NotFound')
+ */
+export function refuse(what: string, message: string, type: string): never {
+  throw ApplicationFailure.nonRetryable(`${what}: ${message} (${type})`, type);
 }

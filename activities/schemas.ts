@@ -10,6 +10,19 @@ const InstanceId = Type.String({ pattern: '^i-[0-9a-f]{8,17}$', description: 'EC
 const Tags = Type.Record(Type.String({ minLength: 1, maxLength: 128 }), Type.String({ maxLength: 256 }));
 
 /**
+ * Where an execution acts: an AWS account and region. An absent part means the worker's own (its credentials' account,
+ * its configured region).
+ */
+export const ExecutionTarget = Type.Object(
+  {
+    account: Type.Optional(Type.String({ pattern: '^[0-9]{12}$', description: '12-digit AWS account ID' })),
+    region: Type.Optional(Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]+$', description: 'AWS region' })),
+  },
+  { additionalProperties: false },
+);
+export type ExecutionTarget = Static<typeof ExecutionTarget>;
+
+/**
  * Execution context the interpreter adds to every activity input (never written in a runbook): it names the
  * execution and step so that activities can tag evidence and find what an earlier attempt created.
  */
@@ -18,6 +31,8 @@ export const StepContext = Type.Object({
   runbookId: Type.String(),
   stepId: Type.String(),
   incidentId: Type.Optional(Type.String()),
+  /** Where the step acts; the worker's own account and region when absent. */
+  target: Type.Optional(ExecutionTarget),
 });
 export type StepContext = Static<typeof StepContext>;
 
@@ -83,6 +98,242 @@ export const SnapshotVolumesOutput = Type.Object({
 export const TagInstanceInput = Type.Object({ instanceId: InstanceId, tags: Tags });
 export const TagInstanceOutput = Type.Object({ instanceId: Type.String(), tags: Tags });
 
+// ---- dry runs -------------------------------------------------------------------------------------------------------
+
+/** A mutating AWS call that a dry run would have made, with its input. */
+export const PlannedCall = Type.Object({
+  service: Type.String(),
+  operation: Type.String(),
+  input: Type.Unknown(),
+});
+export type PlannedCall = Static<typeof PlannedCall>;
+
+/**
+ * `dryRun: true` makes only describe/get/list calls: the action answers what it found and would do, and `calls` lists
+ * the mutating calls it would have made (empty when nothing needs changing).
+ */
+const DryRunInput = {
+  dryRun: Type.Optional(Type.Boolean({ description: 'Only read; return the mutating calls that would be made' })),
+};
+const DryRunOutput = { dryRun: Type.Optional(Type.Boolean()), calls: Type.Optional(Type.Array(PlannedCall)) };
+
+// ---- ec2: network ACL, stop/start, evidence preservation, instance profile ----------------------------------------
+
+const Cidr = Type.String({ pattern: '^[0-9a-fA-F:.]+/[0-9]{1,3}$', description: 'IPv4 or IPv6 CIDR' });
+const RuleNumber = Type.Integer({ minimum: 1, maximum: 32766 });
+
+export const DenyCidrInput = Type.Object({
+  /** The subnet whose network ACL gets the entry; or give `instanceId` for the instance's subnet. */
+  subnetId: Type.Optional(Type.String({ pattern: '^subnet-[0-9a-f]+$' })),
+  instanceId: Type.Optional(InstanceId),
+  cidr: Cidr,
+  /** Outbound rule instead of inbound. */
+  egress: Type.Optional(Type.Boolean({ default: false })),
+  /** Lowest rule number to use (the first free one from here is taken); default 1, so it is evaluated first. */
+  minRuleNumber: Type.Optional(RuleNumber),
+  ...DryRunInput,
+});
+export const DenyCidrOutput = Type.Object({
+  networkAclId: Type.String(),
+  subnetId: Type.String(),
+  ruleNumber: Type.Integer(),
+  egress: Type.Boolean(),
+  cidr: Type.String(),
+  /** False when an identical deny entry was already there (not firebreak's to remove). */
+  created: Type.Boolean(),
+  ...DryRunOutput,
+});
+
+export const RemoveNetworkAclEntryInput = Type.Object({
+  networkAclId: Type.String({ pattern: '^acl-[0-9a-f]+$' }),
+  ruleNumber: RuleNumber,
+  egress: Type.Boolean(),
+  cidr: Cidr,
+  /** The deny step's `created`: false makes this a no-op, so a pre-existing entry is never removed. */
+  created: Type.Optional(Type.Boolean()),
+  ...DryRunInput,
+});
+export const RemoveNetworkAclEntryOutput = Type.Object({
+  networkAclId: Type.String(),
+  ruleNumber: Type.Integer(),
+  removed: Type.Boolean(),
+  ...DryRunOutput,
+});
+
+export const StopInstanceInput = Type.Object({
+  instanceId: InstanceId,
+  force: Type.Optional(Type.Boolean()),
+  ...DryRunInput,
+});
+export const StartInstanceInput = Type.Object({
+  instanceId: InstanceId,
+  /** The stop step's `previousState`: anything but running/pending makes this a no-op (it was not running). */
+  previousState: Type.Optional(Type.String()),
+  ...DryRunInput,
+});
+export const InstanceStateOutput = Type.Object({
+  instanceId: Type.String(),
+  /** The state before firebreak first changed it (kept in a tag across retries). */
+  previousState: Type.String(),
+  currentState: Type.String(),
+  changed: Type.Boolean(),
+  ...DryRunOutput,
+});
+
+const VolumeDeleteOnTermination = Type.Object({
+  deviceName: Type.String(),
+  volumeId: Type.Optional(Type.String()),
+  deleteOnTermination: Type.Boolean(),
+});
+const ShutdownBehavior = Type.Union([Type.Literal('stop'), Type.Literal('terminate')]);
+export const PreserveInstanceInput = Type.Object({ instanceId: InstanceId, ...DryRunInput });
+export const PreserveInstanceOutput = Type.Object({
+  instanceId: Type.String(),
+  /** The values before firebreak first changed them: what the rollback puts back. */
+  previous: Type.Object({ shutdownBehavior: ShutdownBehavior, volumes: Type.Array(VolumeDeleteOnTermination) }),
+  changed: Type.Boolean(),
+  ...DryRunOutput,
+});
+export const RestorePreservationInput = Type.Object({
+  instanceId: InstanceId,
+  shutdownBehavior: ShutdownBehavior,
+  volumes: Type.Array(VolumeDeleteOnTermination),
+  ...DryRunInput,
+});
+export const RestorePreservationOutput = Type.Object({
+  instanceId: Type.String(),
+  changed: Type.Boolean(),
+  ...DryRunOutput,
+});
+
+const InstanceProfileArn = Type.String({ pattern: '^arn:aws[a-z-]*:iam::[0-9]{12}:instance-profile/' });
+export const DetachInstanceProfileInput = Type.Object({
+  instanceId: InstanceId,
+  /** Put this profile in place of the current one (e.g. a deny-all profile) instead of leaving none. */
+  replacementProfileArn: Type.Optional(InstanceProfileArn),
+  ...DryRunInput,
+});
+export const InstanceProfileOutput = Type.Object({
+  instanceId: Type.String(),
+  /** The profile before firebreak first changed it; absent when there was none. */
+  previousProfileArn: Type.Optional(Type.String()),
+  currentProfileArn: Type.Optional(Type.String()),
+  changed: Type.Boolean(),
+  ...DryRunOutput,
+});
+export const RestoreInstanceProfileInput = Type.Object({
+  instanceId: InstanceId,
+  /** The detach step's `previousProfileArn`; absent means the instance had none. */
+  instanceProfileArn: Type.Optional(InstanceProfileArn),
+  ...DryRunInput,
+});
+
+// ---- autoscaling ---------------------------------------------------------------------------------------------------
+
+const AsgMode = Type.Union([Type.Literal('detach'), Type.Literal('standby')]);
+export const DetachFromAsgInput = Type.Object({
+  instanceId: InstanceId,
+  /** `detach` (default) leaves the group; `standby` stays in it, out of service. */
+  mode: Type.Optional(AsgMode),
+  ...DryRunInput,
+});
+export const DetachFromAsgOutput = Type.Object({
+  instanceId: Type.String(),
+  /** Absent when nothing was changed (in no group, or already in Standby by someone else's doing). */
+  autoScalingGroupName: Type.Optional(Type.String()),
+  mode: AsgMode,
+  /** Set when the group's minimum had to be lowered so that desired capacity could drop by one (no replacement). */
+  minSizeBefore: Type.Optional(Type.Integer()),
+  changed: Type.Boolean(),
+  ...DryRunOutput,
+});
+export const ReattachToAsgInput = Type.Object({
+  instanceId: InstanceId,
+  /** The detach step's output; absent group means nothing to do. */
+  autoScalingGroupName: Type.Optional(Type.String({ minLength: 1 })),
+  mode: AsgMode,
+  minSizeBefore: Type.Optional(Type.Integer({ minimum: 0 })),
+  ...DryRunInput,
+});
+export const ReattachToAsgOutput = Type.Object({
+  instanceId: Type.String(),
+  autoScalingGroupName: Type.Optional(Type.String()),
+  changed: Type.Boolean(),
+  ...DryRunOutput,
+});
+
+// ---- elbv2 ---------------------------------------------------------------------------------------------------------
+
+const TargetRegistration = Type.Object({
+  targetGroupArn: Type.String(),
+  port: Type.Optional(Type.Integer()),
+  availabilityZone: Type.Optional(Type.String()),
+});
+export const DeregisterTargetsInput = Type.Object({ instanceId: InstanceId, ...DryRunInput });
+export const DeregisterTargetsOutput = Type.Object({
+  instanceId: Type.String(),
+  /** Every registration removed (a retry reports them from the target groups' firebreak tags). */
+  targets: Type.Array(TargetRegistration),
+  ...DryRunOutput,
+});
+export const RegisterTargetsInput = Type.Object({
+  instanceId: InstanceId,
+  targets: Type.Array(TargetRegistration),
+  ...DryRunInput,
+});
+export const RegisterTargetsOutput = Type.Object({
+  instanceId: Type.String(),
+  registered: Type.Array(TargetRegistration),
+  ...DryRunOutput,
+});
+
+// ---- wafv2 ---------------------------------------------------------------------------------------------------------
+
+const IpSetRef = {
+  ipSetName: Type.String({ minLength: 1, maxLength: 128 }),
+  ipSetId: Type.String({ minLength: 1, maxLength: 36 }),
+  scope: Type.Union([Type.Literal('REGIONAL'), Type.Literal('CLOUDFRONT')]),
+};
+const IpAddress = Type.String({
+  pattern: '^[0-9a-fA-F:.]+(/[0-9]{1,3})?$',
+  description: 'IPv4/IPv6 address or CIDR (a bare address becomes /32 or /128)',
+});
+export const BlockAddressInput = Type.Object({ ...IpSetRef, address: IpAddress, ...DryRunInput });
+export const BlockAddressOutput = Type.Object({
+  ipSetArn: Type.String(),
+  /** The address as stored in the IP set (CIDR). */
+  address: Type.String(),
+  /** False when the address was already in the set before firebreak added it (not firebreak's to remove). */
+  added: Type.Boolean(),
+  ...DryRunOutput,
+});
+export const UnblockAddressInput = Type.Object({
+  ...IpSetRef,
+  address: IpAddress,
+  /** The block step's `added`: false makes this a no-op. */
+  added: Type.Optional(Type.Boolean()),
+  ...DryRunInput,
+});
+export const UnblockAddressOutput = Type.Object({
+  ipSetArn: Type.String(),
+  address: Type.String(),
+  removed: Type.Boolean(),
+  ...DryRunOutput,
+});
+
+// ---- cloudwatch ----------------------------------------------------------------------------------------------------
+
+export const DescribeAlarmInput = Type.Object({ alarmName: Type.String({ minLength: 1, maxLength: 255 }) });
+export const DescribeAlarmOutput = Type.Object({
+  alarmName: Type.String(),
+  /** OK, ALARM or INSUFFICIENT_DATA. */
+  state: Type.String(),
+  stateReason: Type.Optional(Type.String()),
+  stateUpdatedAt: Type.Optional(Type.String()),
+  namespace: Type.Optional(Type.String()),
+  metricName: Type.Optional(Type.String()),
+});
+
 // ---- sns -----------------------------------------------------------------------------------------------------------
 
 export const PublishNotificationInput = Type.Object({
@@ -123,6 +374,21 @@ export const ActionSchemas = {
   'ec2.setTerminationProtection': { input: SetTerminationProtectionInput, output: SetTerminationProtectionOutput },
   'ec2.snapshotVolumes': { input: SnapshotVolumesInput, output: SnapshotVolumesOutput },
   'ec2.tagInstance': { input: TagInstanceInput, output: TagInstanceOutput },
+  'ec2.denyCidrInNetworkAcl': { input: DenyCidrInput, output: DenyCidrOutput },
+  'ec2.removeNetworkAclEntry': { input: RemoveNetworkAclEntryInput, output: RemoveNetworkAclEntryOutput },
+  'ec2.stopInstance': { input: StopInstanceInput, output: InstanceStateOutput },
+  'ec2.startInstance': { input: StartInstanceInput, output: InstanceStateOutput },
+  'ec2.preserveInstance': { input: PreserveInstanceInput, output: PreserveInstanceOutput },
+  'ec2.restorePreservation': { input: RestorePreservationInput, output: RestorePreservationOutput },
+  'ec2.detachInstanceProfile': { input: DetachInstanceProfileInput, output: InstanceProfileOutput },
+  'ec2.restoreInstanceProfile': { input: RestoreInstanceProfileInput, output: InstanceProfileOutput },
+  'autoscaling.detachInstance': { input: DetachFromAsgInput, output: DetachFromAsgOutput },
+  'autoscaling.reattachInstance': { input: ReattachToAsgInput, output: ReattachToAsgOutput },
+  'elbv2.deregisterInstance': { input: DeregisterTargetsInput, output: DeregisterTargetsOutput },
+  'elbv2.registerInstance': { input: RegisterTargetsInput, output: RegisterTargetsOutput },
+  'wafv2.blockAddress': { input: BlockAddressInput, output: BlockAddressOutput },
+  'wafv2.unblockAddress': { input: UnblockAddressInput, output: UnblockAddressOutput },
+  'cloudwatch.describeAlarm': { input: DescribeAlarmInput, output: DescribeAlarmOutput },
   'sns.publish': { input: PublishNotificationInput, output: PublishNotificationOutput },
   'ssm.runCommand': { input: RunCommandInput, output: RunCommandOutput },
 } as const satisfies Record<string, { input: TSchema; output: TSchema }>;

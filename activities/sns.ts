@@ -3,7 +3,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PublishCommand, type MessageAttributeValue } from '@aws-sdk/client-sns';
-import type { AwsClients } from './clients';
+import { isClientFactory, type AwsClients, type ClientFactory } from './clients';
 import { awsCall } from './errors';
 import type { ActivityInput, ActionOutput, StepContext } from './schemas';
 
@@ -46,10 +46,11 @@ export function sanitizeSubject(subject: string): string {
 /**
  * Creates the SNS activities, keyed by action name.
  *
- * @param clients AWS clients; only `sns` is used
+ * @param source AWS clients (only `sns` is used) or the factory. Notifications always go out from the worker's own
+ *   account and region, whatever the step's target: the topics are firebreak's, not the affected account's.
  */
-export function createSnsActivities(clients: Pick<AwsClients, 'sns'>): SnsActivities {
-  const { sns } = clients;
+export function createSnsActivities(source: Pick<AwsClients, 'sns'> | ClientFactory): SnsActivities {
+  const { sns } = isClientFactory(source) ? source.own : source;
   return {
     /**
      * Standard topics have no deduplication, so a retried publish may deliver twice; FIFO topics (`.fifo`) get a

@@ -11,7 +11,14 @@ import {
   type GetCommandInvocationCommandOutput,
 } from '@aws-sdk/client-ssm';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { activityContext, cancellationRequestedByWorkflow, heartbeatIfActive, type AwsClients } from './clients';
+import {
+  activityContext,
+  cancellationRequestedByWorkflow,
+  heartbeatIfActive,
+  routeByTarget,
+  type AwsClients,
+  type ClientFactory,
+} from './clients';
 import { awsCall, classifyAwsError, describeAwsError } from './errors';
 import type { ActionOutput, ActivityInput, StepContext } from './schemas';
 
@@ -77,9 +84,16 @@ function pause(ms: number): Promise<void> {
 /**
  * Creates the SSM activities, keyed by action name.
  *
- * @param clients AWS clients; only `ssm` is used
+ * @param source fixed clients (only `ssm` is used), or the factory that gives each step its target's clients
  */
-export function createSsmActivities(clients: Pick<AwsClients, 'ssm'>, opts: SsmActivityOptions = {}): SsmActivities {
+export function createSsmActivities(
+  source: Pick<AwsClients, 'ssm'> | ClientFactory,
+  opts: SsmActivityOptions = {},
+): SsmActivities {
+  return routeByTarget(source, (clients) => buildSsmActivities(clients, opts));
+}
+
+function buildSsmActivities(clients: Pick<AwsClients, 'ssm'>, opts: SsmActivityOptions): SsmActivities {
   const { ssm } = clients;
   const graceMs = opts.invocationGraceMs ?? 30_000;
   const maxPages = opts.maxListPages ?? 10;

@@ -43,7 +43,7 @@ export class ExecutionService {
   /** Validates params against the runbook's schema and starts an execution pinned to this definition. */
   async start(
     runbook: LoadedRunbook,
-    body: { params: Record<string, unknown>; reason?: string },
+    body: { params: Record<string, unknown>; reason?: string; target?: RunbookWorkflowInput['target'] },
     startedBy: Principal,
   ) {
     const checked = validateParams(runbook.definition.params, body.params);
@@ -56,6 +56,7 @@ export class ExecutionService {
       params: checked.value,
       startedBy,
       reason: body.reason,
+      target: body.target,
     };
     await callTemporal(this.opts.client, () =>
       this.opts.client.workflow.start(RUNBOOK_WORKFLOW, {

@@ -3,6 +3,7 @@
  * them. Types are derived with Static.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { ExecutionTarget } from '../activities/schemas';
 import { SAFE_VALUE } from './visibility';
 
 export const ErrorBody = Type.Object(
@@ -111,6 +112,7 @@ export const ExecutionSchema = Type.Object({
   severity: Type.String(),
   incidentId: Type.Optional(Type.String()),
   resource: Type.Optional(Type.String()),
+  target: Type.Optional(ExecutionTarget),
   params: Type.Record(Type.String(), Type.Unknown()),
   startedBy: Principal,
   reason: Type.Optional(Type.String()),
@@ -171,6 +173,8 @@ export const StartExecutionBody = Type.Object(
   {
     params: Type.Record(Type.String(), Type.Unknown()),
     reason: Type.Optional(Type.String({ maxLength: 1000 })),
+    /** Where the actions run; absent parts mean the worker's own account and region. */
+    target: Type.Optional(ExecutionTarget),
   },
   { additionalProperties: false },
 );

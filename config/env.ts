@@ -16,6 +16,12 @@ export const ConfigSchema = Type.Object({
   awsRegion: Type.String({ minLength: 1 }),
   /** Endpoint override for every AWS client (the moto emulator); unset means real AWS with the default chain. */
   awsEndpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Accounts besides the worker's own that executions may act in (through AssumeRole). */
+  targetAccounts: Type.Array(Type.String({ pattern: '^[0-9]{12}$' })),
+  /** The role assumed in a target account. */
+  assumeRoleName: Type.String({ pattern: '^[\\w+=,.@-]{1,64}$' }),
+  /** ExternalId passed to AssumeRole, when the target roles' trust policies require one. */
+  assumeRoleExternalId: Type.Optional(Type.String({ pattern: '^[\\w+=,.@:/-]{2,1224}$' })),
   apiHost: Type.String(),
   apiPort: Port,
   /** Base URL that notifications use to link to executions and approvals. */
@@ -120,6 +126,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     taskQueue: env.FIREBREAK_TASK_QUEUE || 'firebreak',
     awsRegion: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
     awsEndpoint: env.FIREBREAK_AWS_ENDPOINT || undefined,
+    targetAccounts: (env.FIREBREAK_TARGET_ACCOUNTS ?? '')
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean),
+    assumeRoleName: env.FIREBREAK_ASSUME_ROLE_NAME || 'firebreak-responder',
+    assumeRoleExternalId: env.FIREBREAK_ASSUME_ROLE_EXTERNAL_ID || undefined,
     apiHost,
     apiPort,
     publicUrl: env.FIREBREAK_PUBLIC_URL || `http://${apiHost}:${apiPort}`,
@@ -146,6 +158,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     taskQueue: 'FIREBREAK_TASK_QUEUE',
     awsRegion: 'AWS_REGION',
     awsEndpoint: 'FIREBREAK_AWS_ENDPOINT',
+    targetAccounts: 'FIREBREAK_TARGET_ACCOUNTS',
+    assumeRoleName: 'FIREBREAK_ASSUME_ROLE_NAME',
+    assumeRoleExternalId: 'FIREBREAK_ASSUME_ROLE_EXTERNAL_ID',
     apiHost: 'FIREBREAK_API_HOST',
     apiPort: 'FIREBREAK_API_PORT',
     publicUrl: 'FIREBREAK_PUBLIC_URL',

@@ -4,20 +4,21 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createResourceActivities } from '../activities/resource';
-import { createAwsClients, type AwsClients } from '../activities/clients';
+import { createClientFactory, type ClientSource } from '../activities/clients';
 import type { ActionActivities } from '../activities/schemas';
 import type { Config } from '../config/env';
 import { instrumentActivities } from './activities';
 
 export interface WorkerDeps {
   config: Pick<Config, 'temporalAddress' | 'temporalNamespace' | 'taskQueue' | 'awsRegion' | 'awsEndpoint'> &
-    Partial<Pick<Config, 'workerShutdownGraceMs'>>;
+    Partial<Pick<Config, 'workerShutdownGraceMs' | 'targetAccounts' | 'assumeRoleName' | 'assumeRoleExternalId'>>;
   connection?: NativeConnection;
   /** Prebuilt workflow bundle (tests build it once); else the workflows are bundled now. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Defaults to the real activities on clients from the config. */
   activities?: ActionActivities;
-  clients?: AwsClients;
+  /** Fixed clients (every step in one account and region), or a factory; default: a factory from the config. */
+  clients?: ClientSource;
 }
 
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
@@ -25,7 +26,16 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   const connection = deps.connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
   const activities =
     deps.activities ??
-    createActivities(deps.clients ?? createAwsClients({ region: config.awsRegion, endpoint: config.awsEndpoint }));
+    createActivities(
+      deps.clients ??
+        createClientFactory({
+          region: config.awsRegion,
+          endpoint: config.awsEndpoint,
+          targetAccounts: config.targetAccounts,
+          assumeRoleName: config.assumeRoleName,
+          assumeRoleExternalId: config.assumeRoleExternalId,
+        }),
+    );
   return Worker.create({
     connection,
     namespace: config.temporalNamespace,

@@ -408,6 +408,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
           severity: state.severity,
           resource: state.resource ? `${state.resource.type}/${state.resource.id}` : undefined,
           incident: news(),
+          // Act where the alert comes from (a GuardDuty/Security Hub administrator account aggregates many).
+          target: state.account || state.region ? { account: state.account, region: state.region } : undefined,
         },
       ],
       // The execution outlives the incident's closing, e.g. to stay in its rollback window.

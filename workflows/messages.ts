@@ -2,6 +2,7 @@
  * The runbook workflow's messages and state, shared by the workflow, the API and tests.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ExecutionTarget } from '../activities/schemas';
 import type { FieldError } from '../runbooks/dsl/params';
 import type { IncidentNews, RunbookDefinition, Severity } from '../runbooks/dsl/types';
 
@@ -28,6 +29,8 @@ export interface RunbookWorkflowInput {
   severity?: Severity;
   /** The incident's news at start (later news arrives as incidentNewsSignal). */
   incident?: IncidentNews;
+  /** Where the actions run; absent parts mean the worker's own account and region. */
+  target?: ExecutionTarget;
 }
 
 /** What a runbook execution started by an incident tells its parent at every status change. */
@@ -181,6 +184,8 @@ export interface ExecutionState {
   incidentId?: string;
   /** `type/id` of the affected resource, when the runbook names one. */
   resource?: string;
+  /** Where the actions run; absent parts mean the worker's own account and region. */
+  target?: ExecutionTarget;
   params: Record<string, unknown>;
   startedBy: Principal;
   reason?: string;

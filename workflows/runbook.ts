@@ -110,6 +110,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     digest: input.digest,
     severity: input.severity ?? runbook.severity,
     incidentId: input.incidentId,
+    target: input.target,
     params: input.params,
     startedBy: input.startedBy,
     reason: input.reason,
@@ -337,6 +338,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     runbookId: runbook.id,
     stepId,
     incidentId: input.incidentId,
+    target: input.target,
   });
 
   const activity = (

@@ -82,3 +82,24 @@ test('mode none listens on loopback only, unless FIREBREAK_ALLOW_INSECURE=true',
     expect.stringMatching(/FIREBREAK_ALLOW_INSECURE: must be true or false/),
   ]);
 });
+
+test('target accounts and the assumed role are validated, with the defaults documented in the README', () => {
+  const cfg = loadConfig({});
+  expect(cfg).toMatchObject({ targetAccounts: [], assumeRoleName: 'firebreak-responder' });
+  expect(cfg.assumeRoleExternalId).toBeUndefined();
+  expect(
+    loadConfig({
+      FIREBREAK_TARGET_ACCOUNTS: ' 111122223333, 444455556666 ',
+      FIREBREAK_ASSUME_ROLE_NAME: 'ir-responder',
+      FIREBREAK_ASSUME_ROLE_EXTERNAL_ID: 'firebreak-ext',
+    }),
+  ).toMatchObject({
+    targetAccounts: ['111122223333', '444455556666'],
+    assumeRoleName: 'ir-responder',
+    assumeRoleExternalId: 'firebreak-ext',
+  });
+  const bad = () =>
+    loadConfig({ FIREBREAK_TARGET_ACCOUNTS: '1111-2222-3333', FIREBREAK_ASSUME_ROLE_NAME: 'no spaces allowed' });
+  expect(bad).toThrow(ConfigError);
+  expect(bad).toThrow(/FIREBREAK_TARGET_ACCOUNTS: .*FIREBREAK_ASSUME_ROLE_NAME: /);
+});
