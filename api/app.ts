@@ -11,6 +11,7 @@ import type { RunbookRegistry } from '../runbooks/registry';
 import { AlertRouter, type NotifyRouting } from '../alerts/router';
 import { ApprovalService } from './approvals';
 import { ExecutionService } from './executions';
+import { PlanService } from './plans';
 import { IncidentService } from './incidents';
 import auth, { type AuthOptions } from './plugins/auth';
 import errorHandler from './plugins/errors';
@@ -84,7 +85,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       );
     },
   });
-  await app.register(runbooks, { prefix: '/v1/runbooks', registry: deps.registry, executions: service });
+  await app.register(runbooks, {
+    prefix: '/v1/runbooks',
+    registry: deps.registry,
+    executions: service,
+    plans: new PlanService({ client: deps.client, taskQueue: deps.taskQueue }),
+  });
   await app.register(executions, { prefix: '/v1/executions', executions: service });
   await app.register(approvals, {
     prefix: '/v1/approvals',

@@ -393,3 +393,65 @@ export const IncidentSchema = Type.Object({
     }),
   ),
 });
+
+export const PlanBody = Type.Object(
+  {
+    params: Type.Record(Type.String(), Type.Unknown()),
+    target: Type.Optional(ExecutionTarget),
+  },
+  { additionalProperties: false },
+);
+const PlannedCallSchema = Type.Object({ service: Type.String(), operation: Type.String(), input: Type.Unknown() });
+export const PlanSchema = Type.Object({
+  planId: Type.String(),
+  runbookId: Type.String(),
+  runbookVersion: Type.String(),
+  digest: Type.String(),
+  params: Type.Record(Type.String(), Type.Unknown()),
+  target: Type.Optional(ExecutionTarget),
+  resource: Type.Optional(Type.String()),
+  steps: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      kind: Type.Union([Type.Literal('action'), Type.Literal('approval'), Type.Literal('wait')]),
+      title: Type.Optional(Type.String()),
+      outcome: Type.Union(
+        ['previewed', 'not-previewable', 'skipped', 'unresolved', 'gate'].map((o) => Type.Literal(o)),
+      ),
+      action: Type.Optional(Type.String()),
+      preview: Type.Optional(Type.Union([Type.Literal('read'), Type.Literal('dry-run'), Type.Literal('none')])),
+      input: Type.Optional(Type.Unknown()),
+      output: Type.Optional(Type.Unknown()),
+      calls: Type.Optional(Type.Array(PlannedCallSchema)),
+      note: Type.Optional(Type.String()),
+      approval: Type.Optional(
+        Type.Object({
+          roles: Type.Optional(Type.Array(Type.String())),
+          min: Type.Integer(),
+          fourEyes: Type.Boolean(),
+          timeout: Type.String(),
+          onTimeout: Type.String(),
+        }),
+      ),
+      until: Type.Optional(Type.String()),
+      rollback: Type.Optional(
+        Type.Object({
+          action: Type.String(),
+          input: Type.Optional(Type.Unknown()),
+          calls: Type.Optional(Type.Array(PlannedCallSchema)),
+          note: Type.Optional(Type.String()),
+        }),
+      ),
+    }),
+  ),
+  changes: Type.Array(Type.Intersect([PlannedCallSchema, Type.Object({ stepId: Type.String() })])),
+  rollbackPlan: Type.Array(
+    Type.Object({
+      stepId: Type.String(),
+      action: Type.String(),
+      input: Type.Optional(Type.Unknown()),
+      note: Type.Optional(Type.String()),
+    }),
+  ),
+  notPreviewable: Type.Array(Type.String()),
+});
