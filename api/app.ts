@@ -10,6 +10,7 @@ import { SnsSignatureVerifier } from '../alerts/sns';
 import type { RunbookRegistry } from '../runbooks/registry';
 import { AlertRouter, type NotifyRouting } from '../runbooks/router';
 import { ExecutionService } from './executions';
+import { ForensicsService } from './forensics';
 import { IncidentService } from './incidents';
 import auth, { type AuthOptions } from './plugins/auth';
 import errorHandler from './plugins/errors';
@@ -18,6 +19,7 @@ import health from './routes/health';
 import alerts, { type AlertRoutesOptions } from './routes/v1/alerts';
 import incidents from './routes/v1/incidents';
 import executions from './routes/v1/executions';
+import forensics from './routes/v1/forensics';
 import runbooks from './routes/v1/runbooks';
 
 export interface AppDeps {
@@ -92,6 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     publicUrl: deps.publicUrl,
   });
   await app.register(incidents, { prefix: '/v1/incidents', incidents: incidentService });
+  await app.register(forensics, { prefix: '/v1', forensics: new ForensicsService(deps.client) });
   const a = deps.alerts ?? {};
   await app.register(alerts, {
     prefix: '/v1/alerts',
