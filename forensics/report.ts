@@ -174,19 +174,20 @@ export function buildReport(incident: Timeline, execution?: Timeline): ReportDat
  * What an investigator can check later: each history (its SHA-256 as exported), each step output (SHA-256 of its
  * JSON as recorded, with the snapshot IDs it names) and each alert payload's digest as the incident recorded it.
  */
-export function evidenceOf(incident: Timeline, execution?: Timeline): ReportData['evidence'] {
+export function evidenceOf(...timelines: (Timeline | undefined)[]): ReportData['evidence'] {
+  const present = timelines.filter((t): t is Timeline => t !== undefined);
   const out: ReportData['evidence'] = [];
-  for (const t of [incident, execution]) {
-    for (const run of t?.runs ?? []) {
-      out.push({ kind: 'history', label: `${t!.workflowId} run ${run.runId}`, sha256: run.historySha256 });
+  for (const t of present) {
+    for (const run of t.runs) {
+      out.push({ kind: 'history', label: `${t.workflowId} run ${run.runId}`, sha256: run.historySha256 });
     }
   }
-  for (const s of execution?.execution?.steps ?? []) {
+  for (const s of present.flatMap((t) => t.execution?.steps ?? [])) {
     if (s.output !== undefined) out.push(outputEvidence(`step ${s.id} output (${s.action ?? s.kind})`, s.output));
     if (s.rollback?.output !== undefined)
       out.push(outputEvidence(`rollback of ${s.id} output (${s.rollback.activityType})`, s.rollback.output));
   }
-  for (const a of incident.incident?.alerts ?? []) {
+  for (const a of present.flatMap((t) => t.incident?.alerts ?? [])) {
     if (a.rawSummary)
       out.push({
         kind: 'alert-payload',

@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The `firebreak` command: registers tsx so the CLI runs from its TypeScript sources, then starts it.
+require('tsx/cjs');
+const { main } = require('./index.ts');
+main(process.argv).then((code) => {
+  // Exit once stdout has drained: a native runtime (the replayer's) would otherwise keep the process alive.
+  process.stdout.write('', () => process.exit(code));
+});
