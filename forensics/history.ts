@@ -41,7 +41,7 @@ export async function fetchRunHistory(client: Client, workflowId: string, runId?
       nextPageToken,
     });
     const json = JSON.parse(historyToJSON({ events: page.history?.events ?? [] })) as Partial<HistoryJson>;
-    events.push(...(json.events ?? []));
+    events.push(...(json.events ?? []).map((e) => sortMaps(e)));
     nextPageToken = page.nextPageToken && page.nextPageToken.length > 0 ? page.nextPageToken : undefined;
   } while (nextPageToken);
   return { events };
@@ -64,9 +64,24 @@ export async function fetchRunChain(client: Client, workflowId: string, maxRuns 
   return runs;
 }
 
-/** The bytes firebreak exports a history as: two-space JSON with a final newline (as the corpus is written). */
+/**
+ * The bytes firebreak exports a history as: two-space JSON with a final newline (as the corpus is written), protobuf
+ * map fields in key order. The server sends map entries in no fixed order (two fetches of one closed history differ),
+ * so without this the same history would hash differently; the Temporal CLI's JSON has them sorted too.
+ */
 export function serialiseHistory(history: HistoryJson): string {
-  return `${JSON.stringify(history, null, 2)}\n`;
+  return `${JSON.stringify({ ...history, events: history.events.map((e) => sortMaps(e)) }, null, 2)}\n`;
+}
+
+/** Protobuf map fields in history JSON: payload metadata, search attributes, header and memo fields. */
+const MAP_FIELDS = new Set(['metadata', 'indexedFields', 'fields']);
+
+function sortMaps<T>(value: T, key?: string): T {
+  if (Array.isArray(value)) return value.map((v) => sortMaps(v)) as T;
+  if (!value || typeof value !== 'object') return value;
+  const keys = Object.keys(value);
+  if (key !== undefined && MAP_FIELDS.has(key)) keys.sort();
+  return Object.fromEntries(keys.map((k) => [k, sortMaps((value as Record<string, unknown>)[k], k)])) as T;
 }
 
 export function sha256Hex(bytes: string | Buffer): string {

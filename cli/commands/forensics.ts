@@ -162,13 +162,16 @@ export function registerForensics(program: Command, ctx: CommandContext): void {
         print(opts.json ? canonicalJson([]) : 'nothing to replay');
         return;
       }
-      // Loaded here only: bundling the workflows and the native replayer are heavy.
-      const { DefaultLogger, Runtime } = await import('@temporalio/worker');
+      // Loaded here only (require: tsx registers CommonJS loading only): the SDK's worker is heavy to load.
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
+      const replay = require('../../forensics/replay') as typeof import('../../forensics/replay');
+      /* eslint-enable @typescript-eslint/no-require-imports */
       Runtime.install({
         logger: new DefaultLogger('ERROR'),
         telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
       });
-      const { formatVerdict, replayHistories } = await import('../../forensics/replay');
+      const { formatVerdict, replayHistories } = replay;
       const verdicts = await replayHistories(sources);
       print(opts.json ? canonicalJson(verdicts) : verdicts.map(formatVerdict).join('\n'));
       if (verdicts.some((v) => !v.identical)) process.exitCode = 1;
