@@ -11,6 +11,7 @@ import type { RunbookRegistry } from '../runbooks/registry';
 import { AlertRouter, type NotifyRouting } from '../alerts/router';
 import { ApprovalService } from './approvals';
 import { ExecutionService } from './executions';
+import { ForensicsService } from './forensics';
 import { PlanService } from './plans';
 import { IncidentService } from './incidents';
 import auth, { type AuthOptions } from './plugins/auth';
@@ -21,6 +22,7 @@ import alerts, { type AlertRoutesOptions } from './routes/v1/alerts';
 import approvals from './routes/v1/approvals';
 import incidents from './routes/v1/incidents';
 import executions from './routes/v1/executions';
+import forensics from './routes/v1/forensics';
 import runbooks from './routes/v1/runbooks';
 
 export interface AppDeps {
@@ -107,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reopenGraceMs: deps.incidentReopenGraceMs,
   });
   await app.register(incidents, { prefix: '/v1/incidents', incidents: incidentService });
+  await app.register(forensics, { prefix: '/v1', forensics: new ForensicsService(deps.client) });
   const a = deps.alerts ?? {};
   await app.register(alerts, {
     prefix: '/v1/alerts',
