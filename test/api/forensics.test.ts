@@ -36,6 +36,9 @@ afterAll(async () => {
 
 const ALICE = 'commander-token-0123456789';
 const asAlice = { authorization: `Bearer ${ALICE}` };
+// Four-eyes: the starter (alice) may not approve her own gate; carol decides it.
+const CAROL = 'security-lead-token-0123456789';
+const asCarol = { authorization: `Bearer ${CAROL}` };
 
 function app(taskQueue: string, runbook: RunbookDefinition = ec2Compromise): Promise<FastifyInstance> {
   return buildApp({
@@ -45,7 +48,10 @@ function app(taskQueue: string, runbook: RunbookDefinition = ec2Compromise): Pro
     publicUrl: 'http://firebreak.test',
     auth: {
       mode: 'token',
-      tokens: TokenStore.fromPlain({ [ALICE]: { id: 'user:alice', roles: ['responder', 'incident-commander'] } }),
+      tokens: TokenStore.fromPlain({
+        [ALICE]: { id: 'user:alice', roles: ['responder', 'incident-commander'] },
+        [CAROL]: { id: 'user:carol', roles: ['security-lead'] },
+      }),
     },
   });
 }
@@ -86,19 +92,21 @@ test('a released execution: timeline from the API equals the one rebuilt from it
     });
     const { executionId, digest } = started.json();
     await poll(api, executionId, (b) => b.status === 'waiting-approval');
-    await api.inject({
+    const approved = await api.inject({
       method: 'POST',
       url: `/v1/executions/${executionId}/approvals/approve-isolation`,
-      headers: asAlice,
+      headers: asCarol,
       payload: { decision: 'approve', comment: 'go' },
     });
+    expect(approved.statusCode).toBe(200);
     await poll(api, executionId, (b) => b.status === 'succeeded');
-    await api.inject({
+    const released = await api.inject({
       method: 'POST',
       url: `/v1/executions/${executionId}/rollback`,
       headers: asAlice,
       payload: { reason: 'release after review' },
     });
+    expect(released.statusCode).toBe(202);
     const final = await poll(api, executionId, (b) => b.status === 'rolled-back' && b.workflowStatus === 'COMPLETED');
 
     const res = await api.inject({ method: 'GET', url: `/v1/executions/${executionId}/timeline`, headers: asAlice });
