@@ -2,18 +2,25 @@
  * Builds the firebreak API as a Fastify instance (no listening here: api/server.ts does that).
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
+import type Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { SnsSignatureVerifier } from '../alerts/sns';
 import type { RunbookRegistry } from '../runbooks/registry';
 import { AlertRouter, type NotifyRouting } from '../runbooks/router';
 import { ExecutionService } from './executions';
 import { IncidentService } from './incidents';
+import { documentRoute, SECURITY_SCHEMES } from './openapi';
 import auth, { type AuthOptions } from './plugins/auth';
-import errorHandler from './plugins/errors';
+import errorHandler, { clientErrorHandler, frameworkErrors, genReqId } from './plugins/errors';
 import metrics from './plugins/metrics';
+import rateLimit, { type RateLimitOptions } from './plugins/rate-limit';
+import { MAX_ID_LENGTH } from './schemas';
+import { isRfc3339Time } from './time';
 import health from './routes/health';
 import alerts, { type AlertRoutesOptions } from './routes/v1/alerts';
 import incidents from './routes/v1/incidents';
@@ -35,19 +42,89 @@ export interface AppDeps {
   processMetrics?: boolean;
   /** Alert ingestion settings; by default no SNS topic and no webhook secret is accepted. */
   alerts?: Partial<Omit<AlertRoutesOptions, 'incidents'>>;
+  /** Rate limits; see config/env.ts for the defaults. */
+  rateLimit?: RateLimitOptions;
 }
 
+export const DEFAULT_RATE_LIMITS: RateLimitOptions = {
+  windowMs: 60_000,
+  perPrincipal: 600,
+  perAddress: 1200,
+  alertsPerAddress: 6000,
+};
+
+/**
+ * Paths of secrets the logger never writes, whatever logs them: credentials in headers, the webhook secret, SNS
+ * confirmation tokens and AWS credentials in bodies or errors.
+ */
+export function redactPaths(webhookHeader: string): string[] {
+  const headers = ['authorization', 'cookie', 'x-amz-security-token', webhookHeader].map((h) => `["${h}"]`);
+  const secrets = ['Token', 'token', 'SubscribeURL', 'secretAccessKey', 'sessionToken', 'password', 'secret'];
+  return [
+    ...headers.flatMap((h) => [`req.headers${h}`, `headers${h}`, `request.headers${h}`]),
+    ...secrets.flatMap((k) => [k, `*.${k}`, `body.${k}`, `req.body.${k}`, `*.body.${k}`]),
+  ];
+}
+
+/** The logger option with redaction added to whatever the caller configured. */
+function loggerOptions(logger: AppDeps['logger'], webhookHeader: string): FastifyServerOptions['logger'] {
+  if (!logger) return false;
+  const base = logger === true ? {} : logger;
+  return { ...base, redact: { paths: redactPaths(webhookHeader), censor: '[redacted]' } };
+}
+
+/** `date-time` as {@link isRfc3339Time} checks it: a time that exists, with a `T` and a zone. */
+function strictDateTime(ajv: Ajv): Ajv {
+  return ajv.addFormat('date-time', { type: 'string', validate: isRfc3339Time });
+}
+
+/**
+ * The CSP of every answer, made for the /docs page (Swagger UI served from this app): everything from this origin,
+ * inline styles (Swagger UI sets style attributes), images from data: URLs, and no third-party fetch of any kind.
+ */
+const CSP_DIRECTIVES = {
+  defaultSrc: ["'self'"],
+  baseUri: ["'self'"],
+  connectSrc: ["'self'"],
+  fontSrc: ["'self'", 'data:'],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  imgSrc: ["'self'", 'data:'],
+  objectSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  scriptSrcAttr: ["'none'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+};
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const webhookHeader = deps.alerts?.webhookHeader ?? 'x-firebreak-secret';
   const app = Fastify({
-    logger: deps.logger ?? false,
+    logger: loggerOptions(deps.logger, webhookHeader),
+    genReqId,
+    frameworkErrors,
+    clientErrorHandler,
+    // Percent-encoded IDs take up to three characters per character: the ID schemas decide, not the router.
+    routerOptions: { maxParamLength: MAX_ID_LENGTH * 3 },
     bodyLimit: deps.bodyLimit ?? 256 * 1024,
-    ajv: { customOptions: { allErrors: true, removeAdditional: false } },
+    ajv: {
+      customOptions: { allErrors: true, removeAdditional: false },
+      plugins: [addFormats as (ajv: Ajv) => Ajv, strictDateTime],
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Auth first: its onRoute hook must see every route registered after it (it refuses to start without permissions).
+  // Errors first (request IDs on every answer), then security headers and per-address limits, which must run before
+  // authentication; auth's onRoute hook must see every route registered after it (it refuses to start without
+  // permissions), and the per-principal limit runs after its onRequest hook.
   await app.register(errorHandler);
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+    // Answers over plain http (the local stack) must keep working: no forced upgrade of the docs' requests.
+    strictTransportSecurity: { maxAge: 31_536_000 },
+  });
+  await app.register(rateLimit, deps.rateLimit ?? DEFAULT_RATE_LIMITS);
   await app.register(auth, deps.auth);
   await app.register(metrics, { processMetrics: deps.processMetrics });
+  app.addHook('onRoute', documentRoute);
   await app.register(swagger, {
     openapi: {
       info: { title: 'firebreak API', version: '0.1.0', description: 'Runbook-as-code incident response for AWS' },
@@ -59,8 +136,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         { name: 'approvals' },
         { name: 'health' },
       ],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: deps.auth.mode === 'token' ? [{ bearer: [] }] : [],
+      // Each operation names its own security (api/openapi.ts), whatever the mode this instance runs in.
+      components: { securitySchemes: SECURITY_SCHEMES(webhookHeader) },
     },
   });
   // The documentation's routes are public: declared for exactly the routes swagger-ui registers in this context.
@@ -68,7 +145,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     docs.addHook('onRoute', (route) => {
       route.config = { ...route.config, permission: 'public' };
     });
-    await docs.register(swaggerUi, { routePrefix: '/docs' });
+    // No validator badge: it would fetch from a third-party host.
+    await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
   });
 
   const service = new ExecutionService({ client: deps.client, taskQueue: deps.taskQueue, publicUrl: deps.publicUrl });
@@ -104,7 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         throw new Error('SNS subscription confirmation is not configured');
       }),
     webhookSecret: a.webhookSecret ?? '',
-    webhookHeader: a.webhookHeader ?? 'x-firebreak-secret',
+    webhookHeader,
   });
   return app;
 }

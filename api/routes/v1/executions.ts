@@ -5,8 +5,10 @@ import {
   ApprovalBody,
   ApprovalRecordSchema,
   errors,
+  ExecutionListQuery,
   ExecutionSchema,
-  ListQuery,
+  Id,
+  IdParams,
   ListResponse,
   RollbackAccepted,
   RollbackBody,
@@ -16,14 +18,12 @@ export interface ExecutionRoutesOptions {
   executions: ExecutionService;
 }
 
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
-
 const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app, { executions: service }) => {
   app.get(
     '/',
     {
       config: { permission: 'executions:read' },
-      schema: { tags: ['executions'], querystring: ListQuery, response: { 200: ListResponse, ...errors(400, 503) } },
+      schema: { tags: ['executions'], querystring: ExecutionListQuery, response: { 200: ListResponse, ...errors(400, 503) } },
     },
     async (request) => {
       const { status, severity, runbook, resource, since, until, pageSize, pageToken } = request.query;
@@ -46,7 +46,7 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
       config: { permission: 'approvals:decide' },
       schema: {
         tags: ['approvals'],
-        params: Type.Object({ id: Type.String(), stepId: Type.String() }),
+        params: Type.Object({ id: Id, stepId: Id }),
         body: ApprovalBody,
         response: { 200: ApprovalRecordSchema, ...errors(400, 403, 404, 409, 503) },
       },

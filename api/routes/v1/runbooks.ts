@@ -4,14 +4,12 @@ import type { LoadedRunbook } from '../../../runbooks/dsl/types';
 import type { RunbookRegistry } from '../../../runbooks/registry';
 import { NotFoundError } from '../../errors';
 import type { ExecutionService } from '../../executions';
-import { errors, RunbookDetail, RunbookSummary, StartedExecution, StartExecutionBody } from '../../schemas';
+import { errors, IdParams, RunbookDetail, RunbookSummary, StartedExecution, StartExecutionBody } from '../../schemas';
 
 export interface RunbookRoutesOptions {
   registry: RunbookRegistry;
   executions: ExecutionService;
 }
-
-const IdParams = Type.Object({ id: Type.String() });
 
 function summary({ definition: d, digest }: LoadedRunbook) {
   return {
