@@ -23,7 +23,11 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
     '/',
     {
       config: { permission: 'executions:read' },
-      schema: { tags: ['executions'], querystring: ExecutionListQuery, response: { 200: ListResponse, ...errors(400, 503) } },
+      schema: {
+        tags: ['executions'],
+        querystring: ExecutionListQuery,
+        response: { 200: ListResponse, ...errors(400, 503) },
+      },
     },
     async (request) => {
       const { status, severity, runbook, resource, since, until, pageSize, pageToken } = request.query;

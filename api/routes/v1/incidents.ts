@@ -12,7 +12,11 @@ const incidents: FastifyPluginAsyncTypebox<IncidentRoutesOptions> = async (app, 
     '/',
     {
       config: { permission: 'incidents:read' },
-      schema: { tags: ['incidents'], querystring: IncidentListQuery, response: { 200: ListResponse, ...errors(400, 503) } },
+      schema: {
+        tags: ['incidents'],
+        querystring: IncidentListQuery,
+        response: { 200: ListResponse, ...errors(400, 503) },
+      },
     },
     async (request) => {
       const { status, severity, type, resource, since, until, pageSize, pageToken } = request.query;
