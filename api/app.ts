@@ -7,8 +7,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
-import type Ajv from 'ajv';
-import addFormats from 'ajv-formats';
 import { SnsSignatureVerifier } from '../alerts/sns';
 import type { RunbookRegistry } from '../runbooks/registry';
 import { AlertRouter, type NotifyRouting } from '../runbooks/router';
@@ -20,7 +18,7 @@ import errorHandler, { clientErrorHandler, frameworkErrors, genReqId } from './p
 import metrics from './plugins/metrics';
 import rateLimit, { type RateLimitOptions } from './plugins/rate-limit';
 import { MAX_ID_LENGTH } from './schemas';
-import { isRfc3339Time } from './time';
+import { validatorCompiler } from './validation';
 import health from './routes/health';
 import alerts, { type AlertRoutesOptions } from './routes/v1/alerts';
 import incidents from './routes/v1/incidents';
@@ -73,11 +71,6 @@ function loggerOptions(logger: AppDeps['logger'], webhookHeader: string): Fastif
   return { ...base, redact: { paths: redactPaths(webhookHeader), censor: '[redacted]' } };
 }
 
-/** `date-time` as {@link isRfc3339Time} checks it: a time that exists, with a `T` and a zone. */
-function strictDateTime(ajv: Ajv): Ajv {
-  return ajv.addFormat('date-time', { type: 'string', validate: isRfc3339Time });
-}
-
 /**
  * The CSP of every answer, made for the /docs page (Swagger UI served from this app): everything from this origin,
  * inline styles (Swagger UI sets style attributes), images from data: URLs, and no third-party fetch of any kind.
@@ -106,11 +99,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Percent-encoded IDs take up to three characters per character: the ID schemas decide, not the router.
     routerOptions: { maxParamLength: MAX_ID_LENGTH * 3 },
     bodyLimit: deps.bodyLimit ?? 256 * 1024,
-    ajv: {
-      customOptions: { allErrors: true, removeAdditional: false },
-      plugins: [addFormats as (ajv: Ajv) => Ajv, strictDateTime],
-    },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler());
 
   // Errors first (request IDs on every answer), then security headers and per-address limits, which must run before
   // authentication; auth's onRoute hook must see every route registered after it (it refuses to start without
