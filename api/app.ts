@@ -42,6 +42,8 @@ export interface AppDeps {
   alerts?: Partial<Omit<AlertRoutesOptions, 'incidents'>>;
   /** Rate limits; see config/env.ts for the defaults. */
   rateLimit?: RateLimitOptions;
+  /** Proxies whose X-Forwarded-For is believed (Fastify's trustProxy: addresses or CIDRs, comma-separated). */
+  trustProxy?: string;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimitOptions = {
@@ -94,6 +96,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(deps.logger, webhookHeader),
     genReqId,
+    trustProxy: deps.trustProxy || false,
     frameworkErrors,
     clientErrorHandler,
     // Percent-encoded IDs take up to three characters per character: the ID schemas decide, not the router.

@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     auth,
     logger: { level: config.logLevel },
     processMetrics: true,
+    trustProxy: config.trustProxy,
     rateLimit: {
       windowMs: config.rateLimit.windowSec * 1000,
       perPrincipal: config.rateLimit.perPrincipal,

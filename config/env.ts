@@ -55,6 +55,11 @@ export const ConfigSchema = Type.Object({
   snsMaxAgeSec: Type.Integer({ minimum: 60, maximum: 86_400 }),
   /** How far in the future an SNS Timestamp may be (clock skew between SNS and this host). */
   snsClockSkewSec: Type.Integer({ minimum: 0, maximum: 3_600 }),
+  /**
+   * Proxies in front of the API whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated), so that the
+   * per-address rate limit sees the client's address rather than the load balancer's. Empty: none.
+   */
+  trustProxy: Type.String({ pattern: '^[0-9A-Fa-f:./, ]*$' }),
   /** Requests per window: per principal, per source address, per source address to the alert endpoints. */
   rateLimit: Type.Object({
     windowSec: Type.Integer({ minimum: 1, maximum: 3_600 }),
@@ -127,6 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     webhookHeader: (env.FIREBREAK_WEBHOOK_HEADER || 'x-firebreak-secret').toLowerCase(),
     snsMaxAgeSec: int(env.FIREBREAK_SNS_MAX_AGE_S, 3600),
     snsClockSkewSec: int(env.FIREBREAK_SNS_CLOCK_SKEW_S, 300),
+    trustProxy: env.FIREBREAK_TRUST_PROXY ?? '',
     rateLimit: {
       windowSec: int(env.FIREBREAK_RATE_LIMIT_WINDOW_S, 60),
       perPrincipal: int(env.FIREBREAK_RATE_LIMIT_PRINCIPAL, 600),
@@ -156,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     webhookHeader: 'FIREBREAK_WEBHOOK_HEADER',
     snsMaxAgeSec: 'FIREBREAK_SNS_MAX_AGE_S',
     snsClockSkewSec: 'FIREBREAK_SNS_CLOCK_SKEW_S',
+    trustProxy: 'FIREBREAK_TRUST_PROXY',
     rateLimit: 'FIREBREAK_RATE_LIMIT_*',
     logLevel: 'LOG_LEVEL',
   };

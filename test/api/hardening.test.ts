@@ -107,6 +107,25 @@ test('rate limits: per principal after authentication, per source address before
   await api.close();
 });
 
+test('behind a trusted proxy, the per-address limit counts the clients it forwards, not the proxy', async () => {
+  const api = await app({
+    trustProxy: '10.1.0.1',
+    rateLimit: { windowMs: 60_000, perPrincipal: 100, perAddress: 2, alertsPerAddress: 100 },
+  });
+  const get = (client: string, via = '10.1.0.1') =>
+    api.inject({ method: 'GET', url: '/healthz', remoteAddress: via, headers: { 'x-forwarded-for': client } });
+  const codes = [];
+  for (const client of ['203.0.113.1', '203.0.113.1', '203.0.113.1', '203.0.113.2', '203.0.113.2'])
+    codes.push((await get(client)).statusCode);
+  expect(codes).toEqual([200, 200, 429, 200, 200]);
+  // From an untrusted address, X-Forwarded-For is ignored: a client cannot buy a fresh allowance by forging it.
+  const forged = [];
+  for (const client of ['198.51.100.1', '198.51.100.2', '198.51.100.3'])
+    forged.push((await get(client, '10.2.0.9')).statusCode);
+  expect(forged).toEqual([200, 200, 429]);
+  await api.close();
+});
+
 test('request IDs: a UUID on every answer and in every log line; a safe incoming x-request-id is kept', async () => {
   const logs: string[] = [];
   const api = await app({}, logs);
