@@ -110,8 +110,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // permissions), and the per-principal limit runs after its onRequest hook.
   await app.register(errorHandler);
   await app.register(helmet, {
+    // Without helmet's defaults: its upgrade-insecure-requests would break the docs page over plain http (local stack).
     contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
-    // Answers over plain http (the local stack) must keep working: no forced upgrade of the docs' requests.
+    frameguard: { action: 'deny' },
     strictTransportSecurity: { maxAge: 31_536_000 },
   });
   await app.register(rateLimit, deps.rateLimit ?? DEFAULT_RATE_LIMITS);

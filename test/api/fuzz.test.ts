@@ -94,24 +94,31 @@ test('schemathesis finds no server error and no answer outside the OpenAPI docum
       expect(alert.status).toBe(202);
       const incidentId = ((await alert.json()) as any).results[0].incidentId as string;
 
-      const config = `${mkdtempSync(path.join(tmpdir(), 'fuzz-config-'))}/schemathesis.toml`;
+      const dir = mkdtempSync(path.join(tmpdir(), 'fuzz-config-'));
+      // Both passes: no IDs learnt from list answers. The jest stack's Temporal also holds other test files' workflows,
+      // whose workers are gone: a query to one cannot be answered (503), which says nothing about the API.
+      const common = `[phases.coverage]\nextra-data-sources = { responses = false }\n[phases.fuzzing]\nextra-data-sources = { responses = false }\n`;
+      const generated = path.join(dir, 'generated.toml');
+      writeFileSync(generated, common);
+      const config = path.join(dir, 'real-ids.toml');
       writeFileSync(
         config,
-        [
-          ['^/v1/runbooks/\\{id\\}', { 'path.id': 'ec2-compromise' }],
-          ['^/v1/executions/\\{id\\}', { 'path.id': executionId, 'path.stepId': 'approve-isolation' }],
-          ['^/v1/incidents/\\{id\\}', { 'path.id': incidentId }],
-        ]
-          .map(
-            ([regex, params]) =>
-              `[[operations]]\ninclude-path-regex = '${regex}'\nparameters = { ${Object.entries(params)
-                .map(([k, v]) => `"${k}" = "${v}"`)
-                .join(', ')} }\n`,
-          )
-          .join('\n'),
+        common +
+          [
+            ['^/v1/runbooks/\\{id\\}', { 'path.id': 'ec2-compromise' }],
+            ['^/v1/executions/\\{id\\}', { 'path.id': executionId, 'path.stepId': 'approve-isolation' }],
+            ['^/v1/incidents/\\{id\\}', { 'path.id': incidentId }],
+          ]
+            .map(
+              ([regex, params]) =>
+                `[[operations]]\ninclude-path-regex = '${regex}'\nparameters = { ${Object.entries(params)
+                  .map(([k, v]) => `"${k}" = "${v}"`)
+                  .join(', ')} }\n`,
+            )
+            .join('\n'),
       );
       for (const [pass, configArgs, operations] of [
-        ['generated IDs', [], 16],
+        ['generated IDs', ['--config-file', generated], 16],
         ['real IDs', ['--config-file', config], 16],
       ] as const) {
         const { code, output } = await run(SCHEMATHESIS, [...configArgs, ...schemathesisRun(base)]);
@@ -124,7 +131,8 @@ test('schemathesis finds no server error and no answer outside the OpenAPI docum
       await api.close();
     }
   });
-});
+  // About 40 s alone; room for a loaded CI machine.
+}, 240_000);
 
 function schemathesisRun(base: string): string[] {
   return [

@@ -170,7 +170,7 @@ test('security headers on every answer, with a CSP that keeps the docs page to t
   ]) {
     expect(res.headers).toMatchObject({
       'x-content-type-options': 'nosniff',
-      'x-frame-options': 'SAMEORIGIN',
+      'x-frame-options': 'DENY',
       'strict-transport-security': expect.stringMatching(/max-age=\d+/),
       'referrer-policy': 'no-referrer',
       'cross-origin-opener-policy': 'same-origin',
