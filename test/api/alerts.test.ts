@@ -78,6 +78,8 @@ function alarmNotification(opts: { alarm: string; instanceId: string; state?: 'A
     {
       ...base,
       MessageId: opts.messageId ?? randomUUID(),
+      // Published now: the verifier refuses messages older than its window.
+      Timestamp: new Date().toISOString(),
       Subject: `${message.NewStateValue}: "${opts.alarm}" in EU (Ireland)`,
       Message: JSON.stringify(message),
     },
@@ -396,7 +398,11 @@ test('forged and malformed SNS deliveries are refused and start nothing', async 
       confirmSubscription: async (topicArn, token) => void confirmations.push(`${topicArn} ${token}`),
     },
   });
-  const confirmation = signSns(fixture('sns-subscription-confirmation.json'), cert.privateKey, { certUrl: CERT_URL });
+  const confirmation = signSns(
+    { ...fixture('sns-subscription-confirmation.json'), Timestamp: new Date().toISOString() },
+    cert.privateKey,
+    { certUrl: CERT_URL },
+  );
   const confirmed = await postSns(confirming, confirmation);
   expect(confirmed.statusCode).toBe(200);
   expect(confirmed.json()).toEqual({

@@ -291,7 +291,11 @@ test('refusals are logged with principal, route, method and reason, counted, and
   });
   expect(forbidden.statusCode).toBe(403);
   expect(forbidden.json()).toEqual({
-    error: { code: 'FORBIDDEN', message: expect.stringContaining('executions:start is required') },
+    error: {
+      code: 'FORBIDDEN',
+      message: expect.stringContaining('executions:start is required'),
+      requestId: forbidden.headers['x-request-id'],
+    },
   });
   const unauth = await api.inject({ method: 'GET', url: '/v1/incidents' });
   expect(unauth.statusCode).toBe(401);

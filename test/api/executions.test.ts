@@ -92,7 +92,9 @@ test('runbooks: list, detail, unknown, and authentication required', async () =>
 
   const missing = await api.inject({ method: 'GET', url: '/v1/runbooks/nope', headers: asBob });
   expect(missing.statusCode).toBe(404);
-  expect(missing.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'no runbook "nope"' } });
+  expect(missing.json()).toEqual({
+    error: { code: 'NOT_FOUND', message: 'no runbook "nope"', requestId: missing.headers['x-request-id'] },
+  });
 
   const anonymous = await api.inject({ method: 'GET', url: '/v1/runbooks' });
   expect(anonymous.statusCode).toBe(401);

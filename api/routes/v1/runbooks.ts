@@ -8,6 +8,7 @@ import type { ExecutionService } from '../../executions';
 import type { PlanService } from '../../plans';
 import {
   errors,
+  IdParams,
   PlanBody,
   PlanSchema,
   RunbookDetail,
@@ -21,8 +22,6 @@ export interface RunbookRoutesOptions {
   executions: ExecutionService;
   plans: PlanService;
 }
-
-const IdParams = Type.Object({ id: Type.String() });
 
 function summary({ definition: d, digest }: LoadedRunbook) {
   return {
