@@ -11,7 +11,7 @@ import { buildTimeline, parsePointInTime, type Timeline } from '../forensics/tim
 import { INCIDENT_WORKFLOW } from '../workflows/incident-messages';
 import { RUNBOOK_WORKFLOW } from '../workflows/messages';
 import { NotFoundError, UnavailableError, ValidationFailedError } from './errors';
-import { describeWorkflow, isUnavailable } from './temporal';
+import { describeWorkflow, isInvalidArgument, isUnavailable } from './temporal';
 
 /** A long history takes many pages: more time than one API call's deadline. */
 const HISTORY_DEADLINE_MS = 60_000;
@@ -81,6 +81,7 @@ export class ForensicsService {
       if (err instanceof WorkflowNotFoundError) throw new NotFoundError(err.message, undefined, { cause: err });
       if (isUnavailable(err))
         throw new UnavailableError('Temporal is unavailable; retry later', undefined, { cause: err });
+      if (isInvalidArgument(err)) throw new ValidationFailedError((err as Error).message, undefined, { cause: err });
       throw err;
     }
   }

@@ -1,7 +1,7 @@
 /**
  * What the OpenAPI document says about each route beyond its own schema, derived from what the route declares so it
  * cannot drift: its security (from `config.permission`), and the error answers every route of its kind can give
- * (400 for any input, 413/415 for a body, 401/403 behind a credential, 429 everywhere).
+ * (400 and 431 for any input, 413/415 for a body, 401/403 behind a credential, 429 everywhere).
  */
 import type { RouteOptions } from 'fastify';
 import { UNAUTHENTICATED, isPermission } from './permissions';
@@ -35,7 +35,8 @@ export function documentRoute(route: RouteOptions): void {
   const permission = route.config?.permission;
   const authenticated = isPermission(permission) && !UNAUTHENTICATED.includes(permission);
   const codes = [429];
-  if (schema.params || schema.querystring || schema.body || schema.headers) codes.push(400);
+  // 431: a query string or header block over Node's header limit is refused before routing, in the standard shape.
+  if (schema.params || schema.querystring || schema.body || schema.headers) codes.push(400, 431);
   if (schema.body) codes.push(413, 415);
   if (authenticated) codes.push(401, 403);
   const derived = Object.fromEntries(codes.map((c) => [c, ErrorBody]));

@@ -253,11 +253,28 @@ export const RunbookDetail = Type.Composite([
   }),
 ]);
 
+/**
+ * Visibility page tokens as this API hands them out: Temporal's token (a JSON document with SQL and Elasticsearch
+ * visibility alike) in base64url. Checked here so that a malformed token is a 400 at once instead of a slow failure
+ * inside Temporal.
+ */
+export const PAGE_TOKEN_PATTERN = '^[A-Za-z0-9_-]{4,4096}$';
+export const PageToken = Type.String({
+  pattern: PAGE_TOKEN_PATTERN,
+  description: 'nextPageToken of the previous page, as returned',
+});
+
+/** A Temporal run ID (a UUID): anything else is a 400 here, not an error from Temporal. */
+export const RunId = Type.String({
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+  description: 'a run of the workflow (see occurrences)',
+});
+
 export const ApprovalsQuery = Type.Object(
   {
     mine: Type.Optional(Type.Boolean({ default: false, description: 'only the gates the caller may approve now' })),
     pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
-    pageToken: Type.Optional(Type.String({ maxLength: 4096 })),
+    pageToken: Type.Optional(PageToken),
   },
   { additionalProperties: false },
 );
@@ -330,17 +347,6 @@ export const INCIDENT_STATUSES = exhaustive<IncidentStatus>()([
 ]);
 /** `open`: every incident that is not closed (a filter, not a status an incident has). */
 export const INCIDENT_STATUS_FILTERS = [...INCIDENT_STATUSES, 'open'] as const;
-
-/**
- * Visibility page tokens as this API hands them out: Temporal's token (a JSON document with SQL and Elasticsearch
- * visibility alike) in base64url. Checked here so that a malformed token is a 400 at once instead of a slow failure
- * inside Temporal.
- */
-export const PAGE_TOKEN_PATTERN = '^[A-Za-z0-9_-]{4,4096}$';
-export const PageToken = Type.String({
-  pattern: PAGE_TOKEN_PATTERN,
-  description: 'nextPageToken of the previous page, as returned',
-});
 
 const Time = (description: string) => Type.String({ format: 'date-time', description });
 const commonFilters = {

@@ -9,7 +9,7 @@ import { Type } from '@sinclair/typebox';
 import type { ForensicsKind, ForensicsService } from '../../forensics';
 import { ReportSchema } from '../../../forensics/report';
 import { TimelineSchema } from '../../../forensics/timeline-schema';
-import { errors } from '../../schemas';
+import { errors, IdParams, RunId } from '../../schemas';
 
 export interface ForensicsRoutesOptions {
   forensics: ForensicsService;
@@ -19,13 +19,15 @@ export interface ForensicsRoutesOptions {
 export const SHA256_HEADER = 'x-content-sha256';
 export const RUN_ID_HEADER = 'x-temporal-run-id';
 
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
-const AtQuery = Type.Object({
-  at: Type.Optional(
-    Type.String({ minLength: 1, maxLength: 64, description: 'An event ID (digits) or an ISO time: the state then' }),
-  ),
-});
-const HistoryQuery = Type.Object({ runId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) });
+const AtQuery = Type.Object(
+  {
+    at: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: 'An event ID (digits) or an ISO time: the state then' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+const HistoryQuery = Type.Object({ runId: Type.Optional(RunId) }, { additionalProperties: false });
 const HistoryBody = Type.Object(
   { events: Type.Array(Type.Unknown()) },
   { description: "Temporal's JSON history (what `temporal workflow show --output json` writes)" },
@@ -89,11 +91,19 @@ const forensics: FastifyPluginAsyncTypebox<ForensicsRoutesOptions> = async (app,
       schema: {
         tags: ['incidents'],
         params: IdParams,
-        querystring: Type.Object({
-          format: Type.Optional(Type.Union([Type.Literal('markdown'), Type.Literal('json')])),
-        }),
+        querystring: Type.Object(
+          { format: Type.Optional(Type.Union([Type.Literal('markdown'), Type.Literal('json')])) },
+          { additionalProperties: false },
+        ),
         response: {
-          200: Type.Union([Type.String({ description: 'text/markdown' }), ReportSchema]),
+          // Markdown by default, the data behind it with ?format=json: each documented under its own media type.
+          200: {
+            description: 'the post-incident report draft',
+            content: {
+              'text/markdown': { schema: Type.String() },
+              'application/json': { schema: ReportSchema },
+            },
+          },
           ...errors(404, 503),
         },
       },

@@ -1,7 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { IncidentService } from '../../incidents';
-import { errors, IdParams, IncidentListQuery, IncidentSchema, ListResponse, SeverityLiteral } from '../../schemas';
+import {
+  errors,
+  IdParams,
+  IncidentListQuery,
+  IncidentSchema,
+  ListResponse,
+  RunId,
+  SeverityLiteral,
+} from '../../schemas';
 
 export interface IncidentRoutesOptions {
   incidents: IncidentService;
@@ -31,11 +39,7 @@ const incidents: FastifyPluginAsyncTypebox<IncidentRoutesOptions> = async (app, 
       schema: {
         tags: ['incidents'],
         params: IdParams,
-        querystring: Type.Object({
-          runId: Type.Optional(
-            Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$', description: 'an earlier occurrence (see occurrences)' }),
-          ),
-        }),
+        querystring: Type.Object({ runId: Type.Optional(RunId) }, { additionalProperties: false }),
         response: { 200: IncidentSchema, ...errors(400, 404, 503) },
       },
     },
