@@ -2,7 +2,7 @@
  * Listing incidents and executions from Temporal's visibility store (search attributes), with page tokens.
  */
 import type { Client } from '@temporalio/client';
-import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal as proto } from '@temporalio/proto';
 import { SA } from '../workflows/search-attributes';
 import { ValidationFailedError } from './errors';
@@ -144,7 +144,8 @@ export async function listWorkflows(client: Client, kind: 'incident' | 'runbook'
     throw err;
   }
   const items = (res.executions ?? []).map((e): ListItem => {
-    const sa = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);
+    const fields = e.searchAttributes?.indexedFields;
+    const sa = { get: (key: { name: string }) => keyword(fields, key) };
     const time = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
       t?.seconds != null
         ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString()
@@ -169,4 +170,19 @@ export async function listWorkflows(client: Client, kind: 'incident' | 'runbook'
       ? Buffer.from(res.nextPageToken).toString('base64url')
       : undefined;
   return { items, nextPageToken: token };
+}
+
+/**
+ * A keyword search attribute from a visibility record. firebreak's attributes are all keywords, whose payloads are JSON
+ * strings, so the SDK's public payload converter reads them (no SDK internals).
+ */
+function keyword(
+  fields: Record<string, proto.api.common.v1.IPayload> | null | undefined,
+  key: { name: string },
+): string | undefined {
+  const payload = fields?.[key.name];
+  if (!payload) return undefined;
+  const value = defaultPayloadConverter.fromPayload<unknown>(payload);
+  if (typeof value === 'string') return value;
+  return Array.isArray(value) && typeof value[0] === 'string' ? value[0] : undefined;
 }
