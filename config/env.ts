@@ -5,7 +5,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseTokenEntries } from '../api/tokens';
 import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { durationMs } from '../runbooks/dsl/duration';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
@@ -104,7 +104,7 @@ export const DEFAULT_INCIDENT_REOPEN_GRACE = '2m';
 /** A duration in the `ms` format (`90s`, `10m`, or plain milliseconds) as milliseconds; NaN when unreadable. */
 function duration(v: string | undefined, fallback: string): number {
   try {
-    return msToNumber((v === undefined || v === '' ? fallback : /^\d+$/.test(v) ? Number(v) : v) as Duration);
+    return durationMs((v === undefined || v === '' ? fallback : /^\d+$/.test(v) ? Number(v) : v) as Duration);
   } catch {
     return NaN;
   }
