@@ -46,9 +46,9 @@ export interface IncidentServiceOptions {
  * as its latest run.
  */
 export interface Occurrence {
-  /** The chain's first run ID (the incident's `occurrence`). */
-  occurrence: string;
-  /** Its latest run. */
+  /** The chain's first run ID (the incident's `occurrence`), where known. */
+  occurrence?: string;
+  /** Its latest run (its start is `startedAt`; the occurrence's own start is its `openedAt`). */
   runId: string;
   status?: string;
   workflowStatus: string;
@@ -168,18 +168,22 @@ export class IncidentService {
         );
       state = (await handle.result()) as IncidentState;
     }
-    const occurrences = await this.occurrences(incidentId, description.runId);
+    const occurrences = await this.occurrences(incidentId, description.runId, state.occurrence);
     return { ...state, workflowStatus: status, runId: description.runId, occurrences };
   }
 
-  /** Every occurrence of the incident, newest first (visibility: a run that just started may show a moment later). */
-  private async occurrences(incidentId: string, shown: string): Promise<Occurrence[]> {
+  /**
+   * Every occurrence of the incident, newest first (visibility: a run that just started may show a moment later).
+   * Visibility lists no run that continued as new, so each occurrence shows once, as its latest run.
+   */
+  private async occurrences(incidentId: string, shown: string, occurrence?: string): Promise<Occurrence[]> {
     const page = await this.list({ workflowId: incidentId, pageSize: 100 });
     const base = this.opts.publicUrl.replace(/\/$/, '');
     return page.items
       .filter((i) => i.runId && i.workflowStatus !== 'CONTINUED_AS_NEW')
       .map((i) => ({
-        occurrence: i.firstRunId ?? i.runId!,
+        // Not every visibility store reports a run's first run ID; the shown run's state always knows it.
+        occurrence: i.firstRunId ?? (i.runId === shown ? occurrence : undefined),
         runId: i.runId!,
         status: i.status,
         workflowStatus: i.workflowStatus,

@@ -355,7 +355,7 @@ export const IncidentSchema = Type.Object({
   occurrences: Type.Optional(
     Type.Array(
       Type.Object({
-        occurrence: Type.String({ description: 'its first run ID' }),
+        occurrence: Type.Optional(Type.String({ description: 'its first run ID, where known' })),
         runId: Type.String({ description: 'its latest run (an occurrence continues as new to bound its history)' }),
         status: Type.Optional(Type.String()),
         workflowStatus: Type.String(),
