@@ -9,6 +9,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
 import { SnsSignatureVerifier } from '../alerts/sns';
 import type { RunbookRegistry } from '../runbooks/registry';
+import type { IncidentHistoryLimits } from '../workflows/incident-messages';
 import { AlertRouter, type NotifyRouting } from '../alerts/router';
 import { ApprovalService } from './approvals';
 import { ExecutionService } from './executions';
@@ -45,6 +46,8 @@ export interface AppDeps {
   processMetrics?: boolean;
   /** How long a resolved incident stays open for its alert to re-open it (ms); default 0 (api/server.ts: config). */
   incidentReopenGraceMs?: number;
+  /** When incidents continue as new (defaults: workflows/incident-messages.ts); tests set it low. */
+  incidentHistory?: Partial<IncidentHistoryLimits>;
   /** Alert ingestion settings; by default no SNS topic and no webhook secret is accepted. */
   alerts?: Partial<Omit<AlertRoutesOptions, 'incidents'>>;
   /** Rate limits; see config/env.ts for the defaults. */
@@ -179,6 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     notify,
     publicUrl: deps.publicUrl,
     reopenGraceMs: deps.incidentReopenGraceMs,
+    history: deps.incidentHistory,
   });
   await app.register(incidents, { prefix: '/v1/incidents', incidents: incidentService });
   await app.register(forensics, { prefix: '/v1', forensics: new ForensicsService(deps.client) });

@@ -391,6 +391,8 @@ export const ListResponse = Type.Object({
       runbookId: Type.Optional(Type.String()),
       /** Incidents: one item per occurrence (run); the same id recurs for each occurrence of a fingerprint. */
       runId: Type.Optional(Type.String()),
+      /** The first run of the item's chain (runs that continued as new are not listed). */
+      firstRunId: Type.Optional(Type.String()),
       startedAt: Type.Optional(Type.String()),
       closedAt: Type.Optional(Type.String()),
       workflowStatus: Type.String(),
@@ -417,10 +419,14 @@ export const IncidentSchema = Type.Object({
   openedAt: Type.String(),
   occurrence: Type.Optional(Type.String({ description: 'this occurrence of the incident (its first run ID)' })),
   runId: Type.Optional(Type.String({ description: 'the run shown' })),
+  run: Type.Optional(
+    Type.Integer({ description: "the run's place in its occurrence (1 + the times it continued as new)" }),
+  ),
   occurrences: Type.Optional(
     Type.Array(
       Type.Object({
-        runId: Type.String(),
+        occurrence: Type.Optional(Type.String({ description: 'its first run ID, where known' })),
+        runId: Type.String({ description: 'its latest run (an occurrence continues as new to bound its history)' }),
         status: Type.Optional(Type.String()),
         workflowStatus: Type.String(),
         startedAt: Type.Optional(Type.String()),

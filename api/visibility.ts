@@ -32,6 +32,8 @@ export interface ListItem {
   resource?: string;
   runbookId?: string;
   runId?: string;
+  /** The first run of the run's continue-as-new chain: an incident's occurrence. */
+  firstRunId?: string;
   startedAt?: string;
   closedAt?: string;
   workflowStatus: string;
@@ -50,7 +52,8 @@ export const SAFE_VALUE = '^[A-Za-z0-9:/._@+-]{1,256}$';
 const safe = new RegExp(SAFE_VALUE);
 
 export function buildQuery(kind: 'incident' | 'runbook', f: Omit<ListFilters, 'pageSize' | 'pageToken'>): string {
-  const clauses = [`${SA.kind.name} = '${kind}'`];
+  // A run that continued as new is not an item of its own: its chain shows once, as its latest run.
+  const clauses = [`${SA.kind.name} = '${kind}'`, `ExecutionStatus != 'ContinuedAsNew'`];
   const eq = (key: string, value: string | undefined) => {
     if (value === undefined) return;
     if (!safe.test(value)) throw new Error(`unsafe filter value ${JSON.stringify(value)}`);
@@ -160,6 +163,7 @@ export async function listWorkflows(client: Client, kind: 'incident' | 'runbook'
       resource: sa.get(SA.resource),
       runbookId: sa.get(SA.runbookId),
       runId: e.execution?.runId ?? undefined,
+      firstRunId: e.firstRunId || undefined,
       startedAt: time(e.startTime),
       closedAt: time(e.closeTime),
       workflowStatus: statusName.replace('WORKFLOW_EXECUTION_STATUS_', ''),
