@@ -18,6 +18,7 @@ import auth, { type AuthOptions } from './plugins/auth';
 import errorHandler from './plugins/errors';
 import metrics from './plugins/metrics';
 import health from './routes/health';
+import consoleRoutes from './routes/console';
 import alerts, { type AlertRoutesOptions } from './routes/v1/alerts';
 import approvals from './routes/v1/approvals';
 import incidents from './routes/v1/incidents';
@@ -77,6 +78,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
     await docs.register(swaggerUi, { routePrefix: '/docs' });
   });
+
+  await app.register(consoleRoutes);
 
   const service = new ExecutionService({ client: deps.client, taskQueue: deps.taskQueue, publicUrl: deps.publicUrl });
   await app.register(health, {
