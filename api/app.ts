@@ -24,6 +24,7 @@ import rateLimit, { type RateLimitOptions } from './plugins/rate-limit';
 import { MAX_ID_LENGTH } from './schemas';
 import { validatorCompiler } from './validation';
 import health from './routes/health';
+import consoleRoutes from './routes/console';
 import alerts, { type AlertRoutesOptions } from './routes/v1/alerts';
 import approvals from './routes/v1/approvals';
 import incidents from './routes/v1/incidents';
@@ -152,6 +153,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // No validator badge: it would fetch from a third-party host.
     await docs.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
   });
+
+  await app.register(consoleRoutes);
 
   const service = new ExecutionService({ client: deps.client, taskQueue: deps.taskQueue, publicUrl: deps.publicUrl });
   await app.register(health, {

@@ -124,6 +124,7 @@ export const ExecutionSchema = Type.Object({
   status: Type.String(),
   /** Temporal's own view: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT. */
   workflowStatus: Type.String(),
+  pageUrl: Type.Optional(Type.String({ description: "this execution's page in the approval console (/console)" })),
   startedAt: Type.String(),
   endedAt: Type.Optional(Type.String()),
   steps: Type.Array(StepStateSchema),
@@ -301,6 +302,7 @@ export const PendingGateSchema = Type.Object(
     escalations: Type.Array(EscalationRecordSchema),
     approveUrl: Type.String(),
     executionUrl: Type.String(),
+    pageUrl: Type.String({ description: "the execution's page in the approval console, where the gate is decided" }),
   },
   { title: 'PendingGate' },
 );

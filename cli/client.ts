@@ -18,6 +18,15 @@ export class ApiClient {
     return JSON.parse(res.body.toString('utf8')) as T;
   }
 
+  /** A JSON POST; the answer's JSON. */
+  async post<T>(path: string, body: unknown): Promise<T> {
+    return this.json<T>(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
   async text(path: string): Promise<string> {
     return (await this.request(path)).body.toString('utf8');
   }
@@ -44,12 +53,24 @@ export class ApiClient {
 
 function describeError(body: Buffer): string {
   try {
-    const e = (JSON.parse(body.toString('utf8')) as { error?: { code?: string; message?: string } }).error;
-    if (e?.code || e?.message) return [e.code, e.message].filter(Boolean).join(': ');
+    const e = (JSON.parse(body.toString('utf8')) as { error?: { code?: string; message?: string; details?: unknown } })
+      .error;
+    if (e?.code || e?.message) return [e.code, e.message].filter(Boolean).join(': ') + fieldErrors(e.details);
   } catch {
     // not JSON: fall through to the text
   }
   return body.toString('utf8').slice(0, 200).replace(/\s+/g, ' ') || 'no body';
+}
+
+/** Validation details (`[{ path, message }]`) on the same line: ` (/instanceId must match pattern ...; ...)`. */
+function fieldErrors(details: unknown): string {
+  if (!Array.isArray(details)) return '';
+  const items = details
+    .filter(
+      (d): d is { path: string; message: string } => typeof d?.path === 'string' && typeof d?.message === 'string',
+    )
+    .map((d) => `${d.path} ${d.message}`);
+  return items.length > 0 ? ` (${items.join('; ')})` : '';
 }
 
 export const enc = encodeURIComponent;

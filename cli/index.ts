@@ -7,7 +7,12 @@ import { Command, CommanderError } from 'commander';
 import { ApiClient } from './client';
 import { CliError, EXIT } from './errors';
 import { resolveTarget } from './config';
+import { registerApprovals } from './commands/approvals';
+import { registerExecutions } from './commands/executions';
 import { registerForensics } from './commands/forensics';
+import { registerIncidents } from './commands/incidents';
+import { registerPlan } from './commands/plan';
+import { registerRunbooks } from './commands/runbooks';
 
 export interface GlobalOptions {
   url?: string;
@@ -29,8 +34,18 @@ export function buildProgram(): Command {
   const context: CommandContext = {
     api: () => new ApiClient(resolveTarget(program.opts<GlobalOptions>())),
   };
+  registerRunbooks(program, context);
+  registerPlan(program, context);
+  registerExecutions(program, context);
+  registerApprovals(program, context);
+  registerIncidents(program, context);
   registerForensics(program, context);
-  program.commands.forEach((c) => c.exitOverride());
+  // Every command and sub-command reports usage errors to main() instead of exiting on its own.
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
   return program;
 }
 

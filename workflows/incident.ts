@@ -386,6 +386,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
           notify('approval-required', `approval needed: ${approval.title}`, {
             step: approval.stepId,
             approvalUrl: `${base}/v1/executions/${encodeURIComponent(progress.executionId)}/approvals/${encodeURIComponent(approval.stepId)}`,
+            // The approval console's page for this execution (a browser link; approvalUrl is the API's POST).
+            approvalPageUrl: `${base}/console/executions/${encodeURIComponent(progress.executionId)}`,
             approvalDeadline: approval.deadline,
             approverRoles: approval.roles,
           });

@@ -247,6 +247,7 @@ test('a GuardDuty finding via EventBridge starts ec2-compromise on that instance
       step: 'approve-isolation',
       approvalUrl: `http://firebreak.test/v1/executions/${ack.automation.executionId}/approvals/approve-isolation`,
       executionUrl: `http://firebreak.test/v1/executions/${ack.automation.executionId}`,
+      approvalPageUrl: `http://firebreak.test/console/executions/${ack.automation.executionId}`,
     });
     expect(approval.consoleUrl).toContain(instanceId);
     await temporal.client.workflow.getHandle(ack.automation.executionId).terminate('test done');

@@ -96,7 +96,8 @@ test('every route declares a permission from the table; a route without one stop
   for (const r of routes) expect(PERMISSIONS).toContain(r.permission);
   // The ones that need no bearer credential are exactly these.
   const open = routes.filter((r) => r.permission === 'public' || r.permission === 'alerts:ingest');
-  for (const r of open) expect(r.url).toMatch(/^(\/healthz|\/readyz|\/metrics|\/docs.*|\/v1\/alerts\/?.*)$/);
+  for (const r of open)
+    expect(r.url).toMatch(/^(\/healthz|\/readyz|\/metrics|\/docs.*|\/console.*|\/v1\/alerts\/?.*)$/);
   expect(routes.filter((r) => r.url.startsWith('/v1/') && !r.url.startsWith('/v1/alerts')).length).toBeGreaterThan(8);
   for (const r of routes.filter((x) => x.url.startsWith('/v1/alerts'))) expect(r.permission).toBe('alerts:ingest');
   await api.close();

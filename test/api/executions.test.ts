@@ -160,6 +160,7 @@ test('approve through the API (not the starter: four-eyes), 403/404/409 for refu
     expect(waiting.pendingApproval.approveUrl).toBe(
       `http://firebreak.test/v1/executions/${executionId}/approvals/approve-isolation`,
     );
+    expect(waiting.pageUrl).toBe(`http://firebreak.test/console/executions/${executionId}`);
     expect(waiting.startedBy).toEqual({ id: 'user:alice', roles: ['responder', 'incident-commander'] });
     expect(waiting.pendingApproval).toMatchObject({
       policy: { roles: ['incident-commander', 'security-lead'], min: 1, fourEyes: true },
