@@ -1,6 +1,7 @@
 /**
  * Builds the firebreak API as a Fastify instance (no listening here: api/server.ts does that).
  */
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -38,6 +39,8 @@ export interface AppDeps {
   notifyTopics?: NotifyRouting['topics'];
   /** Process metrics (CPU, memory, event loop) on /metrics besides firebreak's own; off in tests. */
   processMetrics?: boolean;
+  /** How long the gauges read from Temporal's visibility store are reused between scrapes (ms); default 15 s. */
+  metricsCacheMs?: number;
   /** How long a resolved incident stays open for its alert to re-open it (ms); default 0 (api/server.ts: config). */
   incidentReopenGraceMs?: number;
   /** Alert ingestion settings; by default no SNS topic and no webhook secret is accepted. */
@@ -48,13 +51,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: deps.bodyLimit ?? 256 * 1024,
+    // Every log line of a request carries its ID (pino's reqId): the caller's X-Request-ID when it is a plain token
+    // (a proxy's, to correlate), else a fresh UUID; the answer echoes it.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
     ajv: { customOptions: { allErrors: true, removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
   // Auth first: its onRoute hook must see every route registered after it (it refuses to start without permissions).
   await app.register(errorHandler);
   await app.register(auth, deps.auth);
-  await app.register(metrics, { processMetrics: deps.processMetrics });
+  await app.register(metrics, {
+    processMetrics: deps.processMetrics,
+    visibility: {
+      client: deps.client,
+      runbookIds: () => deps.registry.list().map((r) => r.definition.id),
+      cacheMs: deps.metricsCacheMs ?? 15_000,
+    },
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'firebreak API', version: '0.1.0', description: 'Runbook-as-code incident response for AWS' },
