@@ -16,7 +16,7 @@ export default tseslint.config(
   },
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node builtins, no I/O.
-    files: ['workflows/**/*.ts'],
+    files: ['workflows/**/*.ts', 'drills/workflow.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

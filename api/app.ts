@@ -45,6 +45,8 @@ export interface AppDeps {
   notifyTopics?: NotifyRouting['topics'];
   /** Process metrics (CPU, memory, event loop) on /metrics besides firebreak's own; off in tests. */
   processMetrics?: boolean;
+  /** How long the gauges read from Temporal's visibility store are reused between scrapes (ms); default 15 s. */
+  metricsCacheMs?: number;
   /** How long a resolved incident stays open for its alert to re-open it (ms); default 0 (api/server.ts: config). */
   incidentReopenGraceMs?: number;
   /** When incidents continue as new (defaults: workflows/incident-messages.ts); tests set it low. */
@@ -128,7 +130,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(rateLimit, deps.rateLimit ?? DEFAULT_RATE_LIMITS);
   await app.register(auth, deps.auth);
-  await app.register(metrics, { processMetrics: deps.processMetrics });
+  await app.register(metrics, {
+    processMetrics: deps.processMetrics,
+    visibility: {
+      client: deps.client,
+      runbookIds: () => deps.registry.list().map((r) => r.definition.id),
+      cacheMs: deps.metricsCacheMs ?? 15_000,
+    },
+  });
   app.addHook('onRoute', documentRoute);
   await app.register(swagger, {
     openapi: {

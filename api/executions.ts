@@ -112,6 +112,11 @@ export class ExecutionService {
     return this.update(handle, () => handle.executeUpdate(rollbackUpdate, { args: [{ reason, requestedBy }] }));
   }
 
+  /** The state as the running workflow answers it now (no describe: for metrics after a decision). */
+  async state(executionId: string): Promise<ExecutionState> {
+    return callTemporal(this.opts.client, () => this.handle(executionId).query(stateQuery));
+  }
+
   async list(filters: ListFilters): Promise<ListPage> {
     return callTemporal(this.opts.client, () => listWorkflows(this.opts.client, 'runbook', filters));
   }

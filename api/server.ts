@@ -6,6 +6,8 @@ import { Client, Connection } from '@temporalio/client';
 import { SnsSignatureVerifier } from '../alerts/sns';
 import { parseArn } from '../alerts/validate';
 import { loadConfig } from '../config/env';
+import { temporalConnectionOptions } from '../config/temporal-connection';
+import { setupTracing } from '../telemetry/tracing';
 import { runbooks } from '../runbooks';
 import { RunbookRegistry } from '../runbooks/registry';
 import { buildApp } from './app';
@@ -16,8 +18,13 @@ async function main(): Promise<void> {
   const auth = authOptions(config);
   const registry = new RunbookRegistry(runbooks);
   // Lazy: the API starts (and /readyz answers 503) even while Temporal is still coming up.
-  const connection = Connection.lazy({ address: config.temporalAddress });
-  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const connection = Connection.lazy(temporalConnectionOptions(config));
+  const tracing = setupTracing(config, 'firebreak-api');
+  const client = new Client({
+    connection,
+    namespace: config.temporalNamespace,
+    ...(tracing ? { interceptors: tracing.client } : {}),
+  });
   const app = await buildApp({
     client,
     registry,
@@ -35,6 +42,7 @@ async function main(): Promise<void> {
     },
     notifyTopics: config.notifyTopics,
     incidentReopenGraceMs: config.incidentReopenGraceMs,
+    metricsCacheMs: config.metricsCacheMs,
     alerts: {
       snsTopics: config.snsTopics,
       verifier: config.snsVerify
@@ -65,6 +73,7 @@ async function main(): Promise<void> {
     app.log.info({ signal }, 'closing');
     await app.close();
     await connection.close();
+    await tracing?.shutdown();
     process.exit(0);
   };
   process.on('SIGINT', (s) => void close(s));

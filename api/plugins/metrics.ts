@@ -1,10 +1,13 @@
 /**
- * Prometheus metrics at GET /metrics: what alert ingestion accepted and refused, by outcome and reason. One registry
- * per app, so tests (and several apps in one process) never share counters.
+ * Prometheus metrics at GET /metrics: what alert ingestion accepted and refused, by outcome and reason; decisions,
+ * rollback requests and dedup hits as they pass through the API; and gauges of executions, open incidents and
+ * pending approvals read from Temporal's visibility store on scrape (api/visibility-metrics.ts). One registry per app,
+ * so tests (and several apps in one process) never share counters. docs/grafana-dashboard.json charts these names.
  */
 import fp from 'fastify-plugin';
 import type { FastifyPluginAsync } from 'fastify';
-import { collectDefaultMetrics, Counter, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { VisibilityCounter, type VisibilityCounterOptions } from '../visibility-metrics';
 
 export interface FirebreakMetrics {
   registry: Registry;
@@ -18,6 +21,18 @@ export interface FirebreakMetrics {
   authRefused: Counter<'status' | 'reason' | 'route'>;
   /** Requests refused with 429, by which limit (per source address, per principal). */
   rateLimited: Counter<'scope'>;
+  /** Alerts acknowledged as duplicates of an open incident's (the alert ack's `duplicate` outcome). */
+  dedupHits: Counter<'endpoint'>;
+  /** Seconds from a gate opening to a human decision through the API. */
+  approvalDecisionSeconds: Histogram<'runbook' | 'decision'>;
+  /** Rollbacks requested through the API: `rollback` while running, `release` after success. */
+  rollbackRequests: Counter<'runbook' | 'kind'>;
+}
+
+export interface MetricsOptions {
+  processMetrics?: boolean;
+  /** Gauges from visibility; without it (tests of other parts) they are not registered. */
+  visibility?: Omit<VisibilityCounterOptions, 'now'>;
 }
 
 declare module 'fastify' {
@@ -26,7 +41,7 @@ declare module 'fastify' {
   }
 }
 
-const metrics: FastifyPluginAsync<{ processMetrics?: boolean }> = async (app, opts) => {
+const metrics: FastifyPluginAsync<MetricsOptions> = async (app, opts) => {
   const registry = new Registry();
   if (opts.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'firebreak_' });
   const m: FirebreakMetrics = {
@@ -61,11 +76,91 @@ const metrics: FastifyPluginAsync<{ processMetrics?: boolean }> = async (app, op
       labelNames: ['scope'],
       registers: [registry],
     }),
+    dedupHits: new Counter({
+      name: 'firebreak_alert_dedup_hits_total',
+      help: 'Alerts acknowledged as duplicates of an alert an open incident already has.',
+      labelNames: ['endpoint'],
+      registers: [registry],
+    }),
+    approvalDecisionSeconds: new Histogram({
+      name: 'firebreak_approval_decision_seconds',
+      help: 'Time from an approval gate opening to a human decision on it, by runbook and decision.',
+      labelNames: ['runbook', 'decision'],
+      buckets: [30, 60, 300, 900, 1800, 3600, 7200, 14400, 86400],
+      registers: [registry],
+    }),
+    rollbackRequests: new Counter({
+      name: 'firebreak_rollback_requests_total',
+      help: 'Rollbacks accepted through the API, by runbook and kind (rollback while running, release after success).',
+      labelNames: ['runbook', 'kind'],
+      registers: [registry],
+    }),
   };
+  if (opts.visibility) registerVisibilityGauges(registry, new VisibilityCounter(opts.visibility), app.log);
   app.decorate('metrics', m);
   app.get('/metrics', { schema: { hide: true }, config: { permission: 'public' } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),
   );
 };
+
+function registerVisibilityGauges(
+  registry: Registry,
+  counter: VisibilityCounter,
+  log: { warn: (obj: object, msg: string) => void },
+): void {
+  const errors = new Counter({
+    name: 'firebreak_visibility_errors_total',
+    help: 'Scrapes whose visibility counts could not be read (the gauges keep their last values).',
+    registers: [registry],
+  });
+  // One read per scrape for all three gauges (the counter caches and shares an in-flight read).
+  const read = async () => {
+    try {
+      return await counter.counts();
+    } catch (err) {
+      errors.inc();
+      log.warn({ err }, 'metrics: visibility counts unavailable');
+      return undefined;
+    }
+  };
+  new Gauge({
+    name: 'firebreak_executions',
+    help: 'Runbook executions in visibility (the namespace retention), by runbook and firebreak status; drills excluded.',
+    labelNames: ['runbook', 'status'],
+    registers: [registry],
+    async collect() {
+      const c = await read();
+      if (!c) return;
+      this.reset();
+      for (const [runbook, byStatus] of Object.entries(c.executions)) {
+        for (const [status, n] of Object.entries(byStatus)) this.set({ runbook, status }, n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'firebreak_approvals_pending',
+    help: 'Executions waiting for an approval decision, by runbook; drills excluded.',
+    labelNames: ['runbook'],
+    registers: [registry],
+    async collect() {
+      const c = await read();
+      if (!c) return;
+      this.reset();
+      for (const [runbook, byStatus] of Object.entries(c.executions))
+        this.set({ runbook }, byStatus['waiting-approval']);
+    },
+  });
+  new Gauge({
+    name: 'firebreak_incidents_open',
+    help: 'Incidents open (not resolved or closed), by severity; drills excluded.',
+    labelNames: ['severity'],
+    registers: [registry],
+    async collect() {
+      const c = await read();
+      if (!c) return;
+      for (const [severity, n] of Object.entries(c.incidentsOpen)) this.set({ severity }, n);
+    },
+  });
+}
 
 export default fp(metrics, { name: 'firebreak-metrics' });

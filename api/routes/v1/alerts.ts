@@ -57,6 +57,7 @@ const alerts: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, opts) 
   const ingest = async (request: FastifyRequest, alert: NormalisedAlert): Promise<IngestResult> => {
     const result = await opts.incidents.ingest(alert);
     app.metrics.alertsAccepted.inc({ endpoint: endpointOf(request), outcome: result.outcome });
+    if (result.outcome === 'duplicate') app.metrics.dedupHits.inc({ endpoint: endpointOf(request) });
     request.log.info(
       { event: 'alert.ingested', source: alert.source, via: alert.via, deliveryId: alert.deliveryId, ...result },
       `alert ${result.outcome}`,

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../../errors';
 import type { ExecutionService } from '../../executions';
+import type { ExecutionState } from '../../../workflows/messages';
 import {
   ApprovalBody,
   ApprovalRecordSchema,
@@ -49,6 +50,15 @@ async function logRefusal<T>(
 }
 
 const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app, { executions: service }) => {
+  /** Metrics that need the execution's state (its runbook, when the gate opened): best effort, never the answer's. */
+  const observe = async (request: FastifyRequest, executionId: string, record: (s: ExecutionState) => void) => {
+    try {
+      record(await service.state(executionId));
+    } catch (err) {
+      request.log.debug({ err, executionId }, 'metrics: execution state unreadable');
+    }
+  };
+
   app.get(
     '/',
     {
@@ -96,6 +106,14 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
         { executionId, stepId, decision: record.decision, by: record.decidedBy.id, gate: record.gate },
         'approval decided',
       );
+      await observe(request, executionId, (state) => {
+        const opened = state.steps.find((s) => s.id === stepId)?.startedAt;
+        if (!opened) return;
+        const seconds = (Date.parse(record.decidedAt) - Date.parse(opened)) / 1000;
+        if (seconds >= 0) {
+          app.metrics.approvalDecisionSeconds.observe({ runbook: state.runbookId, decision: record.decision }, seconds);
+        }
+      });
       return record;
     },
   );
@@ -116,6 +134,12 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
         service.rollback(request.params.id, request.body.reason, request.principal),
       );
       request.log.info({ executionId: request.params.id, by: request.principal.id }, 'rollback requested');
+      await observe(request, request.params.id, (state) =>
+        app.metrics.rollbackRequests.inc({
+          runbook: state.runbookId,
+          kind: ack.status === 'succeeded' ? 'release' : 'rollback',
+        }),
+      );
       return reply.status(202).send({ executionId: request.params.id, accepted: ack.accepted, status: ack.status });
     },
   );
