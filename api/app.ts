@@ -10,6 +10,7 @@ import { SnsSignatureVerifier } from '../alerts/sns';
 import type { RunbookRegistry } from '../runbooks/registry';
 import { AlertRouter, type NotifyRouting } from '../alerts/router';
 import { ApprovalService } from './approvals';
+import { EvidenceService } from './evidence';
 import { ExecutionService } from './executions';
 import { IncidentService } from './incidents';
 import auth, { type AuthOptions } from './plugins/auth';
@@ -20,6 +21,8 @@ import alerts, { type AlertRoutesOptions } from './routes/v1/alerts';
 import approvals from './routes/v1/approvals';
 import incidents from './routes/v1/incidents';
 import executions from './routes/v1/executions';
+import evidence from './routes/v1/evidence';
+import release from './routes/v1/release';
 import runbooks from './routes/v1/runbooks';
 
 export interface AppDeps {
@@ -86,6 +89,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(runbooks, { prefix: '/v1/runbooks', registry: deps.registry, executions: service });
   await app.register(executions, { prefix: '/v1/executions', executions: service });
+  await app.register(release, { prefix: '/v1/executions', executions: service });
+  await app.register(evidence, { prefix: '/v1/executions', evidence: new EvidenceService({ client: deps.client }) });
   await app.register(approvals, {
     prefix: '/v1/approvals',
     approvals: new ApprovalService({ client: deps.client, publicUrl: deps.publicUrl }),
