@@ -271,9 +271,10 @@ export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name:
     name: 'cloudwatch.waitForAlarmState',
     service: 'cloudwatch',
     mutating: false,
+    dryRun: true,
     description:
       'Poll an alarm until it is in the given state (default OK), heartbeating; fails (AlarmStateNotReached) at the ' +
-      'deadline, so that a verification step can escalate.',
+      'deadline, so that a verification step can escalate. A dry run reads the state once.',
   },
 };
 

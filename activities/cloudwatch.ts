@@ -44,12 +44,13 @@ function build(clients: Pick<AwsClients, 'cloudWatch'>): CloudWatchActivities {
     'cloudwatch.describeAlarm': ({ alarmName }) => describe('cloudwatch.describeAlarm', alarmName),
 
     /** Polls the alarm (heartbeating) until it is in `state`; fails non-retryable at the deadline. */
-    async 'cloudwatch.waitForAlarmState'({ alarmName, state, timeoutSeconds, pollIntervalMs }) {
+    async 'cloudwatch.waitForAlarmState'({ alarmName, state, timeoutSeconds, pollIntervalMs, dryRun }) {
       const what = 'cloudwatch.waitForAlarmState';
       const wanted = state ?? 'OK';
       const deadline = Date.now() + timeoutSeconds * 1000;
       for (;;) {
         const alarm = await describe(what, alarmName);
+        if (dryRun) return { ...alarm, dryRun: true, calls: [] };
         heartbeatIfActive({ state: alarm.state });
         if (alarm.state === wanted) return alarm;
         if (Date.now() >= deadline) {

@@ -341,6 +341,12 @@ export const WaitForAlarmStateInput = Type.Object({
   /** Give up (non-retryable AlarmStateNotReached) after this long. */
   timeoutSeconds: Type.Integer({ minimum: 1, maximum: 86400 }),
   pollIntervalMs: Type.Optional(Type.Integer({ minimum: 100, default: 10000 })),
+  ...DryRunInput,
+});
+export const WaitForAlarmStateOutput = Type.Object({
+  ...DescribeAlarmOutput.properties,
+  /** A dry run reads the state once and does not wait. */
+  ...DryRunOutput,
 });
 
 // ---- sns -----------------------------------------------------------------------------------------------------------
@@ -536,7 +542,7 @@ export const ActionSchemas = {
   'ssm.collectVolatileData': { input: CollectVolatileDataInput, output: CollectVolatileDataOutput },
   'ec2.isolateInstanceTwoPhase': { input: IsolateTwoPhaseInput, output: IsolateTwoPhaseOutput },
   'ec2.getConsoleOutput': { input: ConsoleOutputInput, output: ConsoleOutputOutput },
-  'cloudwatch.waitForAlarmState': { input: WaitForAlarmStateInput, output: DescribeAlarmOutput },
+  'cloudwatch.waitForAlarmState': { input: WaitForAlarmStateInput, output: WaitForAlarmStateOutput },
 } as const satisfies Record<string, { input: TSchema; output: TSchema }>;
 
 export type ActionName = keyof typeof ActionSchemas;

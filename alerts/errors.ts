@@ -38,6 +38,7 @@ export type AlertRejectReason =
   | 'cert-invalid' // what the URL served is not an RSA X.509 certificate
   | 'signature-version' // SignatureVersion other than 1 or 2
   | 'signature-invalid' // the signature does not verify
+  | 'stale' // Timestamp older than the accepted window, in the future beyond the clock skew, or unreadable
   | 'topic-not-allowed' // TopicArn not in the allow-list
   | 'bad-secret'; // a webhook's shared secret is missing or wrong
 

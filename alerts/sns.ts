@@ -109,7 +109,16 @@ export interface SnsSignatureVerifierOptions {
   allowedCertHosts?: RegExp;
   /** Certificates kept, by URL (least recently used dropped first). Default 32. */
   cacheSize?: number;
+  /** Oldest accepted message, by its signed `Timestamp`, so a captured message cannot be replayed later. Default 1 h. */
+  maxAgeMs?: number;
+  /** How far in the future a `Timestamp` may be (the sender's clock against ours). Default 5 min. */
+  clockSkewMs?: number;
+  /** The current time (tests). Default Date.now. */
+  now?: () => number;
 }
+
+export const DEFAULT_SNS_MAX_AGE_MS = 3_600_000;
+export const DEFAULT_SNS_CLOCK_SKEW_MS = 300_000;
 
 /**
  * Verifies SNS message signatures. One instance per process: it caches the signing certificates by URL (SNS rotates
@@ -120,9 +129,15 @@ export class SnsSignatureVerifier {
   private readonly allowedCertHosts: RegExp;
   private readonly cacheSize: number;
   private readonly cache = new Map<string, Promise<KeyObject>>();
+  private readonly maxAgeMs: number;
+  private readonly clockSkewMs: number;
+  private readonly now: () => number;
 
   constructor(options: SnsSignatureVerifierOptions = {}) {
     this.fetchCertificate = options.fetchCertificate ?? createCertificateFetcher();
+    this.maxAgeMs = options.maxAgeMs ?? DEFAULT_SNS_MAX_AGE_MS;
+    this.clockSkewMs = options.clockSkewMs ?? DEFAULT_SNS_CLOCK_SKEW_MS;
+    this.now = options.now ?? Date.now;
     // Stateful flags would make test() depend on the previous call.
     const re = options.allowedCertHosts ?? DEFAULT_CERT_HOSTS;
     this.allowedCertHosts = new RegExp(re.source, re.flags.replace(/[gy]/g, ''));
@@ -133,7 +148,8 @@ export class SnsSignatureVerifier {
    * Resolves when the message's signature verifies against the certificate at its SigningCertURL. Everything that
    * can be checked without the network (URL, host, signature version) is checked before any fetch.
    *
-   * @throws AlertRejectedError bad certificate URL or host, unknown SignatureVersion, invalid certificate or signature.
+   * @throws AlertRejectedError bad certificate URL or host, unknown SignatureVersion, a Timestamp outside the accepted
+   *   window, invalid certificate or signature.
    * @throws AlertVerificationUnavailableError the certificate could not be fetched.
    */
   async verify(msg: SnsMessage): Promise<void> {
@@ -145,6 +161,9 @@ export class SnsSignatureVerifier {
       );
     }
     const url = this.checkCertUrl(msg.SigningCertURL);
+    // Before the fetch: a replayed message costs no certificate download. The Timestamp is signed, so once the
+    // signature verifies below, it is the time SNS published the message.
+    this.checkTimestamp(msg.Timestamp);
     const signature = Buffer.from(msg.Signature, 'base64');
     if (signature.length === 0)
       throw new AlertRejectedError('signature-invalid', 'the signature is empty or not base64');
@@ -156,6 +175,27 @@ export class SnsSignatureVerifier {
       throw new AlertRejectedError('signature-invalid', 'the signature does not verify', { cause: err });
     }
     if (!ok) throw new AlertRejectedError('signature-invalid', 'the signature does not verify');
+  }
+
+  /** Refuses a message published longer ago than the window, or later than now plus the clock skew. */
+  checkTimestamp(timestamp: string): void {
+    const at = Date.parse(timestamp);
+    if (!/^\d{4}-\d\d-\d\dT/.test(timestamp) || Number.isNaN(at)) {
+      throw new AlertRejectedError('stale', `Timestamp ${JSON.stringify(timestamp)} is not an ISO 8601 time`);
+    }
+    const age = this.now() - at;
+    if (age > this.maxAgeMs) {
+      throw new AlertRejectedError(
+        'stale',
+        `the message was published at ${timestamp}, more than ${this.maxAgeMs / 1000} s ago (a replay?)`,
+      );
+    }
+    if (-age > this.clockSkewMs) {
+      throw new AlertRejectedError(
+        'stale',
+        `the message's Timestamp ${timestamp} is more than ${this.clockSkewMs / 1000} s in the future`,
+      );
+    }
   }
 
   /** The certificate URL as a normalised string, or a rejection: https, allowed host, no userinfo, default port. */

@@ -90,7 +90,8 @@ export class ApprovalService {
     const policy: GatePolicy = pending.policy ?? { roles: pending.roles ?? [], min: 1, fourEyes: true };
     const step = state.steps.find((s) => s.id === pending.stepId);
     const approvedBy = pending.approvedBy ?? [];
-    const base = `${this.opts.publicUrl.replace(/\/$/, '')}/v1/executions/${encodeURIComponent(state.executionId)}`;
+    const root = this.opts.publicUrl.replace(/\/$/, '');
+    const base = `${root}/v1/executions/${encodeURIComponent(state.executionId)}`;
     return [
       {
         executionId: state.executionId,
@@ -114,6 +115,7 @@ export class ApprovalService {
         escalations: step?.escalations ?? [],
         approveUrl: `${base}/approvals/${encodeURIComponent(pending.stepId)}`,
         executionUrl: base,
+        pageUrl: `${root}/console/executions/${encodeURIComponent(state.executionId)}`,
       },
     ];
   }

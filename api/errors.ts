@@ -44,6 +44,12 @@ export class ConflictError extends ApiError {
   readonly code = 'CONFLICT';
 }
 
+export class RateLimitedError extends ApiError {
+  override readonly name = 'RateLimitedError';
+  readonly statusCode = 429;
+  readonly code = 'RATE_LIMITED';
+}
+
 export class UnavailableError extends ApiError {
   override readonly name = 'UnavailableError';
   readonly statusCode = 503;

@@ -147,10 +147,12 @@ export class ExecutionService {
   }
 
   private view(state: ExecutionState, workflowStatus: string): ExecutionView {
-    const base = `${this.opts.publicUrl.replace(/\/$/, '')}/v1/executions/${encodeURIComponent(state.executionId)}`;
+    const root = this.opts.publicUrl.replace(/\/$/, '');
+    const base = `${root}/v1/executions/${encodeURIComponent(state.executionId)}`;
     return {
       ...state,
       workflowStatus,
+      pageUrl: `${root}/console/executions/${encodeURIComponent(state.executionId)}`,
       pendingApproval: state.pendingApproval && {
         ...state.pendingApproval,
         approveUrl: `${base}/approvals/${encodeURIComponent(state.pendingApproval.stepId)}`,

@@ -18,6 +18,7 @@ import {
   resolveUpdate,
   severityUpdate,
   type AlertAck,
+  type IncidentHistoryLimits,
   type IncidentInput,
   type IncidentState,
 } from '../workflows/incident-messages';
@@ -36,10 +37,18 @@ export interface IncidentServiceOptions {
   publicUrl: string;
   /** How long a resolved incident stays open for its alert to re-open it (milliseconds); default none. */
   reopenGraceMs?: number;
+  /** When an incident continues as new, and its dedup window; default INCIDENT_HISTORY_DEFAULTS (tests set it low). */
+  history?: Partial<IncidentHistoryLimits>;
 }
 
-/** An occurrence of an incident: one closed or running run of its workflow (continued-as-new runs left out). */
+/**
+ * An occurrence of an incident: one chain of runs of its workflow (a run continues as new to bound its history), shown
+ * as its latest run.
+ */
 export interface Occurrence {
+  /** The chain's first run ID (the incident's `occurrence`), where known. */
+  occurrence?: string;
+  /** Its latest run (its start is `startedAt`; the occurrence's own start is its `openedAt`). */
   runId: string;
   status?: string;
   workflowStatus: string;
@@ -111,6 +120,7 @@ export class IncidentService {
           : { kind: 'none', reason: decision.reason, runbookId: decision.runbookId, fieldErrors: decision.fieldErrors },
       notify: { topics: this.opts.notify.topics, publicUrl: this.opts.publicUrl },
       reopenGraceMs: this.opts.reopenGraceMs,
+      history: this.opts.history,
     };
     const attempt = () =>
       this.temporal(() =>
@@ -158,17 +168,22 @@ export class IncidentService {
         );
       state = (await handle.result()) as IncidentState;
     }
-    const occurrences = await this.occurrences(incidentId, description.runId);
+    const occurrences = await this.occurrences(incidentId, description.runId, state.occurrence);
     return { ...state, workflowStatus: status, runId: description.runId, occurrences };
   }
 
-  /** Every occurrence of the incident, newest first (visibility: a run that just started may show a moment later). */
-  private async occurrences(incidentId: string, shown: string): Promise<Occurrence[]> {
+  /**
+   * Every occurrence of the incident, newest first (visibility: a run that just started may show a moment later).
+   * Visibility lists no run that continued as new, so each occurrence shows once, as its latest run.
+   */
+  private async occurrences(incidentId: string, shown: string, occurrence?: string): Promise<Occurrence[]> {
     const page = await this.list({ workflowId: incidentId, pageSize: 100 });
     const base = this.opts.publicUrl.replace(/\/$/, '');
     return page.items
       .filter((i) => i.runId && i.workflowStatus !== 'CONTINUED_AS_NEW')
       .map((i) => ({
+        // Not every visibility store reports a run's first run ID; the shown run's state always knows it.
+        occurrence: i.firstRunId ?? (i.runId === shown ? occurrence : undefined),
         runId: i.runId!,
         status: i.status,
         workflowStatus: i.workflowStatus,

@@ -4,6 +4,9 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { ExecutionTarget } from '../activities/schemas';
+import { SEVERITIES } from '../runbooks/dsl/types';
+import type { IncidentStatus } from '../workflows/incident-messages';
+import type { ExecutionStatus } from '../workflows/messages';
 import { SAFE_VALUE } from './visibility';
 
 export const ErrorBody = Type.Object(
@@ -12,6 +15,8 @@ export const ErrorBody = Type.Object(
       code: Type.String(),
       message: Type.String(),
       details: Type.Optional(Type.Unknown()),
+      /** The request's ID, as in the server log and the x-request-id header. */
+      requestId: Type.Optional(Type.String()),
     }),
   },
   { title: 'Error' },
@@ -128,6 +133,7 @@ export const ExecutionSchema = Type.Object({
   status: Type.String(),
   /** Temporal's own view: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT. */
   workflowStatus: Type.String(),
+  pageUrl: Type.Optional(Type.String({ description: "this execution's page in the approval console (/console)" })),
   startedAt: Type.String(),
   endedAt: Type.Optional(Type.String()),
   steps: Type.Array(StepStateSchema),
@@ -272,11 +278,28 @@ export const RunbookDetail = Type.Composite([
   }),
 ]);
 
+/**
+ * Visibility page tokens as this API hands them out: Temporal's token (a JSON document with SQL and Elasticsearch
+ * visibility alike) in base64url. Checked here so that a malformed token is a 400 at once instead of a slow failure
+ * inside Temporal.
+ */
+export const PAGE_TOKEN_PATTERN = '^[A-Za-z0-9_-]{4,4096}$';
+export const PageToken = Type.String({
+  pattern: PAGE_TOKEN_PATTERN,
+  description: 'nextPageToken of the previous page, as returned',
+});
+
+/** A Temporal run ID (a UUID): anything else is a 400 here, not an error from Temporal. */
+export const RunId = Type.String({
+  pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+  description: 'a run of the workflow (see occurrences)',
+});
+
 export const ApprovalsQuery = Type.Object(
   {
     mine: Type.Optional(Type.Boolean({ default: false, description: 'only the gates the caller may approve now' })),
     pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
-    pageToken: Type.Optional(Type.String({ maxLength: 4096 })),
+    pageToken: Type.Optional(PageToken),
   },
   { additionalProperties: false },
 );
@@ -303,6 +326,7 @@ export const PendingGateSchema = Type.Object(
     escalations: Type.Array(EscalationRecordSchema),
     approveUrl: Type.String(),
     executionUrl: Type.String(),
+    pageUrl: Type.String({ description: "the execution's page in the approval console, where the gate is decided" }),
   },
   { title: 'PendingGate' },
 );
@@ -312,27 +336,75 @@ export const ApprovalsResponse = Type.Object({
   nextPageToken: Type.Optional(Type.String()),
 });
 
-export const SeverityLiteral = Type.Union([
-  Type.Literal('SEV1'),
-  Type.Literal('SEV2'),
-  Type.Literal('SEV3'),
-  Type.Literal('SEV4'),
-]);
+export const SeverityLiteral = StringEnum(SEVERITIES);
 
 const SafeValue = Type.String({ pattern: SAFE_VALUE });
-export const ListQuery = Type.Object({
-  status: Type.Optional(SafeValue),
-  severity: Type.Optional(SeverityLiteral),
-  type: Type.Optional(SafeValue),
+
+/** A string enum as a plain JSON-schema `enum`: the error handler lists the allowed values on a mismatch. */
+export function StringEnum<const T extends readonly string[]>(values: T, options: object = {}) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+}
+
+/** Compile-time check that a list names every member of a union (a new status must be added here too). */
+type Exhaustive<U extends string, L extends readonly U[]> = [Exclude<U, L[number]>] extends [never] ? L : never;
+const exhaustive =
+  <U extends string>() =>
+  <const L extends readonly U[]>(list: Exhaustive<U, L>) =>
+    list;
+
+export const EXECUTION_STATUSES = exhaustive<ExecutionStatus>()([
+  'running',
+  'waiting-approval',
+  'rolling-back',
+  'succeeded',
+  'failed',
+  'rolled-back',
+  'cancelled',
+]);
+export const INCIDENT_STATUSES = exhaustive<IncidentStatus>()([
+  'opened',
+  'triaged',
+  'runbook-running',
+  'contained',
+  'runbook-failed',
+  'rolled-back',
+  'resolved',
+  'closed',
+]);
+/** `open`: every incident that is not closed (a filter, not a status an incident has). */
+export const INCIDENT_STATUS_FILTERS = [...INCIDENT_STATUSES, 'open'] as const;
+
+const Time = (description: string) => Type.String({ format: 'date-time', description });
+const commonFilters = {
+  severity: Type.Optional(StringEnum(SEVERITIES)),
   resource: Type.Optional(
     Type.String({ pattern: SAFE_VALUE, description: 'type/id, e.g. ec2:instance/i-0123456789abcdef0' }),
   ),
-  runbook: Type.Optional(SafeValue),
-  since: Type.Optional(Type.String({ format: 'date-time' })),
-  until: Type.Optional(Type.String({ format: 'date-time' })),
+  since: Type.Optional(Time('started at or after (RFC 3339)')),
+  until: Type.Optional(Time('started at or before (RFC 3339)')),
   pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-  pageToken: Type.Optional(Type.String({ maxLength: 4096 })),
-});
+  pageToken: Type.Optional(PageToken),
+};
+// Unknown query parameters are refused too: a misspelt filter silently ignored would list everything.
+export const IncidentListQuery = Type.Object(
+  {
+    status: Type.Optional(StringEnum(INCIDENT_STATUS_FILTERS, { description: '`open`: every status but closed' })),
+    type: Type.Optional(SafeValue),
+    ...commonFilters,
+  },
+  { additionalProperties: false },
+);
+export const ExecutionListQuery = Type.Object(
+  { status: Type.Optional(StringEnum(EXECUTION_STATUSES)), runbook: Type.Optional(SafeValue), ...commonFilters },
+  { additionalProperties: false },
+);
+
+/** Longest workflow ID the API accepts in a path; the router's maxParamLength is derived from it (see app.ts). */
+export const MAX_ID_LENGTH = 255;
+/** IDs firebreak creates (`ec2-compromise-<uuid>`, `incident-<fingerprint>`, step IDs) use these characters only. */
+export const Id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH, pattern: '^[A-Za-z0-9:._@+-]+$' });
+export const IdParams = Type.Object({ id: Id });
+
 export const ListResponse = Type.Object({
   items: Type.Array(
     Type.Object({
@@ -345,6 +417,8 @@ export const ListResponse = Type.Object({
       runbookId: Type.Optional(Type.String()),
       /** Incidents: one item per occurrence (run); the same id recurs for each occurrence of a fingerprint. */
       runId: Type.Optional(Type.String()),
+      /** The first run of the item's chain (runs that continued as new are not listed). */
+      firstRunId: Type.Optional(Type.String()),
       startedAt: Type.Optional(Type.String()),
       closedAt: Type.Optional(Type.String()),
       workflowStatus: Type.String(),
@@ -371,10 +445,14 @@ export const IncidentSchema = Type.Object({
   openedAt: Type.String(),
   occurrence: Type.Optional(Type.String({ description: 'this occurrence of the incident (its first run ID)' })),
   runId: Type.Optional(Type.String({ description: 'the run shown' })),
+  run: Type.Optional(
+    Type.Integer({ description: "the run's place in its occurrence (1 + the times it continued as new)" }),
+  ),
   occurrences: Type.Optional(
     Type.Array(
       Type.Object({
-        runId: Type.String(),
+        occurrence: Type.Optional(Type.String({ description: 'its first run ID, where known' })),
+        runId: Type.String({ description: 'its latest run (an occurrence continues as new to bound its history)' }),
         status: Type.Optional(Type.String()),
         workflowStatus: Type.String(),
         startedAt: Type.Optional(Type.String()),
@@ -418,6 +496,67 @@ export const IncidentSchema = Type.Object({
   ),
 });
 
+export const PlanBody = Type.Object(
+  {
+    params: Type.Record(Type.String(), Type.Unknown()),
+    target: Type.Optional(ExecutionTarget),
+  },
+  { additionalProperties: false },
+);
+const PlannedCallSchema = Type.Object({ service: Type.String(), operation: Type.String(), input: Type.Unknown() });
+export const PlanSchema = Type.Object({
+  planId: Type.String(),
+  runbookId: Type.String(),
+  runbookVersion: Type.String(),
+  digest: Type.String(),
+  params: Type.Record(Type.String(), Type.Unknown()),
+  target: Type.Optional(ExecutionTarget),
+  resource: Type.Optional(Type.String()),
+  steps: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      kind: Type.Union([Type.Literal('action'), Type.Literal('approval'), Type.Literal('wait')]),
+      title: Type.Optional(Type.String()),
+      outcome: Type.Union(
+        ['previewed', 'not-previewable', 'skipped', 'unresolved', 'gate'].map((o) => Type.Literal(o)),
+      ),
+      action: Type.Optional(Type.String()),
+      preview: Type.Optional(Type.Union([Type.Literal('read'), Type.Literal('dry-run'), Type.Literal('none')])),
+      input: Type.Optional(Type.Unknown()),
+      output: Type.Optional(Type.Unknown()),
+      calls: Type.Optional(Type.Array(PlannedCallSchema)),
+      note: Type.Optional(Type.String()),
+      approval: Type.Optional(
+        Type.Object({
+          roles: Type.Optional(Type.Array(Type.String())),
+          min: Type.Integer(),
+          fourEyes: Type.Boolean(),
+          timeout: Type.String(),
+          onTimeout: Type.String(),
+        }),
+      ),
+      until: Type.Optional(Type.String()),
+      rollback: Type.Optional(
+        Type.Object({
+          action: Type.String(),
+          input: Type.Optional(Type.Unknown()),
+          calls: Type.Optional(Type.Array(PlannedCallSchema)),
+          note: Type.Optional(Type.String()),
+        }),
+      ),
+    }),
+  ),
+  changes: Type.Array(Type.Intersect([PlannedCallSchema, Type.Object({ stepId: Type.String() })])),
+  rollbackPlan: Type.Array(
+    Type.Object({
+      stepId: Type.String(),
+      action: Type.String(),
+      input: Type.Optional(Type.Unknown()),
+      note: Type.Optional(Type.String()),
+    }),
+  ),
+  notPreviewable: Type.Array(Type.String()),
+});
 // ---- evidence ------------------------------------------------------------------------------------------------------
 
 export const EvidenceArtefactSchema = Type.Object({

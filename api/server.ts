@@ -26,11 +26,23 @@ async function main(): Promise<void> {
     auth,
     logger: { level: config.logLevel },
     processMetrics: true,
+    trustProxy: config.trustProxy,
+    rateLimit: {
+      windowMs: config.rateLimit.windowSec * 1000,
+      perPrincipal: config.rateLimit.perPrincipal,
+      perAddress: config.rateLimit.perAddress,
+      alertsPerAddress: config.rateLimit.alertsPerAddress,
+    },
     notifyTopics: config.notifyTopics,
     incidentReopenGraceMs: config.incidentReopenGraceMs,
     alerts: {
       snsTopics: config.snsTopics,
-      verifier: config.snsVerify ? new SnsSignatureVerifier() : null,
+      verifier: config.snsVerify
+        ? new SnsSignatureVerifier({
+            maxAgeMs: config.snsMaxAgeSec * 1000,
+            clockSkewMs: config.snsClockSkewSec * 1000,
+          })
+        : null,
       webhookSecret: config.webhookSecret,
       webhookHeader: config.webhookHeader,
       // Confirm in the topic's own region, with the SDK's default credentials (or the emulator's endpoint).

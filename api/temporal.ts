@@ -10,7 +10,7 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import { ConflictError, NotFoundError, UnavailableError, type ApiError } from './errors';
+import { ConflictError, NotFoundError, UnavailableError, ValidationFailedError, type ApiError } from './errors';
 
 /**
  * Every call has a deadline: a sender waits for the answer (SNS gives up after 15 s), and a prompt 503 gets an alert
@@ -24,8 +24,22 @@ export async function callTemporal<T>(client: Client, call: () => Promise<T>): P
   } catch (err) {
     if (isUnavailable(err))
       throw new UnavailableError('Temporal is unavailable; retry later', undefined, { cause: err });
+    if (isInvalidArgument(err)) {
+      throw new ValidationFailedError(`Temporal refused the request as invalid: ${(err as Error).message}`, undefined, {
+        cause: err,
+      });
+    }
     throw err;
   }
+}
+
+/** gRPC INVALID_ARGUMENT (3) anywhere in the cause chain: the caller's input (an ID, a run ID) was malformed. */
+export function isInvalidArgument(err: unknown): boolean {
+  for (let e = err as { code?: number; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e.code === 3) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
 }
 
 /** Describes a workflow that must be of `workflowType`; anything else, or nothing, is a 404 naming the `noun`. */

@@ -5,7 +5,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseTokenEntries } from '../api/tokens';
 import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { durationMs } from '../runbooks/dsl/duration';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
@@ -59,6 +59,22 @@ export const ConfigSchema = Type.Object({
   /** Shared secret for EventBridge API destinations and webhooks; empty refuses those deliveries. */
   webhookSecret: Type.String(),
   webhookHeader: Type.String({ pattern: '^[a-z0-9-]+$' }),
+  /** Signed SNS messages older than this (by their Timestamp) are refused as replays. */
+  snsMaxAgeSec: Type.Integer({ minimum: 60, maximum: 86_400 }),
+  /** How far in the future an SNS Timestamp may be (clock skew between SNS and this host). */
+  snsClockSkewSec: Type.Integer({ minimum: 0, maximum: 3_600 }),
+  /**
+   * Proxies in front of the API whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated), so that the
+   * per-address rate limit sees the client's address rather than the load balancer's. Empty: none.
+   */
+  trustProxy: Type.String({ pattern: '^[0-9A-Fa-f:./, ]*$' }),
+  /** Requests per window: per principal, per source address, per source address to the alert endpoints. */
+  rateLimit: Type.Object({
+    windowSec: Type.Integer({ minimum: 1, maximum: 3_600 }),
+    perPrincipal: Type.Integer({ minimum: 1 }),
+    perAddress: Type.Integer({ minimum: 1 }),
+    alertsPerAddress: Type.Integer({ minimum: 1 }),
+  }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
   /**
    * Worker: how long a stopping worker lets in-flight activities finish before it cancels them (Temporal then retries
@@ -88,7 +104,7 @@ export const DEFAULT_INCIDENT_REOPEN_GRACE = '2m';
 /** A duration in the `ms` format (`90s`, `10m`, or plain milliseconds) as milliseconds; NaN when unreadable. */
 function duration(v: string | undefined, fallback: string): number {
   try {
-    return msToNumber((v === undefined || v === '' ? fallback : /^\d+$/.test(v) ? Number(v) : v) as Duration);
+    return durationMs((v === undefined || v === '' ? fallback : /^\d+$/.test(v) ? Number(v) : v) as Duration);
   } catch {
     return NaN;
   }
@@ -148,6 +164,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     snsVerify: env.FIREBREAK_SNS_VERIFY !== 'false',
     webhookSecret: env.FIREBREAK_WEBHOOK_SECRET ?? '',
     webhookHeader: (env.FIREBREAK_WEBHOOK_HEADER || 'x-firebreak-secret').toLowerCase(),
+    snsMaxAgeSec: int(env.FIREBREAK_SNS_MAX_AGE_S, 3600),
+    snsClockSkewSec: int(env.FIREBREAK_SNS_CLOCK_SKEW_S, 300),
+    trustProxy: env.FIREBREAK_TRUST_PROXY ?? '',
+    rateLimit: {
+      windowSec: int(env.FIREBREAK_RATE_LIMIT_WINDOW_S, 60),
+      perPrincipal: int(env.FIREBREAK_RATE_LIMIT_PRINCIPAL, 600),
+      perAddress: int(env.FIREBREAK_RATE_LIMIT_ADDRESS, 1200),
+      alertsPerAddress: int(env.FIREBREAK_RATE_LIMIT_ALERTS, 6000),
+    },
     logLevel: env.LOG_LEVEL || 'info',
     workerShutdownGraceMs: duration(env.FIREBREAK_WORKER_SHUTDOWN_GRACE, DEFAULT_WORKER_SHUTDOWN_GRACE),
     incidentReopenGraceMs: duration(env.FIREBREAK_INCIDENT_REOPEN_GRACE, DEFAULT_INCIDENT_REOPEN_GRACE),
@@ -174,16 +199,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     snsVerify: 'FIREBREAK_SNS_VERIFY',
     webhookSecret: 'FIREBREAK_WEBHOOK_SECRET',
     webhookHeader: 'FIREBREAK_WEBHOOK_HEADER',
+    snsMaxAgeSec: 'FIREBREAK_SNS_MAX_AGE_S',
+    snsClockSkewSec: 'FIREBREAK_SNS_CLOCK_SKEW_S',
+    trustProxy: 'FIREBREAK_TRUST_PROXY',
+    rateLimit: 'FIREBREAK_RATE_LIMIT_*',
     logLevel: 'LOG_LEVEL',
     workerShutdownGraceMs: 'FIREBREAK_WORKER_SHUTDOWN_GRACE',
     incidentReopenGraceMs: 'FIREBREAK_INCIDENT_REOPEN_GRACE',
+  };
+  const rateLimitNames: Record<string, string> = {
+    windowSec: 'FIREBREAK_RATE_LIMIT_WINDOW_S',
+    perPrincipal: 'FIREBREAK_RATE_LIMIT_PRINCIPAL',
+    perAddress: 'FIREBREAK_RATE_LIMIT_ADDRESS',
+    alertsPerAddress: 'FIREBREAK_RATE_LIMIT_ALERTS',
   };
   const raw = (key: string) =>
     key === 'workerShutdownGraceMs' || key === 'incidentReopenGraceMs'
       ? env[names[key]] // the duration as written, not its NaN
       : (cfg as Record<string, unknown>)[key];
   const errors = [...Value.Errors(ConfigSchema, cfg)].map((e) => {
-    const key = e.path.split('/')[1] ?? '';
+    const [, key = '', sub = ''] = e.path.split('/');
+    if (key === 'rateLimit' && rateLimitNames[sub]) {
+      return `${rateLimitNames[sub]}: ${e.message} (got ${JSON.stringify(cfg.rateLimit[sub as keyof typeof cfg.rateLimit])})`;
+    }
     const what = Number.isNaN((cfg as Record<string, unknown>)[key])
       ? 'expected a duration such as 90s or 10m'
       : e.message;

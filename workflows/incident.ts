@@ -6,9 +6,8 @@
 import {
   allHandlersFinished,
   ApplicationFailure,
-  CancelledFailure,
-  ChildWorkflowFailure,
   condition,
+  makeContinueAsNewFunc,
   getExternalWorkflowHandle,
   log,
   ParentClosePolicy,
@@ -20,12 +19,16 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { ActivityEnvelope } from '../activities/envelope';
+import type { IncidentActivities } from '../activities/incident';
 import type { ActivityInput } from '../activities/schemas';
 import type { NormalisedAlert } from '../alerts/alert';
 import { SEVERITIES } from '../runbooks/dsl/types';
+import { DeliveryWindow } from './delivery-window';
 import {
   alertUpdate,
+  INCIDENT_HISTORY_DEFAULTS,
   IncidentRejection,
   incidentStateQuery,
   MAX_ALERTS_PER_UPDATE,
@@ -40,6 +43,7 @@ import {
 import { incidentNewsSignal, runbookProgressSignal, TERMINAL_STATUSES, type RunbookProgress } from './messages';
 import type { IncidentNews } from '../runbooks/dsl/types';
 import { runbookWorkflow } from './runbook';
+import { outcomeOfFailure, outcomeOfResult } from './runbook-outcome';
 import { SA } from './search-attributes';
 
 const { 'sns.publish': publish } = proxyActivities<{
@@ -48,6 +52,17 @@ const { 'sns.publish': publish } = proxyActivities<{
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
+const { 'incident.runbookOutcome': runbookOutcome } = proxyActivities<IncidentActivities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 3, initialInterval: '1s', maximumInterval: '10s' },
+});
+
+/**
+ * A run that continued as new reads its runbook's end through the client: soon after every progress signal (the end
+ * usually follows one), then less and less often while nothing happens (a long approval, a rollback window).
+ */
+const OUTCOME_POLL_MIN_MS = 5_000;
+const OUTCOME_POLL_MAX_MS = 60 * 60 * 1000;
 
 /** Timeline entries kept in the queryable state; older re-firings are folded into the counters (history keeps all). */
 const MAX_TIMELINE = 500;
@@ -58,49 +73,64 @@ const MAX_TIMELINE = 500;
  *   `<incident>-run`, which the previous occurrence's child may still hold in its rollback window.
  * - outcomeFromResult: status, notifications and search attributes follow the child's result (and failure), once.
  * - reopenUntilClosed: a firing alert re-opens a resolved incident until its run completes, whoever resolved it.
+ * - continueAsNew: the incident continues as new before its history nears Temporal's limits.
  */
 export const INCIDENT_PATCHES = {
   childPerOccurrence: 'incident-child-per-occurrence',
   outcomeFromResult: 'incident-outcome-from-child-result',
   reopenUntilClosed: 'incident-reopen-until-closed',
+  continueAsNew: 'incident-continue-as-new',
 } as const;
 
 export async function incidentWorkflow(input: IncidentInput): Promise<IncidentState> {
   const info = workflowInfo();
   const now = (): string => new Date().toISOString();
-  const seenDeliveries = new Set<string>();
-  const pendingNotifications: Promise<void>[] = [];
+  const carried = input.carried;
+  const limits = { ...INCIDENT_HISTORY_DEFAULTS, ...input.history };
+  const deliveries = new DeliveryWindow(
+    { maxIds: limits.dedupMaxIds, maxAgeMs: limits.dedupMaxAgeMs },
+    carried?.deliveries,
+  );
+  /** Notifications and runbook signals in flight; each leaves the set when it settles. */
+  const pendingNotifications = new Set<Promise<void>>();
   const route = input.route;
+  // Executions started before continue-as-new existed replay as they ran: they never continue as new.
+  const mayContinue = carried !== undefined || patched(INCIDENT_PATCHES.continueAsNew);
+  /** Updates this run accepted, and its history's size when it started (the state handed over included). */
+  let updatesThisRun = 0;
+  const startBytes = info.historySize;
 
-  const state: IncidentState = {
-    incidentId: input.incidentId,
-    fingerprint: input.fingerprint,
-    status: 'opened',
-    title: 'incident',
-    incidentType: route.kind === 'runbook' ? route.runbook.incidentType : 'unclassified',
-    severity: input.severity,
-    severityReason: input.severityReason,
-    openedAt: now(),
-    // Stable across continue-as-new: names this occurrence of the fingerprint's incident.
-    occurrence: info.firstExecutionRunId,
-    refiredCount: 0,
-    reopenedCount: 0,
-    duplicateCount: 0,
-    alertCount: 0,
-    automation:
-      route.kind === 'runbook'
-        ? {
-            kind: 'runbook',
-            runbookId: route.runbook.id,
-            digest: route.digest,
-            executionId: patched(INCIDENT_PATCHES.childPerOccurrence)
-              ? `${input.incidentId}-run-${info.firstExecutionRunId}`
-              : `${input.incidentId}-run`,
-            status: 'starting',
-          }
-        : { kind: 'none', reason: route.reason, runbookId: route.runbookId, fieldErrors: route.fieldErrors },
-    timeline: [],
-  };
+  const state: IncidentState = carried
+    ? { ...carried.state, run: (carried.state.run ?? 1) + 1 }
+    : {
+        incidentId: input.incidentId,
+        fingerprint: input.fingerprint,
+        status: 'opened',
+        title: 'incident',
+        incidentType: route.kind === 'runbook' ? route.runbook.incidentType : 'unclassified',
+        severity: input.severity,
+        severityReason: input.severityReason,
+        openedAt: now(),
+        // Stable across continue-as-new: names this occurrence of the fingerprint's incident.
+        occurrence: info.firstExecutionRunId,
+        refiredCount: 0,
+        reopenedCount: 0,
+        duplicateCount: 0,
+        alertCount: 0,
+        automation:
+          route.kind === 'runbook'
+            ? {
+                kind: 'runbook',
+                runbookId: route.runbook.id,
+                digest: route.digest,
+                executionId: patched(INCIDENT_PATCHES.childPerOccurrence)
+                  ? `${input.incidentId}-run-${info.firstExecutionRunId}`
+                  : `${input.incidentId}-run`,
+                status: 'starting',
+              }
+            : { kind: 'none', reason: route.reason, runbookId: route.runbookId, fieldErrors: route.fieldErrors },
+        timeline: [],
+      };
 
   const record = (kind: TimelineEntry['kind'], message: string, data?: unknown): void => {
     state.timeline.push({ at: now(), kind, message, data });
@@ -113,6 +143,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     upsertSearchAttributes([{ key: SA.status, value: status }]);
   };
   const closed = () => state.status === 'closed';
+  const track = (p: Promise<void>): void => {
+    const tracked: Promise<void> = p.then(() => void pendingNotifications.delete(tracked));
+    pendingNotifications.add(tracked);
+  };
 
   /** Publishes to the topic for the incident's current severity; a failed notification is recorded, never fatal. */
   const notify = (event: string, subject: string, extra: Record<string, unknown> = {}): void => {
@@ -156,7 +190,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       () => record('notification', `sent ${event} to ${topicArn}`),
       (err) => record('notification', `failed to send ${event}: ${(err as Error).message}`),
     );
-    pendingNotifications.push(p);
+    track(p);
   };
 
   setHandler(incidentStateQuery, () => state);
@@ -174,11 +208,10 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
           ? { runbookId: state.automation.runbookId, executionId: state.automation.executionId }
           : { reason: state.automation.reason },
     });
-    if (seenDeliveries.has(alert.deliveryId)) {
+    if (deliveries.check(alert.deliveryId, Date.now())) {
       state.duplicateCount++;
       return ack('duplicate');
     }
-    seenDeliveries.add(alert.deliveryId);
     state.alertCount++;
     state.lastSeen = alert.occurredAt;
     if (state.alertCount === 1) {
@@ -228,24 +261,32 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     return ack(reopened ? 'reopened' : 'refired');
   };
 
-  setHandler(alertUpdate, (alerts) => alerts.map(receive), {
-    validator: (alerts) => {
-      if (closed()) throw ApplicationFailure.nonRetryable('incident is closed', IncidentRejection.closed);
-      if (!Array.isArray(alerts) || alerts.length === 0 || alerts.length > MAX_ALERTS_PER_UPDATE) {
-        throw ApplicationFailure.nonRetryable(
-          `1 to ${MAX_ALERTS_PER_UPDATE} alerts per update`,
-          IncidentRejection.invalid,
-        );
-      }
-      if (alerts.some((a) => !a?.deliveryId || !a.name)) {
-        throw ApplicationFailure.nonRetryable('not a normalised alert', IncidentRejection.invalid);
-      }
+  setHandler(
+    alertUpdate,
+    (alerts) => {
+      updatesThisRun++;
+      return alerts.map(receive);
     },
-  });
+    {
+      validator: (alerts) => {
+        if (closed()) throw ApplicationFailure.nonRetryable('incident is closed', IncidentRejection.closed);
+        if (!Array.isArray(alerts) || alerts.length === 0 || alerts.length > MAX_ALERTS_PER_UPDATE) {
+          throw ApplicationFailure.nonRetryable(
+            `1 to ${MAX_ALERTS_PER_UPDATE} alerts per update`,
+            IncidentRejection.invalid,
+          );
+        }
+        if (alerts.some((a) => !a?.deliveryId || !a.name)) {
+          throw ApplicationFailure.nonRetryable('not a normalised alert', IncidentRejection.invalid);
+        }
+      },
+    },
+  );
 
   setHandler(
     severityUpdate,
     (change) => {
+      updatesThisRun++;
       record('severity', `${state.severity} → ${change.severity} by ${change.by.id}: ${change.reason}`);
       state.severity = change.severity;
       state.severityReason = `set by ${change.by.id}: ${change.reason}`;
@@ -281,7 +322,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         () => record('runbook', `told the runbook: alert ${news().alertState}`),
         (err) => record('runbook', `could not tell the runbook: ${(err as Error).message}`),
       );
-    pendingNotifications.push(sent);
+    track(sent);
   };
   const resolve = (by: NonNullable<IncidentState['resolvedBy']>): void => {
     state.resolvedAt = now();
@@ -291,6 +332,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   setHandler(
     resolveUpdate,
     (request) => {
+      updatesThisRun++;
       record('resolution', `resolved by ${request.by.id}: ${request.reason}`);
       resolve({ kind: 'human', id: request.by.id, reason: request.reason });
       return state;
@@ -344,6 +386,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
           notify('approval-required', `approval needed: ${approval.title}`, {
             step: approval.stepId,
             approvalUrl: `${base}/v1/executions/${encodeURIComponent(progress.executionId)}/approvals/${encodeURIComponent(approval.stepId)}`,
+            // The approval console's page for this execution (a browser link; approvalUrl is the API's POST).
+            approvalPageUrl: `${base}/console/executions/${encodeURIComponent(progress.executionId)}`,
             approvalDeadline: approval.deadline,
             approverRoles: approval.roles,
           });
@@ -374,26 +418,101 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     }
   };
 
+  /** Bumped by every progress signal: a run that continued as new then looks for the runbook's end soon. */
+  let progressSignals = 0;
   setHandler(runbookProgressSignal, (progress: RunbookProgress) => {
+    progressSignals++;
     if (patched(INCIDENT_PATCHES.outcomeFromResult)) follow(progress, false);
     else legacyProgress(progress);
   });
 
-  upsertSearchAttributes([
-    { key: SA.kind, value: 'incident' },
-    { key: SA.status, value: state.status },
-    { key: SA.severity, value: state.severity },
-    { key: SA.incidentType, value: state.incidentType },
-  ]);
+  /** Set once the run decided to continue as new: the outcome poll stops. */
+  let continuing = false;
+  /**
+   * A run that continued as new cannot await its runbook child's result (only the run that started a child can), and
+   * the runbook's last progress signal may never arrive: it reads the execution's end through the client instead.
+   */
+  const watchRunbook = async (): Promise<void> => {
+    const automation = state.automation;
+    if (automation.kind !== 'runbook') return;
+    let delayMs = OUTCOME_POLL_MIN_MS;
+    let signalsSeen = progressSignals;
+    while (!automation.finished && !continuing) {
+      try {
+        const outcome = await runbookOutcome({ executionId: automation.executionId });
+        if (outcome) {
+          follow(outcome, true);
+          return;
+        }
+      } catch (err) {
+        record('runbook', `could not read the runbook's state: ${(err as Error).message}`);
+      }
+      await condition(() => progressSignals !== signalsSeen || continuing || !!automation.finished, delayMs);
+      delayMs = progressSignals !== signalsSeen ? OUTCOME_POLL_MIN_MS : Math.min(delayMs * 2, OUTCOME_POLL_MAX_MS);
+      signalsSeen = progressSignals;
+    }
+  };
+  let watching: Promise<void> = Promise.resolve();
 
-  // The first alert arrives with the start (update-with-start).
-  await condition(() => state.alertCount > 0);
-  if (state.resource)
-    upsertSearchAttributes([{ key: SA.resource, value: `${state.resource.type}/${state.resource.id}` }]);
-  notify('opened', `incident opened: ${state.title}`, { alert: summariseAlert(state.firstAlert!) });
-  setStatus('triaged', `${state.severity} (${state.severityReason})`);
+  upsertSearchAttributes(searchAttributes(state, !!carried));
 
-  if (route.kind === 'runbook' && state.automation.kind === 'runbook') {
+  if (carried) {
+    runbookStarted = carried.runbookStarted;
+    record('state', `continued as new (run ${state.run})`);
+    if (runbookStarted) watching = watchRunbook();
+  } else {
+    await open();
+  }
+
+  const settled = () =>
+    state.automation.kind === 'none' || TERMINAL_STATUSES.includes(state.automation.status as never);
+  /** Temporal suggests it, or this run reached one of its bounds (bytes only after growing: no empty runs). */
+  const shouldContinue = (): boolean => {
+    if (!mayContinue) return false;
+    const now = workflowInfo();
+    return (
+      now.continueAsNewSuggested ||
+      updatesThisRun >= limits.maxUpdates ||
+      now.historyLength >= limits.maxEvents ||
+      (now.historySize >= limits.maxBytes && now.historySize - startBytes >= limits.maxBytes / 4)
+    );
+  };
+  const reopenGraceMs = input.reopenGraceMs ?? 0;
+  for (;;) {
+    await condition(() => (state.resolvedAt !== undefined && settled()) || shouldContinue());
+    if (!(state.resolvedAt !== undefined && settled())) return await continueRun();
+    setStatus(
+      'resolved',
+      state.resolvedBy?.kind === 'alert' ? 'alert back to OK' : `resolved by ${state.resolvedBy?.id}`,
+    );
+    notify('resolved', `resolved: ${state.title}`, { resolvedBy: state.resolvedBy });
+    // Closing: during the grace period and until every notification and handler has finished, a firing alert (which
+    // the update validator still accepts) re-opens the incident; it is never acknowledged and then dropped.
+    if (reopenGraceMs > 0) await condition(() => state.resolvedAt === undefined, reopenGraceMs);
+    if (state.resolvedAt !== undefined) await Promise.all([...pendingNotifications]);
+    if (state.resolvedAt !== undefined) await condition(allHandlersFinished);
+    if (state.resolvedAt !== undefined || !patched(INCIDENT_PATCHES.reopenUntilClosed)) break;
+    setStatus(openStatus(), 'an alert fired again while the incident was closing');
+    notify('reopened', `re-opened: ${state.title}`);
+  }
+  state.closedAt = now();
+  setStatus('closed', 'resolved and automation settled');
+  log.info('incident closed', { incidentId: state.incidentId });
+  return state;
+
+  /** The first run: the opening notification, then the runbook as a child execution (or the lack of one). */
+  async function open(): Promise<void> {
+    // The first alert arrives with the start (update-with-start).
+    await condition(() => state.alertCount > 0);
+    if (state.resource)
+      upsertSearchAttributes([{ key: SA.resource, value: `${state.resource.type}/${state.resource.id}` }]);
+    notify('opened', `incident opened: ${state.title}`, { alert: summariseAlert(state.firstAlert!) });
+    setStatus('triaged', `${state.severity} (${state.severityReason})`);
+    if (route.kind !== 'runbook' || state.automation.kind !== 'runbook') {
+      record('runbook', `no automation: ${state.automation.kind === 'none' ? state.automation.reason : ''}`);
+      notify('no-automation', `no runbook for: ${state.title}`);
+      return;
+    }
     const automation = state.automation;
     const child = await startChild(runbookWorkflow, {
       workflowId: automation.executionId,
@@ -412,7 +531,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
           target: state.account || state.region ? { account: state.account, region: state.region } : undefined,
         },
       ],
-      // The execution outlives the incident's closing, e.g. to stay in its rollback window.
+      // The execution outlives the incident's closing (e.g. to stay in its rollback window) and its continue-as-new.
       parentClosePolicy: ParentClosePolicy.ABANDON,
     });
     runbookStarted = true;
@@ -422,51 +541,44 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     // failure) is what settles the outcome.
     void child.result().then(
       (final) => {
-        if (patched(INCIDENT_PATCHES.outcomeFromResult)) {
-          follow(
-            {
-              executionId: automation.executionId,
-              status: final.status,
-              failure: final.failure,
-              rollback: final.rollback,
-            },
-            true,
-          );
-        } else if (!TERMINAL_STATUSES.includes(automation.status as never)) automation.status = final.status;
+        if (patched(INCIDENT_PATCHES.outcomeFromResult)) follow(outcomeOfResult(automation.executionId, final), true);
+        else if (!TERMINAL_STATUSES.includes(automation.status as never)) automation.status = final.status;
       },
       (err) => {
         if (patched(INCIDENT_PATCHES.outcomeFromResult)) follow(outcomeOfFailure(automation.executionId, err), true);
         else if (!TERMINAL_STATUSES.includes(automation.status as never)) automation.status = 'failed';
       },
     );
-  } else {
-    record('runbook', `no automation: ${state.automation.kind === 'none' ? state.automation.reason : ''}`);
-    notify('no-automation', `no runbook for: ${state.title}`);
   }
 
-  const settled = () =>
-    state.automation.kind === 'none' || TERMINAL_STATUSES.includes(state.automation.status as never);
-  const reopenGraceMs = input.reopenGraceMs ?? 0;
-  for (;;) {
-    await condition(() => state.resolvedAt !== undefined && settled());
-    setStatus(
-      'resolved',
-      state.resolvedBy?.kind === 'alert' ? 'alert back to OK' : `resolved by ${state.resolvedBy?.id}`,
+  /**
+   * Hands the incident to a new run of the same workflow ID (safe-message-handlers): nothing in flight is dropped —
+   * notifications and runbook signals finish, the outcome poll stops, every handler finishes — and the state goes
+   * with it. Alerts accepted meanwhile are handled here and carried too.
+   */
+  async function continueRun(): Promise<never> {
+    continuing = true;
+    await watching;
+    while (pendingNotifications.size > 0) await Promise.all([...pendingNotifications]);
+    await condition(allHandlersFinished);
+    const at = workflowInfo();
+    log.info('incident continues as new', {
+      incidentId: state.incidentId,
+      run: state.run ?? 1,
+      updates: updatesThisRun,
+      events: at.historyLength,
+      bytes: at.historySize,
+    });
+    record(
+      'state',
+      `continuing as new after ${updatesThisRun} updates, ${at.historyLength} events, ${at.historySize} bytes`,
     );
-    notify('resolved', `resolved: ${state.title}`, { resolvedBy: state.resolvedBy });
-    // Closing: during the grace period and until every notification and handler has finished, a firing alert (which
-    // the update validator still accepts) re-opens the incident; it is never acknowledged and then dropped.
-    if (reopenGraceMs > 0) await condition(() => state.resolvedAt === undefined, reopenGraceMs);
-    if (state.resolvedAt !== undefined) await Promise.all(pendingNotifications);
-    if (state.resolvedAt !== undefined) await condition(allHandlersFinished);
-    if (state.resolvedAt !== undefined || !patched(INCIDENT_PATCHES.reopenUntilClosed)) break;
-    setStatus(openStatus(), 'an alert fired again while the incident was closing');
-    notify('reopened', `re-opened: ${state.title}`);
+    // The search attributes go with the start, so lists and filters find the new run at once.
+    return makeContinueAsNewFunc<typeof incidentWorkflow>({ typedSearchAttributes: searchAttributes(state, true) })({
+      ...input,
+      carried: { state, deliveries: deliveries.carry(Date.now()), runbookStarted },
+    });
   }
-  state.closedAt = now();
-  setStatus('closed', 'resolved and automation settled');
-  log.info('incident closed', { incidentId: state.incidentId });
-  return state;
 
   /** The status a re-opened incident returns to: where its automation left it. */
   function openStatus(): IncidentStatus {
@@ -494,31 +606,20 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
 // An error in this workflow's code fails the incident with its message instead of retrying the task forever.
 setWorkflowOptions({ failureExceptionTypes: [Error] }, incidentWorkflow);
 
-/** The outcome a failed runbook child reports through its failure (its last progress signal may be lost). */
-function outcomeOfFailure(executionId: string, err: unknown): RunbookProgress {
-  const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
-  if (cause instanceof CancelledFailure) {
-    return {
-      executionId,
-      status: 'cancelled',
-      rollback: { trigger: 'cancelled', reason: cause.message, startedAt: '' },
-    };
-  }
-  const details =
-    cause instanceof ApplicationFailure ? (cause.details?.[0] as { stepId?: string } | undefined) : undefined;
-  return {
-    executionId,
-    status: 'failed',
-    failure: {
-      message: cause instanceof Error ? cause.message : String(cause),
-      type: cause instanceof ApplicationFailure ? (cause.type ?? undefined) : (cause as Error | undefined)?.name,
-      stepId: details?.stepId,
-    },
-  };
-}
-
 function unreachable(x: never): never {
   throw new Error(`unreachable: ${JSON.stringify(x)}`);
+}
+
+/** The incident's search attributes; `all`: with the resource too (known once the first alert arrived). */
+function searchAttributes(s: IncidentState, all: boolean): SearchAttributePair[] {
+  const pairs: SearchAttributePair[] = [
+    { key: SA.kind, value: 'incident' },
+    { key: SA.status, value: s.status },
+    { key: SA.severity, value: s.severity },
+    { key: SA.incidentType, value: s.incidentType },
+  ];
+  if (all && s.resource) pairs.push({ key: SA.resource, value: `${s.resource.type}/${s.resource.id}` });
+  return pairs;
 }
 
 function summariseAlert(a: NormalisedAlert) {

@@ -70,6 +70,8 @@ import { handleWindowExtensions } from './release-window';
  */
 export const PATCH_ESCALATION = 'approval-escalation';
 export const PATCH_DECISION_AT_DEADLINE = 'approval-decision-wins-at-deadline';
+/** Progress signals go to the incident's current run (it continues as new), not to the run that started this one. */
+export const PATCH_PROGRESS_TO_CURRENT_RUN = 'progress-to-current-incident-run';
 
 const DEFAULT_TIMEOUT = '2m';
 /**
@@ -138,8 +140,12 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     state.status = status;
     upsertSearchAttributes([{ key: SA.status, value: status }]);
     if (parent) {
-      // The incident that started this execution follows it through these signals; a closed parent is no error.
-      void getExternalWorkflowHandle(parent.workflowId, parent.runId)
+      // The incident that started this execution follows it through these signals; a closed parent is no error. By
+      // workflow ID alone: the incident continues as new, and its current run must hear (patched: a new command).
+      void getExternalWorkflowHandle(
+        parent.workflowId,
+        patched(PATCH_PROGRESS_TO_CURRENT_RUN) ? undefined : parent.runId,
+      )
         .signal(runbookProgressSignal, {
           executionId: info.workflowId,
           status,

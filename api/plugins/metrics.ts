@@ -16,6 +16,8 @@ export interface FirebreakMetrics {
   snsSubscriptions: Counter<'event' | 'topic'>;
   /** Requests refused by authentication (401) or authorisation (403), by reason and matched route. */
   authRefused: Counter<'status' | 'reason' | 'route'>;
+  /** Requests refused with 429, by which limit (per source address, per principal). */
+  rateLimited: Counter<'scope'>;
 }
 
 declare module 'fastify' {
@@ -51,6 +53,12 @@ const metrics: FastifyPluginAsync<{ processMetrics?: boolean }> = async (app, op
       name: 'firebreak_auth_refused_total',
       help: 'Requests refused for a missing or bad credential (401) or a missing permission (403).',
       labelNames: ['status', 'reason', 'route'],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'firebreak_rate_limited_total',
+      help: 'Requests refused with 429, by the limit they exceeded.',
+      labelNames: ['scope'],
       registers: [registry],
     }),
   };

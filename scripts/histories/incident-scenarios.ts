@@ -55,15 +55,14 @@ async function recordBoth(
   name: string,
   incidentId: string,
   description: string,
-  childDescription?: string,
+  child?: { workflowId: string; description: string },
 ): Promise<Recorded[]> {
   const incident = ctx.client.workflow.getHandle(incidentId);
   await closed(incident);
   const out: Recorded[] = [{ scenario: name, workflowId: incidentId, description }];
-  if (childDescription) {
-    const childId = `${incidentId}-run`;
-    await closed(ctx.client.workflow.getHandle(childId));
-    out.push({ scenario: `${name}.runbook`, workflowId: childId, description: childDescription });
+  if (child) {
+    await closed(ctx.client.workflow.getHandle(child.workflowId));
+    out.push({ scenario: `${name}.runbook`, workflowId: child.workflowId, description: child.description });
   }
   return out;
 }
@@ -91,8 +90,8 @@ export const incidentScenarios: Scenario[] = [
       const service = incidentService(ctx, [verifying]);
       const fire = egressAlarm(ctx.nextInstance());
       const first = fire('ALARM');
-      const { incidentId } = await ingest(service, first, 'opened');
-      const child = ctx.client.workflow.getHandle(`${incidentId}-run`);
+      const { incidentId, automation } = await ingest(service, first, 'opened');
+      const child = ctx.client.workflow.getHandle(automation.executionId!);
       await executionState(child, (s) => s.status === 'waiting-approval', 'approval');
       await ingest(service, first, 'duplicate'); // the same delivery again (SNS/EventBridge redelivery)
       await ingest(service, fire('ALARM'), 'refired');
@@ -106,7 +105,11 @@ export const incidentScenarios: Scenario[] = [
         'incident-runbook-resolved',
         incidentId!,
         'alarm opens the incident, a redelivery and a re-firing arrive, the runbook is approved and isolates, the alarm goes back to OK: resolved and closed',
-        'drill ec2-compromise with a verification wait step, run by the incident: approved, isolated, verified by the alarm going back to OK, 3s rollback window expires',
+        {
+          workflowId: automation.executionId!,
+          description:
+            'drill ec2-compromise with a verification wait step, run by the incident: approved, isolated, verified by the alarm going back to OK, 3s rollback window expires',
+        },
       );
     },
   },
@@ -115,11 +118,11 @@ export const incidentScenarios: Scenario[] = [
     async run(ctx) {
       const service = incidentService(ctx, [ec2Compromise]);
       const fire = egressAlarm(ctx.nextInstance());
-      const { incidentId } = await ingest(service, fire('ALARM'), 'opened');
-      const child = ctx.client.workflow.getHandle(`${incidentId}-run`);
+      const { incidentId, automation } = await ingest(service, fire('ALARM'), 'opened');
+      const child = ctx.client.workflow.getHandle(automation.executionId!);
       await executionState(child, (s) => s.status === 'waiting-approval', 'approval');
       await ingest(service, fire('OK'), 'resolved');
-      await ingest(service, fire('ALARM'), 'refired'); // flapping: the resolution is withdrawn
+      await ingest(service, fire('ALARM'), 'reopened'); // flapping: the resolution is withdrawn
       await child.executeUpdate(approvalUpdate, {
         args: [{ stepId: 'approve-isolation', decision: 'reject', comment: 'flapping alarm', decidedBy: commander }],
       });
@@ -136,7 +139,11 @@ export const incidentScenarios: Scenario[] = [
         'incident-flapping-rolled-back',
         incidentId!,
         'alarm opens the incident, goes OK, fires again (resolution withdrawn); the runbook is rejected and rolled back; OK again: closed',
-        'ec2-compromise run by the incident, told the alert was resolved, then rejected by the commander and rolled back',
+        {
+          workflowId: automation.executionId!,
+          description:
+            'ec2-compromise run by the incident, told the alert was resolved, then rejected by the commander and rolled back',
+        },
       );
     },
   },
@@ -145,8 +152,8 @@ export const incidentScenarios: Scenario[] = [
     async run(ctx) {
       const service = incidentService(ctx, [withDeadline('incident-deadline-fail', '1s', 'fail')]);
       const fire = egressAlarm(ctx.nextInstance());
-      const { incidentId } = await ingest(service, fire('ALARM'), 'opened');
-      await closed(ctx.client.workflow.getHandle(`${incidentId}-run`));
+      const { incidentId, automation } = await ingest(service, fire('ALARM'), 'opened');
+      await closed(ctx.client.workflow.getHandle(automation.executionId!));
       await incidentState(
         ctx,
         incidentId!,
@@ -159,7 +166,11 @@ export const incidentScenarios: Scenario[] = [
         'incident-runbook-failed',
         incidentId!,
         'alarm opens the incident; its runbook fails (approval deadline, onTimeout=fail); a human resolves it: closed',
-        'drill ec2-compromise run by the incident: approval deadline of 1s passes with onTimeout=fail, rolled back and failed',
+        {
+          workflowId: automation.executionId!,
+          description:
+            'drill ec2-compromise run by the incident: approval deadline of 1s passes with onTimeout=fail, rolled back and failed',
+        },
       );
     },
   },
@@ -177,7 +188,7 @@ export const incidentScenarios: Scenario[] = [
           metric: 'HTTPCode_Target_5XX_Count',
           dimensions: { LoadBalancer: lb },
         });
-      const { incidentId } = await ingest(service, fire('ALARM'), 'opened');
+      const { incidentId, automation } = await ingest(service, fire('ALARM'), 'opened');
       await service.setSeverity(incidentId!, 'SEV1', 'customer-facing outage', commander);
       await ingest(service, fire('OK'), 'resolved');
       return recordBoth(

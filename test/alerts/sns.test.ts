@@ -191,9 +191,15 @@ describe('canonicalString', () => {
 });
 
 describe('SnsSignatureVerifier', () => {
+  // The verifier's clock stands just after the fixtures were published (confirmation 08:00, notification 09:00:12),
+  // with a window wide enough for both; the window itself is tested below with the default settings.
+  const clock = { now: () => Date.parse('2026-11-27T09:00:30Z'), maxAgeMs: 2 * 3_600_000 };
   const verifierFor = (certs: Record<string, string> = { [CERT_URL]: cert.certPem }, opts = {}) => {
     const fake = fakeFetcher(certs);
-    return { verifier: new SnsSignatureVerifier({ fetchCertificate: fake.fetchCertificate, ...opts }), ...fake };
+    return {
+      verifier: new SnsSignatureVerifier({ fetchCertificate: fake.fetchCertificate, ...clock, ...opts }),
+      ...fake,
+    };
   };
 
   it('verifies SignatureVersion 1 (SHA1withRSA) and 2 (SHA256withRSA) notifications', async () => {
@@ -349,7 +355,7 @@ describe('SnsSignatureVerifier', () => {
       if (fail) throw new Error('ECONNRESET');
       return cert.certPem;
     });
-    const verifier = new SnsSignatureVerifier({ fetchCertificate });
+    const verifier = new SnsSignatureVerifier({ fetchCertificate, ...clock });
     const msg = signSns(notification(), cert.privateKey);
     const err = await verifier.verify(msg).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AlertVerificationUnavailableError);
@@ -358,6 +364,32 @@ describe('SnsSignatureVerifier', () => {
     fail = false;
     await expect(verifier.verify(msg)).resolves.toBeUndefined();
     expect(fetchCertificate).toHaveBeenCalledTimes(2);
+  });
+
+  it('refuses a signed message older than the window (1 h by default) or too far in the future, before any fetch', async () => {
+    const published = Date.parse(notification().Timestamp);
+    const at = (offsetMs: number, opts = {}) =>
+      verifierFor(undefined, { now: () => published + offsetMs, maxAgeMs: undefined, ...opts });
+    const signed = signSns(notification(), cert.privateKey, { version: '2' });
+    // Inside the default window: 59 min late, or a sender clock 4 min ahead.
+    await expect(at(59 * 60_000).verifier.verify(signed)).resolves.toBeUndefined();
+    await expect(at(-4 * 60_000).verifier.verify(signed)).resolves.toBeUndefined();
+    // A captured message replayed after the window, or one dated past the clock skew allowance.
+    for (const [offset, opts, words] of [
+      [61 * 60_000, {}, /more than 3600 s ago/],
+      [-6 * 60_000, {}, /more than 300 s in the future/],
+      [11 * 60_000, { maxAgeMs: 10 * 60_000 }, /more than 600 s ago/],
+      [-61_000, { clockSkewMs: 60_000 }, /more than 60 s in the future/],
+    ] as const) {
+      const v = at(offset, opts);
+      const err = await rejection(v.verifier.verify(signed));
+      expect(err.reason).toBe('stale');
+      expect(err.message).toMatch(words);
+      expect(v.fetchCertificate).not.toHaveBeenCalled();
+    }
+    // An unreadable Timestamp is refused the same way (it would otherwise never be stale).
+    const odd = signSns({ ...notification(), Timestamp: 'yesterday' }, cert.privateKey, { version: '2' });
+    expect((await rejection(at(0).verifier.verify(odd))).reason).toBe('stale');
   });
 
   it('rejects a URL that serves something other than an RSA certificate', async () => {

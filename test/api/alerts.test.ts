@@ -78,6 +78,8 @@ function alarmNotification(opts: { alarm: string; instanceId: string; state?: 'A
     {
       ...base,
       MessageId: opts.messageId ?? randomUUID(),
+      // Published now: the verifier refuses messages older than its window.
+      Timestamp: new Date().toISOString(),
       Subject: `${message.NewStateValue}: "${opts.alarm}" in EU (Ireland)`,
       Message: JSON.stringify(message),
     },
@@ -245,6 +247,7 @@ test('a GuardDuty finding via EventBridge starts ec2-compromise on that instance
       step: 'approve-isolation',
       approvalUrl: `http://firebreak.test/v1/executions/${ack.automation.executionId}/approvals/approve-isolation`,
       executionUrl: `http://firebreak.test/v1/executions/${ack.automation.executionId}`,
+      approvalPageUrl: `http://firebreak.test/console/executions/${ack.automation.executionId}`,
     });
     expect(approval.consoleUrl).toContain(instanceId);
     await temporal.client.workflow.getHandle(ack.automation.executionId).terminate('test done');
@@ -396,7 +399,11 @@ test('forged and malformed SNS deliveries are refused and start nothing', async 
       confirmSubscription: async (topicArn, token) => void confirmations.push(`${topicArn} ${token}`),
     },
   });
-  const confirmation = signSns(fixture('sns-subscription-confirmation.json'), cert.privateKey, { certUrl: CERT_URL });
+  const confirmation = signSns(
+    { ...fixture('sns-subscription-confirmation.json'), Timestamp: new Date().toISOString() },
+    cert.privateKey,
+    { certUrl: CERT_URL },
+  );
   const confirmed = await postSns(confirming, confirmation);
   expect(confirmed.statusCode).toBe(200);
   expect(confirmed.json()).toEqual({
@@ -434,15 +441,19 @@ test('Temporal stopped: 503 so SNS redelivers; after a restart the redelivery st
     });
     await worker.runUntil(async () => {
       let up = await postSns(api, body);
-      for (let i = 0; up.statusCode === 503 && i < 40; i++) {
+      let retried = 0;
+      for (; up.statusCode === 503 && retried < 40; retried++) {
         await new Promise((r) => setTimeout(r, 250)); // the client reconnects
         up = await postSns(api, body);
       }
       expect(up.statusCode).toBe(202);
-      expect(up.json().outcome).toBe('opened');
+      // A 503 while the server warms up can come after Temporal durably took the update (the answer timed out, not
+      // the update): the redelivery then reads as a duplicate. Either way exactly one incident and one run (below).
+      expect(retried > 0 ? ['opened', 'duplicate'] : ['opened']).toContain(up.json().outcome);
       const redelivered = await postSns(api, body);
       expect(redelivered.json()).toMatchObject({ incidentId: up.json().incidentId, outcome: 'duplicate' });
       const state = await incident(api, up.json().incidentId, (b) => b.automation.status === 'waiting-approval');
+      expect(state).toMatchObject({ alertCount: 1, refiredCount: 0 });
       const runs = await client.workflow.count(`WorkflowType = 'runbookWorkflow'`);
       expect(runs.count).toBe(1);
       await client.workflow.getHandle(state.automation.executionId).terminate('test done');

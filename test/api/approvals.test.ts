@@ -231,6 +231,7 @@ test('four-eyes: the starter cannot approve (403, logged, no trace in history); 
       escalations: [],
       approveUrl: `http://firebreak.test/v1/executions/${id}/approvals/approve`,
       executionUrl: `http://firebreak.test/v1/executions/${id}`,
+      pageUrl: `http://firebreak.test/console/executions/${id}`,
     });
     expect((await approvals(api, 'sam', '?mine=true', () => true)).map((i) => i.executionId)).not.toContain(id);
     expect(await approvals(api, 'bob', '?mine=true', () => true)).toEqual([]);

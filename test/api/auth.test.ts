@@ -96,7 +96,8 @@ test('every route declares a permission from the table; a route without one stop
   for (const r of routes) expect(PERMISSIONS).toContain(r.permission);
   // The ones that need no bearer credential are exactly these.
   const open = routes.filter((r) => r.permission === 'public' || r.permission === 'alerts:ingest');
-  for (const r of open) expect(r.url).toMatch(/^(\/healthz|\/readyz|\/metrics|\/docs.*|\/v1\/alerts\/?.*)$/);
+  for (const r of open)
+    expect(r.url).toMatch(/^(\/healthz|\/readyz|\/metrics|\/docs.*|\/console.*|\/v1\/alerts\/?.*)$/);
   expect(routes.filter((r) => r.url.startsWith('/v1/') && !r.url.startsWith('/v1/alerts')).length).toBeGreaterThan(8);
   for (const r of routes.filter((x) => x.url.startsWith('/v1/alerts'))) expect(r.permission).toBe('alerts:ingest');
   await api.close();
@@ -291,7 +292,11 @@ test('refusals are logged with principal, route, method and reason, counted, and
   });
   expect(forbidden.statusCode).toBe(403);
   expect(forbidden.json()).toEqual({
-    error: { code: 'FORBIDDEN', message: expect.stringContaining('executions:start is required') },
+    error: {
+      code: 'FORBIDDEN',
+      message: expect.stringContaining('executions:start is required'),
+      requestId: forbidden.headers['x-request-id'],
+    },
   });
   const unauth = await api.inject({ method: 'GET', url: '/v1/incidents' });
   expect(unauth.statusCode).toBe(401);

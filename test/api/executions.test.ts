@@ -92,7 +92,9 @@ test('runbooks: list, detail, unknown, and authentication required', async () =>
 
   const missing = await api.inject({ method: 'GET', url: '/v1/runbooks/nope', headers: asBob });
   expect(missing.statusCode).toBe(404);
-  expect(missing.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'no runbook "nope"' } });
+  expect(missing.json()).toEqual({
+    error: { code: 'NOT_FOUND', message: 'no runbook "nope"', requestId: missing.headers['x-request-id'] },
+  });
 
   const anonymous = await api.inject({ method: 'GET', url: '/v1/runbooks' });
   expect(anonymous.statusCode).toBe(401);
@@ -158,6 +160,7 @@ test('approve through the API (not the starter: four-eyes), 403/404/409 for refu
     expect(waiting.pendingApproval.approveUrl).toBe(
       `http://firebreak.test/v1/executions/${executionId}/approvals/approve-isolation`,
     );
+    expect(waiting.pageUrl).toBe(`http://firebreak.test/console/executions/${executionId}`);
     expect(waiting.startedBy).toEqual({ id: 'user:alice', roles: ['responder', 'incident-commander'] });
     expect(waiting.pendingApproval).toMatchObject({
       policy: { roles: ['incident-commander', 'security-lead'], min: 1, fourEyes: true },

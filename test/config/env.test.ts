@@ -103,3 +103,30 @@ test('target accounts and the assumed role are validated, with the defaults docu
   expect(bad).toThrow(ConfigError);
   expect(bad).toThrow(/FIREBREAK_TARGET_ACCOUNTS: .*FIREBREAK_ASSUME_ROLE_NAME: /);
 });
+
+test('rate limits, the SNS window and trusted proxies: defaults, and bad values named', () => {
+  const cfg = loadConfig({});
+  expect(cfg.rateLimit).toEqual({ windowSec: 60, perPrincipal: 600, perAddress: 1200, alertsPerAddress: 6000 });
+  expect([cfg.snsMaxAgeSec, cfg.snsClockSkewSec, cfg.trustProxy]).toEqual([3600, 300, '']);
+  const set = loadConfig({
+    FIREBREAK_RATE_LIMIT_PRINCIPAL: '100',
+    FIREBREAK_SNS_MAX_AGE_S: '900',
+    FIREBREAK_TRUST_PROXY: '10.0.0.0/8, 192.168.1.1',
+  });
+  expect([set.rateLimit.perPrincipal, set.snsMaxAgeSec, set.trustProxy]).toEqual([100, 900, '10.0.0.0/8, 192.168.1.1']);
+  const bad = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      return (err as ConfigError).details;
+    }
+    return [];
+  };
+  expect(bad({ FIREBREAK_RATE_LIMIT_ALERTS: '0' })).toEqual([expect.stringMatching(/^FIREBREAK_RATE_LIMIT_ALERTS: /)]);
+  expect(bad({ FIREBREAK_RATE_LIMIT_WINDOW_S: 'a minute' })).toEqual([
+    expect.stringMatching(/^FIREBREAK_RATE_LIMIT_WINDOW_S: /),
+  ]);
+  expect(bad({ FIREBREAK_SNS_MAX_AGE_S: '10' })).toEqual([expect.stringMatching(/^FIREBREAK_SNS_MAX_AGE_S: /)]);
+  expect(bad({ FIREBREAK_SNS_CLOCK_SKEW_S: '-1' })).toEqual([expect.stringMatching(/^FIREBREAK_SNS_CLOCK_SKEW_S: /)]);
+  expect(bad({ FIREBREAK_TRUST_PROXY: 'true' })).toEqual([expect.stringMatching(/^FIREBREAK_TRUST_PROXY: /)]);
+});

@@ -11,7 +11,7 @@ import {
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { fetchRunHistory, serialiseHistory } from '../../forensics/history';
 import { Worker } from '@temporalio/worker';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import { RunbookRegistry } from '../../runbooks/registry';
@@ -301,10 +301,10 @@ test('a rejected approval rolls back what ran and never isolates', async () => {
     // forensic export takes): determinism holds.
     const history = await handle.fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! } }, history);
-    const exported = JSON.parse(historyToJSON(history));
+    const exported = JSON.parse(serialiseHistory(await fetchRunHistory(temporal.client, handle.workflowId)));
     await Worker.runReplayHistory(
       { workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! } },
-      historyFromJSON(exported),
+      exported,
       handle.workflowId,
     );
   });

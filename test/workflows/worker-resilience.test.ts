@@ -19,7 +19,7 @@ import type { SeedResult } from '../../scripts/seed';
 import { simulateSsmCommands } from './fixtures/aws-faults';
 import { testAws, type TestAws } from '../stack/aws';
 import { startRunbook, testTemporal, uniqueId, waitForState, type TestTemporal } from '../stack/temporal';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { durationMs } from '../../runbooks/dsl/duration';
 
 let aws: TestAws;
 let temporal: TestTemporal;
@@ -126,7 +126,7 @@ test('kill -9 of the worker during the evidence snapshots: the step is retried w
   const snap = run.done.steps.find((s) => s.id === 'snapshot-volumes')!;
   expect(snap).toMatchObject({ status: 'succeeded', attempts: 2 });
   // Retried after the heartbeat timeout (plus the time Temporal takes to notice and re-dispatch), not 10 minutes.
-  expect(run.elapsed).toBeLessThan(msToNumber(DEFAULT_HEARTBEAT_TIMEOUT) + 30_000);
+  expect(run.elapsed).toBeLessThan(durationMs(DEFAULT_HEARTBEAT_TIMEOUT) + 30_000);
   // The evidence exists once per volume (the killed attempt never reached CreateSnapshot).
   const snaps = await aws.clients.ec2.send(
     new DescribeSnapshotsCommand({

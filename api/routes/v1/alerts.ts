@@ -143,6 +143,7 @@ const alerts: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, opts) 
       schema: {
         tags: ['alerts'],
         summary: 'EventBridge API destination: CloudWatch Alarm State Change and GuardDuty Finding events',
+        security: [{ webhookSecret: [] }],
         body: Type.Object({}, { additionalProperties: true }),
         response: { 202: Ingested, ...errors(400, 403, 413, 422, 503) },
       },
@@ -161,6 +162,7 @@ const alerts: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, opts) 
       schema: {
         tags: ['alerts'],
         summary: 'Generic alert webhook: the firebreak alert schema, or a Prometheus Alertmanager webhook',
+        security: [{ webhookSecret: [] }],
         description: `Generic alert body: ${JSON.stringify(GenericAlertSchema)}`,
         body: Type.Object({}, { additionalProperties: true }),
         response: { 202: Type.Object({ results: Type.Array(Ingested) }), ...errors(400, 403, 413, 503) },

@@ -7,8 +7,10 @@ import {
   ApprovalBody,
   ApprovalRecordSchema,
   errors,
+  ExecutionListQuery,
   ExecutionSchema,
-  ListQuery,
+  Id,
+  IdParams,
   ListResponse,
   RollbackAccepted,
   RollbackBody,
@@ -17,8 +19,6 @@ import {
 export interface ExecutionRoutesOptions {
   executions: ExecutionService;
 }
-
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
 
 /**
  * A refused decision leaves no trace in the workflow's history (its Update validator refused it), so the API logs it:
@@ -53,7 +53,11 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
     '/',
     {
       config: { permission: 'executions:read' },
-      schema: { tags: ['executions'], querystring: ListQuery, response: { 200: ListResponse, ...errors(400, 503) } },
+      schema: {
+        tags: ['executions'],
+        querystring: ExecutionListQuery,
+        response: { 200: ListResponse, ...errors(400, 503) },
+      },
     },
     async (request) => {
       const { status, severity, runbook, resource, since, until, pageSize, pageToken } = request.query;
@@ -76,7 +80,7 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
       config: { permission: 'approvals:decide' },
       schema: {
         tags: ['approvals'],
-        params: Type.Object({ id: Type.String(), stepId: Type.String() }),
+        params: Type.Object({ id: Id, stepId: Id }),
         body: ApprovalBody,
         response: { 200: ApprovalRecordSchema, ...errors(400, 403, 404, 409, 503) },
       },

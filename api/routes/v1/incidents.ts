@@ -1,20 +1,30 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { IncidentService } from '../../incidents';
-import { errors, IncidentSchema, ListQuery, ListResponse, SeverityLiteral } from '../../schemas';
+import {
+  errors,
+  IdParams,
+  IncidentListQuery,
+  IncidentSchema,
+  ListResponse,
+  RunId,
+  SeverityLiteral,
+} from '../../schemas';
 
 export interface IncidentRoutesOptions {
   incidents: IncidentService;
 }
-
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
 
 const incidents: FastifyPluginAsyncTypebox<IncidentRoutesOptions> = async (app, { incidents: service }) => {
   app.get(
     '/',
     {
       config: { permission: 'incidents:read' },
-      schema: { tags: ['incidents'], querystring: ListQuery, response: { 200: ListResponse, ...errors(400, 503) } },
+      schema: {
+        tags: ['incidents'],
+        querystring: IncidentListQuery,
+        response: { 200: ListResponse, ...errors(400, 503) },
+      },
     },
     async (request) => {
       const { status, severity, type, resource, since, until, pageSize, pageToken } = request.query;
@@ -29,11 +39,7 @@ const incidents: FastifyPluginAsyncTypebox<IncidentRoutesOptions> = async (app, 
       schema: {
         tags: ['incidents'],
         params: IdParams,
-        querystring: Type.Object({
-          runId: Type.Optional(
-            Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$', description: 'an earlier occurrence (see occurrences)' }),
-          ),
-        }),
+        querystring: Type.Object({ runId: Type.Optional(RunId) }, { additionalProperties: false }),
         response: { 200: IncidentSchema, ...errors(400, 404, 503) },
       },
     },

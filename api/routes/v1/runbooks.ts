@@ -5,14 +5,23 @@ import type { RunbookRegistry } from '../../../runbooks/registry';
 import { gatePolicy, releaseRoles } from '../../../workflows/approval-policy';
 import { NotFoundError } from '../../errors';
 import type { ExecutionService } from '../../executions';
-import { errors, RunbookDetail, RunbookSummary, StartedExecution, StartExecutionBody } from '../../schemas';
+import type { PlanService } from '../../plans';
+import {
+  errors,
+  IdParams,
+  PlanBody,
+  PlanSchema,
+  RunbookDetail,
+  RunbookSummary,
+  StartedExecution,
+  StartExecutionBody,
+} from '../../schemas';
 
 export interface RunbookRoutesOptions {
   registry: RunbookRegistry;
   executions: ExecutionService;
+  plans: PlanService;
 }
-
-const IdParams = Type.Object({ id: Type.String() });
 
 function summary({ definition: d, digest }: LoadedRunbook) {
   return {
@@ -26,7 +35,7 @@ function summary({ definition: d, digest }: LoadedRunbook) {
   };
 }
 
-const runbooks: FastifyPluginAsyncTypebox<RunbookRoutesOptions> = async (app, { registry, executions }) => {
+const runbooks: FastifyPluginAsyncTypebox<RunbookRoutesOptions> = async (app, { registry, executions, plans }) => {
   const find = (id: string): LoadedRunbook => {
     const rb = registry.get(id);
     if (!rb) throw new NotFoundError(`no runbook "${id}"`);
@@ -114,6 +123,28 @@ const runbooks: FastifyPluginAsyncTypebox<RunbookRoutesOptions> = async (app, { 
       const started = await executions.start(rb, request.body, request.principal);
       request.log.info({ executionId: started.executionId, runbookId: rb.definition.id }, 'execution started');
       return reply.status(201).send(started);
+    },
+  );
+
+  app.post(
+    '/:id/plan',
+    {
+      // A plan reads live AWS state with the worker's credentials: as much as starting the runbook would.
+      config: { permission: 'executions:start' },
+      schema: {
+        tags: ['runbooks'],
+        summary:
+          'Plan (dry run): what each step would do to which resource, approvals and the rollback plan; no change',
+        params: IdParams,
+        body: PlanBody,
+        response: { 200: PlanSchema, ...errors(400, 404, 503) },
+      },
+    },
+    async (request) => {
+      const rb = find(request.params.id);
+      const plan = await plans.plan(rb, request.body, request.principal);
+      request.log.info({ planId: plan.planId, runbookId: rb.definition.id }, 'plan made');
+      return plan;
     },
   );
 };
