@@ -29,6 +29,9 @@ COPY activities ./activities
 COPY runbooks ./runbooks
 COPY worker ./worker
 COPY api ./api
+COPY forensics ./forensics
+# Static files the API serves at /console (read from disk, so no import reaches them).
+COPY console ./console
 COPY scripts ./scripts
 USER node
 ENV FIREBREAK_API_HOST=0.0.0.0 FIREBREAK_API_PORT=3000

@@ -55,3 +55,14 @@ export class UnavailableError extends ApiError {
   readonly statusCode = 503;
   readonly code = 'UNAVAILABLE';
 }
+
+/**
+ * A change was handed to Temporal, but no worker confirmed it before the deadline: it may still be applied when a worker
+ * picks it up (an Update stays admitted). Retrying is safe: decisions and rollbacks are refused once applied, alerts
+ * are deduplicated by delivery ID.
+ */
+export class NotConfirmedError extends ApiError {
+  override readonly name = 'NotConfirmedError';
+  readonly statusCode = 503;
+  readonly code = 'NOT_CONFIRMED';
+}

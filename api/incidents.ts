@@ -25,7 +25,7 @@ import {
 import type { Principal } from '../workflows/messages';
 import { SA } from '../workflows/search-attributes';
 import { ConflictError, UnavailableError, ValidationFailedError } from './errors';
-import { callTemporal, describeWorkflow, rejectionType, runUpdate } from './temporal';
+import { callTemporal, callTemporalChange, describeWorkflow, rejectionType, runUpdate } from './temporal';
 import { KeyedBatcher } from './batcher';
 import { listWorkflows, type ListFilters, type ListPage } from './visibility';
 
@@ -93,7 +93,9 @@ export class IncidentService {
     const openerAt = alerts.findIndex((a) => a.state === 'firing');
     if (openerAt < 0) {
       try {
-        return await this.temporal(() => this.handle(incidentId).executeUpdate(alertUpdate, { args: [alerts] }));
+        return await callTemporalChange(this.opts.client, () =>
+          this.handle(incidentId).executeUpdate(alertUpdate, { args: [alerts] }),
+        );
       } catch (err) {
         if (err instanceof WorkflowNotFoundError || rejectionType(err) === IncidentRejection.closed)
           return alerts.map(() => null);
@@ -123,7 +125,7 @@ export class IncidentService {
       history: this.opts.history,
     };
     const attempt = () =>
-      this.temporal(() =>
+      callTemporalChange(this.opts.client, () =>
         this.opts.client.workflow.executeUpdateWithStart(alertUpdate, {
           args: [alerts],
           startWorkflowOperation: new WithStartWorkflowOperation(INCIDENT_WORKFLOW, {

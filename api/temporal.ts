@@ -5,12 +5,20 @@
  */
 import {
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import { ConflictError, NotFoundError, UnavailableError, ValidationFailedError, type ApiError } from './errors';
+import {
+  ConflictError,
+  NotConfirmedError,
+  NotFoundError,
+  UnavailableError,
+  ValidationFailedError,
+  type ApiError,
+} from './errors';
 
 /**
  * Every call has a deadline: a sender waits for the answer (SNS gives up after 15 s), and a prompt 503 gets an alert
@@ -31,6 +39,42 @@ export async function callTemporal<T>(client: Client, call: () => Promise<T>): P
     }
     throw err;
   }
+}
+
+/**
+ * A call that changes a workflow (an Update, an update-with-start). Temporal answering too late is not "unavailable":
+ * the server may have admitted the Update and is waiting for a worker to run it, so the caller learns exactly that
+ * (503 NOT_CONFIRMED, safe to retry). Only a server that cannot be reached at all is "unavailable".
+ */
+export async function callTemporalChange<T>(client: Client, call: () => Promise<T>): Promise<T> {
+  try {
+    return await callTemporal(client, call);
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    if (
+      err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+      (err instanceof UnavailableError && isDeadline(cause))
+    ) {
+      throw new NotConfirmedError(
+        `Temporal took the request but no worker confirmed it within ${TEMPORAL_DEADLINE_MS / 1000}s (is the worker ` +
+          'running and keeping up?); it may still be applied when a worker picks it up. Retrying is safe.',
+        undefined,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+/** gRPC DEADLINE_EXCEEDED (4) anywhere in the cause chain, and no sign of an unreachable server. */
+function isDeadline(err: unknown): boolean {
+  type E = { code?: number; message?: string; cause?: unknown };
+  let deadline = false;
+  for (let e = err as E | undefined, depth = 0; e && depth < 5; depth++, e = e.cause as E | undefined) {
+    if (e.code === 14 || /ECONNREFUSED|Connection refused/i.test(e.message ?? '')) return false;
+    if (e.code === 4 || /DEADLINE_EXCEEDED|deadline exceeded/i.test(e.message ?? '')) deadline = true;
+  }
+  return deadline;
 }
 
 /** gRPC INVALID_ARGUMENT (3) anywhere in the cause chain: the caller's input (an ID, a run ID) was malformed. */
@@ -78,7 +122,7 @@ export async function runUpdate<T>(
     throw new ConflictError(`${noun} ${handle.workflowId} is closed (${description.status.name})`);
   }
   try {
-    return await callTemporal(client, call);
+    return await callTemporalChange(client, call);
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) throw rejection(err.cause);
     // The workflow closed between the describe and the update.

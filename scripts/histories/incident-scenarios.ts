@@ -188,7 +188,7 @@ export const incidentScenarios: Scenario[] = [
           metric: 'HTTPCode_Target_5XX_Count',
           dimensions: { LoadBalancer: lb },
         });
-      const { incidentId, automation } = await ingest(service, fire('ALARM'), 'opened');
+      const { incidentId } = await ingest(service, fire('ALARM'), 'opened');
       await service.setSeverity(incidentId!, 'SEV1', 'customer-facing outage', commander);
       await ingest(service, fire('OK'), 'resolved');
       return recordBoth(
