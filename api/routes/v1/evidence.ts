@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { EvidenceService } from '../../evidence';
-import { errors, EvidenceManifestSchema } from '../../schemas';
+import { errors, EvidenceManifestSchema, IdParams } from '../../schemas';
 
 export interface EvidenceRoutesOptions {
   evidence: EvidenceService;
@@ -18,7 +18,7 @@ const evidence: FastifyPluginAsyncTypebox<EvidenceRoutesOptions> = async (app, {
       schema: {
         tags: ['executions'],
         summary: 'Every artefact the execution produced, with SHA-256, time and step',
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) }),
+        params: IdParams,
         querystring: Type.Object({ download: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
         response: { 200: EvidenceManifestSchema, ...errors(400, 404, 503) },
       },

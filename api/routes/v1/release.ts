@@ -5,16 +5,13 @@
  * failed execution stays /rollback's.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import { ApiError } from '../../errors';
 import type { ExecutionService } from '../../executions';
-import { errors, RollbackAccepted, RollbackBody, WindowBody, WindowExtensionSchema } from '../../schemas';
+import { errors, IdParams, RollbackAccepted, RollbackBody, WindowBody, WindowExtensionSchema } from '../../schemas';
 
 export interface ReleaseRoutesOptions {
   executions: ExecutionService;
 }
-
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 255 }) });
 
 const release: FastifyPluginAsyncTypebox<ReleaseRoutesOptions> = async (app, { executions: service }) => {
   /** Logs a refusal (who, on what, why) and passes it on. */
