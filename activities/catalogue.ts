@@ -11,6 +11,13 @@
  */
 import { ActionSchemas, type ActionName } from './schemas';
 
+/**
+ * What kind of evidence an action's output is, for the execution's evidence manifest (api/evidence.ts): the output of
+ * every succeeded step of such an action becomes one or more artefacts there, with SHA-256, time and step.
+ */
+export type EvidenceKind =
+  'instance-metadata' | 'ebs-snapshots' | 'command-output' | 'volatile-data' | 'console-output' | 'automation-output';
+
 export interface ActionInfo {
   name: ActionName;
   description: string;
@@ -22,6 +29,8 @@ export interface ActionInfo {
   mutating: boolean;
   /** True when the input takes `dryRun` (see above). */
   dryRun?: boolean;
+  /** Set when the output is forensic evidence (see {@link EvidenceKind}). */
+  evidence?: EvidenceKind;
 }
 
 export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name: A } } = {
@@ -29,6 +38,7 @@ export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name:
     name: 'ec2.captureInstance',
     service: 'ec2',
     mutating: false,
+    evidence: 'instance-metadata',
     description:
       'Describe an instance: state, VPC, ENIs with their security groups, volumes, tags, termination protection.',
   },
@@ -57,6 +67,7 @@ export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name:
     name: 'ec2.snapshotVolumes',
     service: 'ec2',
     mutating: true,
+    evidence: 'ebs-snapshots',
     description: 'Snapshot every attached EBS volume with evidence tags (execution, step, time, source volume).',
   },
   'ec2.tagInstance': {
@@ -205,7 +216,65 @@ export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name:
     name: 'ssm.runCommand',
     service: 'ssm',
     mutating: true,
-    description: 'Send an SSM command to the instance and wait for its invocation result, heartbeating while waiting.',
+    dryRun: true,
+    evidence: 'command-output',
+    description:
+      'Send an SSM command (document, parameters) to one instance, several, or SSM targets and wait for every ' +
+      'invocation, heartbeating; reports status, exit code and output per instance (truncated output flagged). Fails ' +
+      'when any invocation fails unless allowFailure is set.',
+  },
+  'ssm.startAutomation': {
+    name: 'ssm.startAutomation',
+    service: 'ssm',
+    mutating: true,
+    dryRun: true,
+    evidence: 'automation-output',
+    description:
+      'Start an SSM Automation runbook (tagged with the execution and step, so a retry finds it) and poll it to its ' +
+      'end, heartbeating; fails when it does not succeed unless allowFailure is set.',
+  },
+  'ssm.getParameter': {
+    name: 'ssm.getParameter',
+    service: 'ssm',
+    mutating: false,
+    description: 'Read an SSM parameter, e.g. the previous release a rollback returns to.',
+  },
+  'ssm.collectVolatileData': {
+    name: 'ssm.collectVolatileData',
+    service: 'ssm',
+    mutating: false,
+    dryRun: true,
+    evidence: 'volatile-data',
+    description:
+      'Collect what a stop would lose through SSM Run Command (process list, network connections, logged-in users), ' +
+      'one command each, with the SHA-256 of each output; before isolation or stop, while the SSM agent can answer.',
+  },
+  'ec2.isolateInstanceTwoPhase': {
+    name: 'ec2.isolateInstanceTwoPhase',
+    service: 'ec2',
+    mutating: true,
+    dryRun: true,
+    rollback: 'ec2.restoreSecurityGroups',
+    description:
+      'Per ENI, first an allow-all "untracked" group (tracked connections become untracked), then the no-rule ' +
+      'quarantine group (which drops them); a plain swap leaves tracked connections open. ICMP and other always-tracked ' +
+      'flows need the network ACL deny (ec2.denyCidrInNetworkAcl) as the hard cut.',
+  },
+  'ec2.getConsoleOutput': {
+    name: 'ec2.getConsoleOutput',
+    service: 'ec2',
+    mutating: false,
+    evidence: 'console-output',
+    description: "Read the instance's console output (GetConsoleOutput), decoded, with its SHA-256.",
+  },
+  'cloudwatch.waitForAlarmState': {
+    name: 'cloudwatch.waitForAlarmState',
+    service: 'cloudwatch',
+    mutating: false,
+    dryRun: true,
+    description:
+      'Poll an alarm until it is in the given state (default OK), heartbeating; fails (AlarmStateNotReached) at the ' +
+      'deadline, so that a verification step can escalate. A dry run reads the state once.',
   },
 };
 

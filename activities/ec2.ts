@@ -1,6 +1,7 @@
 /**
  * EC2 activities: capture, isolate, restore, termination protection, evidence snapshots, tags; and, from
- * ec2-network.ts and ec2-instance.ts, network ACL deny entries, stop/start, evidence preservation, instance profiles.
+ * ec2-network.ts, ec2-instance.ts and ec2-isolation.ts, network ACL deny entries, stop/start, evidence preservation,
+ * instance profiles, two-phase isolation and console output.
  *
  * Every mutating activity is written to be retried by Temporal: it looks before it acts, and where a retry could not
  * otherwise tell what an earlier attempt saw, it leaves a `firebreak:*` tag on the resource first and reads it back.
@@ -29,6 +30,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { activityContext, heartbeatIfActive, routeByTarget, type AwsClients, type ClientFactory } from './clients';
 import { describeInstance as describeOne, MAX_TAG_VALUE, RECORD_TAG, tagRecord, toTags } from './ec2-common';
 import { createEc2InstanceActivities } from './ec2-instance';
+import { createEc2IsolationActivities } from './ec2-isolation';
 import { createEc2NetworkActivities } from './ec2-network';
 import { awsCall, classifyAwsError, describeAwsError } from './errors';
 import type { ActionName, ActionOutput, ActivityInput, StepContext } from './schemas';
@@ -95,6 +97,7 @@ export function createEc2Activities(source: Pick<AwsClients, 'ec2'> | ClientFact
     ...baseActivities(clients),
     ...createEc2NetworkActivities(clients),
     ...createEc2InstanceActivities(clients),
+    ...createEc2IsolationActivities(clients),
   }));
 }
 

@@ -334,6 +334,21 @@ export const DescribeAlarmOutput = Type.Object({
   metricName: Type.Optional(Type.String()),
 });
 
+export const WaitForAlarmStateInput = Type.Object({
+  alarmName: Type.String({ minLength: 1, maxLength: 255 }),
+  /** The state to wait for; default OK. */
+  state: Type.Optional(Type.Union([Type.Literal('OK'), Type.Literal('ALARM'), Type.Literal('INSUFFICIENT_DATA')])),
+  /** Give up (non-retryable AlarmStateNotReached) after this long. */
+  timeoutSeconds: Type.Integer({ minimum: 1, maximum: 86400 }),
+  pollIntervalMs: Type.Optional(Type.Integer({ minimum: 100, default: 10000 })),
+  ...DryRunInput,
+});
+export const WaitForAlarmStateOutput = Type.Object({
+  ...DescribeAlarmOutput.properties,
+  /** A dry run reads the state once and does not wait. */
+  ...DryRunOutput,
+});
+
 // ---- sns -----------------------------------------------------------------------------------------------------------
 
 export const PublishNotificationInput = Type.Object({
@@ -347,21 +362,152 @@ export const PublishNotificationOutput = Type.Object({ messageId: Type.String() 
 
 // ---- ssm -----------------------------------------------------------------------------------------------------------
 
+const SsmTarget = Type.Object({
+  /** `tag:<name>`, `InstanceIds`, `resource-groups:Name` … as SSM's SendCommand Targets take them. */
+  key: Type.String({ minLength: 1, maxLength: 163 }),
+  values: Type.Array(Type.String(), { minItems: 1, maxItems: 50 }),
+});
 export const RunCommandInput = Type.Object({
-  instanceId: InstanceId,
+  /** One instance; or `instanceIds`, or `targets` (exactly one of the three). */
+  instanceId: Type.Optional(InstanceId),
+  instanceIds: Type.Optional(Type.Array(InstanceId, { minItems: 1, maxItems: 50 })),
+  targets: Type.Optional(Type.Array(SsmTarget, { minItems: 1, maxItems: 5 })),
   documentName: Type.String({ minLength: 1 }),
   parameters: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
   comment: Type.Optional(Type.String({ maxLength: 100 })),
-  /** How often to poll the invocation while waiting. */
+  /** How often to poll the invocations while waiting. */
   pollIntervalMs: Type.Optional(Type.Integer({ minimum: 100, default: 2000 })),
+  /** SSM's own per-invocation execution timeout. */
+  timeoutSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 172800 })),
+  /** Report failed invocations in the output instead of failing the step (default: any failure fails it). */
+  allowFailure: Type.Optional(Type.Boolean()),
+  ...DryRunInput,
 });
-export const RunCommandOutput = Type.Object({
-  commandId: Type.String(),
+export const CommandInvocation = Type.Object({
   instanceId: Type.String(),
   status: Type.String(),
   responseCode: Type.Optional(Type.Integer()),
   stdout: Type.Optional(Type.String()),
   stderr: Type.Optional(Type.String()),
+  /** SSM returns at most 24,000 characters of stdout and 8,000 of stderr; true when the output reached that size. */
+  stdoutTruncated: Type.Optional(Type.Boolean()),
+  stderrTruncated: Type.Optional(Type.Boolean()),
+  /** `sha256:<hex>` of stdout as returned. */
+  stdoutSha256: Type.Optional(Type.String()),
+});
+export const RunCommandOutput = Type.Object({
+  commandId: Type.String(),
+  /** `Success` when every invocation succeeded; else the status of the first that did not. */
+  status: Type.String(),
+  /** The first invocation's fields, kept for single-instance callers. */
+  instanceId: Type.Optional(Type.String()),
+  responseCode: Type.Optional(Type.Integer()),
+  stdout: Type.Optional(Type.String()),
+  stderr: Type.Optional(Type.String()),
+  /** Every target's invocation, in instance order. */
+  invocations: Type.Optional(Type.Array(CommandInvocation)),
+  /** How many invocations did not succeed (only non-zero with allowFailure). */
+  failed: Type.Optional(Type.Integer()),
+  ...DryRunOutput,
+});
+
+export const StartAutomationInput = Type.Object({
+  documentName: Type.String({ minLength: 1, maxLength: 128 }),
+  documentVersion: Type.Optional(Type.String({ minLength: 1 })),
+  parameters: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
+  pollIntervalMs: Type.Optional(Type.Integer({ minimum: 100, default: 5000 })),
+  /** Report a failed automation in the output instead of failing the step. */
+  allowFailure: Type.Optional(Type.Boolean()),
+  ...DryRunInput,
+});
+export const StartAutomationOutput = Type.Object({
+  automationExecutionId: Type.String(),
+  documentName: Type.String(),
+  /** Success, Failed, TimedOut, Cancelled, CompletedWithSuccess, CompletedWithFailure … */
+  status: Type.String(),
+  outputs: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
+  failureMessage: Type.Optional(Type.String()),
+  /** False when a retry found the automation an earlier attempt started. */
+  started: Type.Boolean(),
+  ...DryRunOutput,
+});
+
+export const GetParameterInput = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 2048 }),
+  withDecryption: Type.Optional(Type.Boolean()),
+});
+export const GetParameterOutput = Type.Object({
+  name: Type.String(),
+  value: Type.String(),
+  version: Type.Optional(Type.Integer()),
+  lastModifiedAt: Type.Optional(Type.String()),
+});
+
+const Platform = Type.Union([Type.Literal('linux'), Type.Literal('windows')]);
+export const VolatileArtefact = Type.Object({
+  /** `processes`, `network-connections`, `logged-in-users`. */
+  name: Type.String(),
+  commandId: Type.String(),
+  status: Type.String(),
+  responseCode: Type.Optional(Type.Integer()),
+  content: Type.String(),
+  truncated: Type.Boolean(),
+  /** `sha256:<hex>` of `content`, taken when it was collected. */
+  sha256: Type.String(),
+  collectedAt: Type.String(),
+});
+export const CollectVolatileDataInput = Type.Object({
+  instanceId: InstanceId,
+  platform: Type.Optional(Platform),
+  pollIntervalMs: Type.Optional(Type.Integer({ minimum: 100, default: 2000 })),
+  /** Keep what was collected when one collection fails (default: the step fails). */
+  allowPartial: Type.Optional(Type.Boolean()),
+  ...DryRunInput,
+});
+export const CollectVolatileDataOutput = Type.Object({
+  instanceId: Type.String(),
+  platform: Platform,
+  artefacts: Type.Array(VolatileArtefact),
+  ...DryRunOutput,
+});
+
+// ---- ec2: two-phase isolation, console output ------------------------------------------------------------------------
+
+export const IsolateTwoPhaseInput = Type.Object({
+  instanceId: InstanceId,
+  /** The no-rule group of the second phase; one per VPC. */
+  quarantineGroupName: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  /** The allow-all group of the first phase (turns tracked connections untracked); one per VPC. */
+  untrackedGroupName: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  /** Only these ENIs of the instance (default: every one). */
+  networkInterfaceIds: Type.Optional(Type.Array(Type.String({ pattern: '^eni-[0-9a-f]+$' }), { minItems: 1 })),
+  ...DryRunInput,
+});
+export const IsolateTwoPhaseOutput = Type.Object({
+  instanceId: Type.String(),
+  vpcId: Type.String(),
+  untrackedGroupId: Type.String(),
+  quarantineGroupId: Type.String(),
+  /** The groups each ENI had before; what ec2.restoreSecurityGroups puts back. */
+  networkInterfaces: Type.Array(NetworkInterfaceGroups),
+  ...DryRunOutput,
+});
+
+export const ConsoleOutputInput = Type.Object({
+  instanceId: InstanceId,
+  /** The most recent output (Nitro instances) instead of the buffer at the last boot. */
+  latest: Type.Optional(Type.Boolean()),
+});
+export const ConsoleOutputOutput = Type.Object({
+  instanceId: Type.String(),
+  /** The console text, decoded. */
+  output: Type.String(),
+  bytes: Type.Integer(),
+  /** `sha256:<hex>` of `output`. */
+  sha256: Type.String(),
+  /** When EC2 last updated the output. */
+  timestamp: Type.Optional(Type.String()),
+  collectedAt: Type.String(),
 });
 
 // ---- the catalogue's types ------------------------------------------------------------------------------------------
@@ -391,6 +537,12 @@ export const ActionSchemas = {
   'cloudwatch.describeAlarm': { input: DescribeAlarmInput, output: DescribeAlarmOutput },
   'sns.publish': { input: PublishNotificationInput, output: PublishNotificationOutput },
   'ssm.runCommand': { input: RunCommandInput, output: RunCommandOutput },
+  'ssm.startAutomation': { input: StartAutomationInput, output: StartAutomationOutput },
+  'ssm.getParameter': { input: GetParameterInput, output: GetParameterOutput },
+  'ssm.collectVolatileData': { input: CollectVolatileDataInput, output: CollectVolatileDataOutput },
+  'ec2.isolateInstanceTwoPhase': { input: IsolateTwoPhaseInput, output: IsolateTwoPhaseOutput },
+  'ec2.getConsoleOutput': { input: ConsoleOutputInput, output: ConsoleOutputOutput },
+  'cloudwatch.waitForAlarmState': { input: WaitForAlarmStateInput, output: WaitForAlarmStateOutput },
 } as const satisfies Record<string, { input: TSchema; output: TSchema }>;
 
 export type ActionName = keyof typeof ActionSchemas;

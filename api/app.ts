@@ -12,6 +12,7 @@ import type { RunbookRegistry } from '../runbooks/registry';
 import type { IncidentHistoryLimits } from '../workflows/incident-messages';
 import { AlertRouter, type NotifyRouting } from '../alerts/router';
 import { ApprovalService } from './approvals';
+import { EvidenceService } from './evidence';
 import { ExecutionService } from './executions';
 import { ForensicsService } from './forensics';
 import { PlanService } from './plans';
@@ -29,6 +30,8 @@ import alerts, { type AlertRoutesOptions } from './routes/v1/alerts';
 import approvals from './routes/v1/approvals';
 import incidents from './routes/v1/incidents';
 import executions from './routes/v1/executions';
+import evidence from './routes/v1/evidence';
+import release from './routes/v1/release';
 import forensics from './routes/v1/forensics';
 import runbooks from './routes/v1/runbooks';
 
@@ -181,6 +184,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     plans: new PlanService({ client: deps.client, taskQueue: deps.taskQueue }),
   });
   await app.register(executions, { prefix: '/v1/executions', executions: service });
+  await app.register(release, { prefix: '/v1/executions', executions: service });
+  await app.register(evidence, { prefix: '/v1/executions', evidence: new EvidenceService({ client: deps.client }) });
   await app.register(approvals, {
     prefix: '/v1/approvals',
     approvals: new ApprovalService({ client: deps.client, publicUrl: deps.publicUrl }),

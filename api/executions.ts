@@ -9,6 +9,7 @@ import { validateParams } from '../runbooks/dsl/params';
 import type { LoadedRunbook } from '../runbooks/dsl/types';
 import {
   approvalUpdate,
+  extendWindowUpdate,
   RejectionType,
   rollbackUpdate,
   RUNBOOK_WORKFLOW,
@@ -17,6 +18,7 @@ import {
   type ExecutionState,
   type Principal,
   type RunbookWorkflowInput,
+  type WindowExtension,
 } from '../workflows/messages';
 import { SA } from '../workflows/search-attributes';
 import {
@@ -117,6 +119,24 @@ export class ExecutionService {
     return callTemporal(this.opts.client, () => this.handle(executionId).query(stateQuery));
   }
 
+  /** Releases a succeeded execution inside its rollback window (a rollback Update that refuses anything else). */
+  async release(executionId: string, reason: string, requestedBy: Principal) {
+    const handle = this.handle(executionId);
+    return this.update(handle, () =>
+      handle.executeUpdate(rollbackUpdate, { args: [{ reason, requestedBy, release: true }] }),
+    );
+  }
+
+  /** Moves the end of a succeeded execution's rollback window later. */
+  async extendWindow(
+    executionId: string,
+    body: { reason: string; extendBy: string | number },
+    requestedBy: Principal,
+  ): Promise<WindowExtension> {
+    const handle = this.handle(executionId);
+    return this.update(handle, () => handle.executeUpdate(extendWindowUpdate, { args: [{ ...body, requestedBy }] }));
+  }
+
   async list(filters: ListFilters): Promise<ListPage> {
     return callTemporal(this.opts.client, () => listWorkflows(this.opts.client, 'runbook', filters));
   }
@@ -127,7 +147,8 @@ export class ExecutionService {
 
   /** An Update on a running execution; a validator's rejection becomes 400/403/404/409, a closed execution 409. */
   private update<T>(handle: WorkflowHandle, call: () => Promise<T>): Promise<T> {
-    return runUpdate(this.opts.client, handle, RUNBOOK_WORKFLOW, 'execution', call, rejection);
+    const base = `${this.opts.publicUrl.replace(/\/$/, '')}/v1/executions/${encodeURIComponent(handle.workflowId)}`;
+    return runUpdate(this.opts.client, handle, RUNBOOK_WORKFLOW, 'execution', call, (f) => rejection(f, base));
   }
 
   private view(state: ExecutionState, workflowStatus: string): ExecutionView {
@@ -145,7 +166,7 @@ export class ExecutionService {
   }
 }
 
-function rejection(failure: ApplicationFailure): ApiError {
+function rejection(failure: ApplicationFailure, executionUrl: string): ApiError {
   const type = failure.type as (typeof RejectionType)[keyof typeof RejectionType] | null | undefined;
   switch (type) {
     case RejectionType.unknownStep:
@@ -154,6 +175,9 @@ function rejection(failure: ApplicationFailure): ApiError {
     case RejectionType.notRunning:
     case RejectionType.duplicate:
       return new ConflictError(failure.message, { reason: type });
+    case RejectionType.notInWindow:
+      // Running and failed executions are rolled back, not released.
+      return new ConflictError(failure.message, { reason: type, rollbackUrl: `${executionUrl}/rollback` });
     case RejectionType.forbidden:
     case RejectionType.selfApproval:
       return new ForbiddenError(failure.message, { reason: type });

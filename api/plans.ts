@@ -20,8 +20,9 @@ const PLAN_WAIT_MS = 60_000;
 /** How each action can be previewed, from the catalogue. */
 export function previewMode(action: ActionName): PreviewMode {
   const info = ActionCatalogue[action];
-  if (!info.mutating) return 'read';
-  return info.dryRun ? 'dry-run' : 'none';
+  // A dry-run form wins even for a read-only action: it is how one that waits, or runs commands, is previewed.
+  if (info.dryRun) return 'dry-run';
+  return info.mutating ? 'none' : 'read';
 }
 
 export class PlanService {

@@ -108,6 +108,15 @@ const StepStateSchema = Type.Object({
   ),
 });
 
+export const WindowExtensionSchema = Type.Object({
+  reason: Type.String(),
+  extendBy: Type.Union([Type.String(), Type.Number()]),
+  requestedBy: Principal,
+  requestedAt: Type.String(),
+  previousUntil: Type.String(),
+  until: Type.String(),
+});
+
 export const ExecutionSchema = Type.Object({
   executionId: Type.String(),
   runbookId: Type.String(),
@@ -145,6 +154,7 @@ export const ExecutionSchema = Type.Object({
     }),
   ),
   rollbackWindowUntil: Type.Optional(Type.String()),
+  windowExtensions: Type.Optional(Type.Array(WindowExtensionSchema)),
   release: Type.Optional(
     Type.Object({
       requestedBy: Principal,
@@ -202,6 +212,20 @@ export const RollbackBody = Type.Object(
   { reason: Type.String({ minLength: 1, maxLength: 1000 }) },
   { additionalProperties: false },
 );
+export const WindowBody = Type.Object(
+  {
+    reason: Type.String({ minLength: 1, maxLength: 1000 }),
+    extendBy: Type.Union(
+      [
+        Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?\\s*(ms|s|m|h|d|w)$', description: "e.g. '3d', '12h'" }),
+        Type.Integer({ minimum: 1, description: 'milliseconds' }),
+      ],
+      { description: 'How much longer the window stays open, from its current end; at most 30 days' },
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const RollbackAccepted = Type.Object({
   executionId: Type.String(),
   accepted: Type.Boolean(),
@@ -533,3 +557,37 @@ export const PlanSchema = Type.Object({
   ),
   notPreviewable: Type.Array(Type.String()),
 });
+// ---- evidence ------------------------------------------------------------------------------------------------------
+
+export const EvidenceArtefactSchema = Type.Object({
+  /** The step that produced it, and its action. */
+  stepId: Type.String(),
+  action: Type.String(),
+  /** instance-metadata, ebs-snapshots, command-output, volatile-data, console-output, automation-output. */
+  kind: Type.String(),
+  /** A snapshot ID, `<commandId>/<instanceId>`, `<instanceId>/<artefact>` … */
+  id: Type.String(),
+  name: Type.Optional(Type.String()),
+  /** `sha256:<hex>` of the content (of its canonical JSON for structured content). */
+  sha256: Type.String(),
+  /** Present when the activity took the digest at collection: whether the content still matches it. */
+  verified: Type.Optional(Type.Boolean()),
+  /** True when the source cut the content (SSM keeps 24,000 characters of output). */
+  truncated: Type.Optional(Type.Boolean()),
+  /** When it was collected (the activity's time, else when Temporal recorded the step's completion). */
+  collectedAt: Type.String(),
+  content: Type.Unknown(),
+  details: Type.Optional(Type.Unknown()),
+});
+export type EvidenceArtefact = Static<typeof EvidenceArtefactSchema>;
+
+export const EvidenceManifestSchema = Type.Object({
+  executionId: Type.String(),
+  runbookId: Type.String(),
+  digest: Type.String(),
+  generatedAt: Type.String(),
+  /** `sha256:<hex>` of the canonical JSON of `artefacts`. */
+  sha256: Type.String(),
+  artefacts: Type.Array(EvidenceArtefactSchema),
+});
+export type EvidenceManifest = Static<typeof EvidenceManifestSchema>;

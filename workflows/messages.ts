@@ -207,6 +207,8 @@ export interface ExecutionState {
   };
   /** A release: a rollback requested after the execution succeeded, recorded like an approval. */
   release?: { requestedBy: Principal; requestedAt: string; reason: string; roles: string[] };
+  /** Every extension of the rollback window a human made, in order. */
+  windowExtensions?: WindowExtension[];
   /** Why the execution failed; stays the original cause even when a rollback also failed. */
   failure?: ErrorInfo & { stepId?: string; fieldErrors?: FieldError[] };
 }
@@ -221,6 +223,30 @@ export interface ApprovalDecision {
 export interface RollbackRequest {
   reason: string;
   requestedBy: Principal;
+  /**
+   * Set by the release route: the request must release a succeeded execution inside its rollback window, and is
+   * refused (NotInRollbackWindow) for a running or failed one, which the rollback route serves.
+   */
+  release?: boolean;
+}
+
+/** A human's request to keep a succeeded execution releasable for longer. */
+export interface WindowExtensionRequest {
+  reason: string;
+  /** How much longer, from the current end of the window: `'3d'`, `'12h'` or milliseconds. */
+  extendBy: string | number;
+  requestedBy: Principal;
+}
+
+export interface WindowExtension {
+  reason: string;
+  extendBy: string | number;
+  requestedBy: Principal;
+  /** ISO time (workflow time). */
+  requestedAt: string;
+  /** The window's end before and after. */
+  previousUntil: string;
+  until: string;
 }
 
 /** Error types the update validators reject with; the API maps them to HTTP statuses. */
@@ -234,6 +260,8 @@ export const RejectionType = {
   duplicate: 'DuplicateDecision',
   invalid: 'InvalidRequest',
   notRunning: 'ExecutionNotRunning',
+  /** A release or window extension on an execution that is not succeeded with its rollback window open (409). */
+  notInWindow: 'NotInRollbackWindow',
 } as const;
 
 export const stateQuery = defineQuery<ExecutionState>('state');
@@ -244,3 +272,5 @@ export const approvalUpdate = defineUpdate<ApprovalResult, [ApprovalDecision]>('
 export const rollbackUpdate = defineUpdate<{ accepted: true; status: ExecutionStatus }, [RollbackRequest]>(
   'requestRollback',
 );
+/** Moves the end of a succeeded execution's rollback window later (release roles only; a reason; bounded). */
+export const extendWindowUpdate = defineUpdate<WindowExtension, [WindowExtensionRequest]>('extendRollbackWindow');

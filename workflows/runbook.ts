@@ -60,6 +60,7 @@ import {
 } from './messages';
 import { decisionRefusal, gatePolicy, holdsRole, releaseRoles } from './approval-policy';
 import { SA } from './search-attributes';
+import { handleWindowExtensions } from './release-window';
 
 /**
  * Patches (samples-typescript `patching-api`): histories recorded before these changes replay unchanged.
@@ -273,6 +274,12 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
           throw ApplicationFailure.nonRetryable('a rollback is already under way or done', RejectionType.notRunning);
         }
         const inWindow = state.status === 'succeeded' && state.rollbackWindowUntil !== undefined;
+        if (request.release && !inWindow) {
+          throw ApplicationFailure.nonRetryable(
+            `only a succeeded execution inside its rollback window can be released (execution is ${state.status})`,
+            RejectionType.notInWindow,
+          );
+        }
         if (TERMINAL_STATUSES.includes(state.status) && !inWindow) {
           throw ApplicationFailure.nonRetryable(`execution is ${state.status}`, RejectionType.notRunning);
         }
@@ -287,6 +294,8 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
       },
     },
   );
+
+  handleWindowExtensions({ state, runbook, rollbackRequested: () => rollbackRequest !== undefined });
 
   upsertSearchAttributes([
     { key: SA.kind, value: 'runbook' },
@@ -684,7 +693,19 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
         const windowMs = msToNumber(runbook.rollbackWindow);
         state.rollbackWindowUntil = new Date(Date.now() + windowMs).toISOString();
         // Stay open (status succeeded) so the containment can still be rolled back, e.g. to release an instance.
-        if (await condition(() => rollbackRequest !== undefined, windowMs)) outcome = requested();
+        // A window extension moves rollbackWindowUntil and wakes this wait (the first timer is the same as ever).
+        for (;;) {
+          const until = state.rollbackWindowUntil;
+          const woke = await condition(
+            () => rollbackRequest !== undefined || state.rollbackWindowUntil !== until,
+            Date.parse(until) - Date.now(),
+          );
+          if (!woke) break;
+          if (rollbackRequest) {
+            outcome = requested();
+            break;
+          }
+        }
         state.rollbackWindowUntil = undefined;
       }
     }

@@ -58,3 +58,33 @@ test('names an unknown alarm, non-retryable', async () => {
     'cloudwatch.describeAlarm: alarm no-such-alarm not found (ResourceNotFound)',
   );
 });
+
+test('cloudwatch.waitForAlarmState returns once the alarm is OK; fails AlarmStateNotReached at the deadline', async () => {
+  const wait = createCloudWatchActivities(aws.clients)['cloudwatch.waitForAlarmState'];
+  const alarmName = unique('latency');
+  await aws.clients.cloudWatch.send(
+    new PutMetricAlarmCommand({
+      AlarmName: alarmName,
+      Namespace: 'AWS/ApplicationELB',
+      MetricName: 'TargetResponseTime',
+      Statistic: 'Average',
+      Period: 60,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanThreshold',
+    }),
+  );
+  await aws.clients.cloudWatch.send(
+    new SetAlarmStateCommand({ AlarmName: alarmName, StateValue: 'ALARM', StateReason: 'slow' }),
+  );
+  const late = await wait({ alarmName, timeoutSeconds: 1, pollIntervalMs: 200 }).catch((e: unknown) => e);
+  expect(late).toBeInstanceOf(ApplicationFailure);
+  expect((late as ApplicationFailure).type).toBe('AlarmStateNotReached');
+  expect((late as ApplicationFailure).nonRetryable).toBe(true);
+
+  const waiting = wait({ alarmName, timeoutSeconds: 30, pollIntervalMs: 200 });
+  await aws.clients.cloudWatch.send(
+    new SetAlarmStateCommand({ AlarmName: alarmName, StateValue: 'OK', StateReason: 'recovered' }),
+  );
+  expect(await waiting).toMatchObject({ alarmName, state: 'OK', stateReason: 'recovered' });
+});

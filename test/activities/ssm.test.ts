@@ -231,3 +231,105 @@ describe('ssm.runCommand outcomes moto cannot produce (aws-sdk-client-mock)', ()
     expect(mock.commandCalls(CancelCommandCommand)).toEqual([]);
   });
 });
+
+describe('ssm.runCommand on several instances and on targets', () => {
+  it('waits for every invocation of instanceIds and reports each one (moto)', async () => {
+    const ids = env.instances.map((i) => i.instanceId);
+    const out = await run({
+      instanceIds: ids,
+      documentName: 'AWS-RunShellScript',
+      parameters: { commands: ['uptime'] },
+      pollIntervalMs: 100,
+      ctx: stepContext('fleet'),
+    });
+    expect(out).toMatchObject({ status: 'Success', failed: 0, instanceId: ids[0] });
+    expect(out.invocations!.map((i) => [i.instanceId, i.status, i.stdoutTruncated])).toEqual(
+      ids.map((id) => [id, 'Success', false]),
+    );
+    for (const id of ids) {
+      const inv = await aws.clients.ssm.send(
+        new GetCommandInvocationCommand({ CommandId: out.commandId, InstanceId: id }),
+      );
+      expect(inv.Status).toBe('Success');
+    }
+  });
+
+  it('resolves tag targets to their instances (moto lists them on the command)', async () => {
+    const target = env.instances[1];
+    const [key, value] = Object.entries(target.tags).find(([k]) => k === 'Name')!;
+    const out = await run({
+      targets: [{ key: `tag:${key}`, values: [value] }],
+      documentName: 'AWS-RunShellScript',
+      parameters: { commands: ['id'] },
+      pollIntervalMs: 100,
+    });
+    expect(out.invocations!.map((i) => i.instanceId)).toEqual([target.instanceId]);
+    const [sent] = (await aws.clients.ssm.send(new ListCommandsCommand({ CommandId: out.commandId }))).Commands ?? [];
+    expect(sent.Targets).toEqual([{ Key: `tag:${key}`, Values: [value] }]);
+  });
+
+  it('refuses no target or two kinds of target, non-retryable', async () => {
+    const err = await run({ documentName: 'AWS-RunShellScript' }).catch((e: unknown) => e);
+    expect((err as ApplicationFailure).type).toBe('InvalidTargets');
+    expect((err as ApplicationFailure).nonRetryable).toBe(true);
+  });
+
+  it('dry run: sends nothing and names the SendCommand it would make', async () => {
+    const { instanceId } = env.instances[0];
+    const before = (await commandsOn(instanceId)).length;
+    const out = await run({
+      instanceId,
+      documentName: 'AWS-RunShellScript',
+      parameters: { commands: ['rm -rf /tmp/x'] },
+      dryRun: true,
+      ctx: stepContext('dry'),
+    });
+    expect(out).toMatchObject({ dryRun: true, status: 'DryRun' });
+    expect(out.calls).toEqual([
+      {
+        service: 'ssm',
+        operation: 'SendCommand',
+        input: expect.objectContaining({ InstanceIds: [instanceId], Parameters: { commands: ['rm -rf /tmp/x'] } }),
+      },
+    ]);
+    expect(await commandsOn(instanceId)).toHaveLength(before);
+  });
+});
+
+describe('ssm.runCommand partial failure and truncation (aws-sdk-client-mock: moto only answers Success, empty)', () => {
+  const ids = ['i-0123456789abcdef0', 'i-0123456789abcdef1'];
+  function mocked() {
+    const client = new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const mock = mockClient(client);
+    mock.on(ListCommandsCommand).resolves({ Commands: [] });
+    mock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-2' } });
+    mock
+      .on(GetCommandInvocationCommand, { InstanceId: ids[0] })
+      .resolves({ Status: 'Success', ResponseCode: 0, StandardOutputContent: 'x'.repeat(24_000) });
+    mock
+      .on(GetCommandInvocationCommand, { InstanceId: ids[1] })
+      .resolves({ Status: 'Failed', ResponseCode: 1, StandardErrorContent: 'disk full' });
+    return client;
+  }
+  const input = { instanceIds: ids, documentName: 'AWS-RunShellScript', pollIntervalMs: 100 };
+
+  it('fails when any target fails, naming it and how many', async () => {
+    const err = await createSsmActivities({ ssm: mocked() })
+      ['ssm.runCommand'](input)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect((err as ApplicationFailure).type).toBe('SsmCommandFailed');
+    expect((err as ApplicationFailure).message).toBe(
+      `ssm.runCommand: command cmd-2 on 1 of 2 instances failed; instance ${ids[1]} ended Failed (exit code 1): disk full`,
+    );
+  });
+
+  it('with allowFailure reports every invocation, flagging truncated output', async () => {
+    const out = await createSsmActivities({ ssm: mocked() })['ssm.runCommand']({ ...input, allowFailure: true });
+    expect(out).toMatchObject({ status: 'Failed', failed: 1 });
+    expect(out.invocations).toEqual([
+      expect.objectContaining({ instanceId: ids[0], status: 'Success', stdoutTruncated: true, stderrTruncated: false }),
+      expect.objectContaining({ instanceId: ids[1], status: 'Failed', responseCode: 1, stderr: 'disk full' }),
+    ]);
+  });
+});

@@ -167,7 +167,13 @@ test('approve through the API (not the starter: four-eyes), 403/404/409 for refu
       approvedBy: [],
       approvalsNeeded: 1,
       next: [
-        { stepId: 'isolate', action: 'ec2.isolateInstance', resource: `ec2:instance/${env.instances[0].instanceId}` },
+        {
+          stepId: 'detach-asg',
+          action: 'autoscaling.detachInstance',
+          resource: `ec2:instance/${env.instances[0].instanceId}`,
+        },
+        { stepId: 'deregister-targets', action: 'elbv2.deregisterInstance' },
+        { stepId: 'isolate', action: 'ec2.isolateInstanceTwoPhase' },
         { stepId: 'tag-quarantined', action: 'ec2.tagInstance' },
         { stepId: 'notify-contained', action: 'sns.publish' },
       ],

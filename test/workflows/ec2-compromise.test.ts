@@ -114,7 +114,10 @@ test('full run: evidence, protection, approval, isolation, notifications; then r
       'capture',
       'notify-started',
       'snapshot-volumes',
+      'volatile-data',
+      'console-output',
       'protect-termination',
+      'preserve',
     ]);
     // Before approval: evidence and protection, but no isolation yet.
     expect(await instanceGroups(instance.instanceId)).toEqual([[...instance.groupIds].sort()]);
@@ -160,8 +163,12 @@ test('full run: evidence, protection, approval, isolation, notifications; then r
     const rolled = await waitForState(handle, (s) => s.status === 'rolled-back');
     expect(rolled.rollback).toMatchObject({ trigger: 'requested', complete: true, requestedBy: commander });
     expect(rolled.release).toMatchObject({ requestedBy: commander, reason: 'false positive' });
+    // Every containment step is undone (the ASG and target-group steps found nothing to do on this lone instance).
     expect(rolled.steps.filter((s) => s.status === 'rolled-back').map((s) => s.id)).toEqual([
       'protect-termination',
+      'preserve',
+      'detach-asg',
+      'deregister-targets',
       'isolate',
       'tag-quarantined',
     ]);
@@ -191,7 +198,7 @@ test('a retried step (first attempt fails after the AWS call) creates one group 
       activities: (real) => ({
         ...real,
         'ec2.snapshotVolumes': failFirstAttempt(real['ec2.snapshotVolumes']),
-        'ec2.isolateInstance': failFirstAttempt(real['ec2.isolateInstance']),
+        'ec2.isolateInstanceTwoPhase': failFirstAttempt(real['ec2.isolateInstanceTwoPhase']),
       }),
     },
     async ({ taskQueue }) => {
