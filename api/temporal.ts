@@ -51,10 +51,10 @@ export async function callTemporalChange<T>(client: Client, call: () => Promise<
     return await callTemporal(client, call);
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause;
-    if (
+    const late =
       err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
-      (err instanceof UnavailableError && isDeadline(cause))
-    ) {
+      (err instanceof UnavailableError && isDeadline(cause) && (await serverAnswers(client)));
+    if (late) {
       throw new NotConfirmedError(
         `Temporal took the request but no worker confirmed it within ${TEMPORAL_DEADLINE_MS / 1000}s (is the worker ` +
           'running and keeping up?); it may still be applied when a worker picks it up. Retrying is safe.',
@@ -63,6 +63,16 @@ export async function callTemporalChange<T>(client: Client, call: () => Promise<
       );
     }
     throw err;
+  }
+}
+
+/** Whether the Temporal server answers at all, now (a short probe): a late answer from a live server is no outage. */
+async function serverAnswers(client: Client): Promise<boolean> {
+  try {
+    await client.connection.withDeadline(Date.now() + 2_000, () => client.workflowService.getSystemInfo({}));
+    return true;
+  } catch {
+    return false;
   }
 }
 

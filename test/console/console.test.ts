@@ -140,9 +140,10 @@ browserTest(
         // The console's first page lists the gate as hers to decide, with its deadline, and links to the execution.
         const page = await signedIn(`${base}/console/`, TOKENS.carol);
         const yours = page.getByRole('region', { name: 'Waiting for your decision' });
-        const link = yours.getByRole('link', { name: waiting.pendingApproval.title });
+        // Other executions in the namespace may wait at a gate of the same title: this one is found by its link.
+        const link = yours.locator(`a[href="/console/executions/${executionId}"]`);
         await link.waitFor();
-        expect(await link.getAttribute('href')).toBe(`/console/executions/${executionId}`);
+        expect(await link.textContent()).toBe(waiting.pendingApproval.title);
         await shot(page, 'console-home-security-lead');
 
         await page.goto(waiting.pageUrl);
