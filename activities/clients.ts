@@ -299,6 +299,27 @@ export function heartbeatIfActive(details?: unknown): void {
   ctx.heartbeat(details);
 }
 
+/** What each running activity changed so far, shaped like its output (reportPartial). */
+const partials = new WeakMap<Context, unknown>();
+
+/**
+ * For an action that changes several resources one by one: reports what it changed so far, shaped like its output,
+ * as it goes. The report is heartbeated (so a step whose worker dies leaves it in its last heartbeat), and a failure
+ * carries it in its details (activities/envelope.ts), so the workflow compensates these partial changes too.
+ */
+export function reportPartial(partial: unknown): void {
+  const ctx = activityContext();
+  if (!ctx) return;
+  partials.set(ctx, partial);
+  heartbeatIfActive({ partial });
+}
+
+/** The running activity's last partial report, if any. */
+export function partialReported(): unknown {
+  const ctx = activityContext();
+  return ctx ? partials.get(ctx) : undefined;
+}
+
 /**
  * Runs `work` while heartbeating in the background (a third of the heartbeat timeout apart, repeating the last
  * details the activity gave), when the activity has a heartbeat timeout. A step whose worker dies stops heartbeating

@@ -25,7 +25,7 @@ import {
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
-import { heartbeatIfActive, type AwsClients } from './clients';
+import { heartbeatIfActive, reportPartial, type AwsClients } from './clients';
 import type { Ec2Activities } from './ec2';
 import { describeInstance, MAX_TAG_VALUE, tagRecord, toTags } from './ec2-common';
 import { awsCall, classifyAwsError, describeAwsError, refuse } from './errors';
@@ -269,6 +269,9 @@ export function createEc2IsolationActivities(
       const key = stepKey(ctx);
 
       const networkInterfaces = [];
+      // Every ENI this step is about to move is reported first (reportPartial): if a later one fails, the rollback
+      // restores exactly these to their captured groups (restoring one that did not move yet changes nothing).
+      const touched: { networkInterfaceId: string; groupIds: string[] }[] = [];
       for (const eni of await describeEnis(eniIds)) {
         const eniId = eni.NetworkInterfaceId!;
         const seen = groupIdsOf(eni);
@@ -279,6 +282,11 @@ export function createEc2IsolationActivities(
         const inUntracked = sameSet(seen, [untrackedGroupId]);
         const before = (inQuarantine || inUntracked) && ours ? ours.split(',') : seen;
         networkInterfaces.push({ networkInterfaceId: eniId, groupIds: before });
+        // Ours to undo: an ENI this step moves now, or one an earlier attempt of this step moved (its tag says so).
+        if (!plan.dryRun && (!inQuarantine || ours)) {
+          touched.push({ networkInterfaceId: eniId, groupIds: before });
+          reportPartial({ instanceId, vpcId, untrackedGroupId, quarantineGroupId, networkInterfaces: touched });
+        }
         if (inQuarantine) continue;
         if (!inUntracked || !ours) {
           // Record the groups on the ENI before moving it, so a retry after the move can still report them.

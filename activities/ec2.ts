@@ -27,7 +27,14 @@ import {
   type Snapshot,
 } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
-import { activityContext, heartbeatIfActive, routeByTarget, type AwsClients, type ClientFactory } from './clients';
+import {
+  activityContext,
+  heartbeatIfActive,
+  reportPartial,
+  routeByTarget,
+  type AwsClients,
+  type ClientFactory,
+} from './clients';
 import { describeInstance as describeOne, MAX_TAG_VALUE, RECORD_TAG, tagRecord, toTags } from './ec2-common';
 import { createEc2InstanceActivities } from './ec2-instance';
 import { createEc2IsolationActivities } from './ec2-isolation';
@@ -253,6 +260,9 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
      * quarantine group reports the groups recorded in its `firebreak:groups-before` tag when the tag was written by
      * this same execution step (a retry after a partial attempt), and otherwise the quarantine group itself: it was
      * isolated by someone else, and undoing that is not this step's rollback.
+     *
+     * Each ENI it moves (or finds moved by an earlier attempt of this step) is reported as it goes (reportPartial), so
+     * a failure after the first ENI leaves the workflow the list of ENIs to restore.
      */
     async 'ec2.isolateInstance'({ instanceId, quarantineGroupName, ctx }) {
       const what = 'ec2.isolateInstance';
@@ -272,15 +282,27 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
       const key = stepKey(ctx);
 
       const networkInterfaces = [];
+      const moved: { networkInterfaceId: string; groupIds: string[] }[] = [];
+      const report = () =>
+        reportPartial({
+          instanceId,
+          vpcId,
+          quarantineGroupId,
+          quarantineGroupCreated: created,
+          networkInterfaces: moved,
+        });
       for (const eni of await describeEnis(what, eniIds)) {
         const eniId = eni.NetworkInterfaceId!;
         const seen = groupIdsOf(eni);
-        heartbeatIfActive({ networkInterfaceId: eniId });
         if (sameSet(seen, [quarantineGroupId])) {
           const tags = tagRecord(eni.TagSet);
           const recorded = tags[TAG.groupsBefore];
           const ours = key !== undefined && tags[TAG.isolatedBy] === key && recorded;
           networkInterfaces.push({ networkInterfaceId: eniId, groupIds: ours ? recorded.split(',') : seen });
+          if (ours) {
+            moved.push({ networkInterfaceId: eniId, groupIds: recorded.split(',') });
+            report();
+          }
           continue;
         }
         // Record the groups on the ENI before moving it, so a retry after the move can still report them.
@@ -307,6 +329,8 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
           `network interface ${eniId}`,
         );
         networkInterfaces.push({ networkInterfaceId: eniId, groupIds: seen });
+        moved.push({ networkInterfaceId: eniId, groupIds: seen });
+        report();
       }
       return { instanceId, vpcId, quarantineGroupId, quarantineGroupCreated: created, networkInterfaces };
     },

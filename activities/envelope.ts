@@ -5,7 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { whileHeartbeating } from './clients';
+import { partialReported, whileHeartbeating } from './clients';
 
 export interface ActivityEnvelope<T = unknown> {
   output: T;
@@ -17,6 +17,11 @@ export interface AttemptDetail {
   firebreakAttempt: number;
 }
 
+/** Detail appended to a failure when the activity changed something before it failed (see reportPartial). */
+export interface PartialDetail {
+  firebreakPartial: unknown;
+}
+
 export function withAttempt<I, O>(fn: (input: I) => Promise<O>): (input: I) => Promise<ActivityEnvelope<O>> {
   return async (input: I) => {
     const attempt = Context.current().info.attempt;
@@ -25,18 +30,20 @@ export function withAttempt<I, O>(fn: (input: I) => Promise<O>): (input: I) => P
     } catch (err) {
       // Cancellation must reach Temporal as it is.
       if (err instanceof CancelledFailure) throw err;
-      const detail: AttemptDetail = { firebreakAttempt: attempt };
+      const attemptDetail: AttemptDetail = { firebreakAttempt: attempt };
+      const partial = partialReported();
+      const added: unknown[] = partial === undefined ? [attemptDetail] : [attemptDetail, { firebreakPartial: partial }];
       if (err instanceof ApplicationFailure) {
         throw ApplicationFailure.create({
           message: err.message,
           type: err.type ?? undefined,
           nonRetryable: err.nonRetryable ?? undefined,
-          details: [...(err.details ?? []), detail],
+          details: [...(err.details ?? []), ...added],
           cause: err.cause,
         });
       }
       const e = err instanceof Error ? err : new Error(String(err));
-      throw ApplicationFailure.create({ message: e.message, type: e.name, details: [detail], cause: e });
+      throw ApplicationFailure.create({ message: e.message, type: e.name, details: added, cause: e });
     }
   };
 }

@@ -3,7 +3,7 @@
  * the CLI. Temporal errors become ApiErrors here, in one place.
  */
 import { randomUUID } from 'node:crypto';
-import { type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { validateParams } from '../runbooks/dsl/params';
 import type { LoadedRunbook } from '../runbooks/dsl/types';
@@ -20,6 +20,12 @@ import {
   type RunbookWorkflowInput,
   type WindowExtension,
 } from '../workflows/messages';
+import {
+  resourceKeyOf,
+  resourceRecordQuery,
+  resourceWorkflowId,
+  type ResourceRecord,
+} from '../workflows/resource-messages';
 import { SA } from '../workflows/search-attributes';
 import {
   ConflictError,
@@ -51,6 +57,7 @@ export class ExecutionService {
     const checked = validateParams(runbook.definition.params, body.params);
     if (!checked.ok)
       throw new ValidationFailedError(`invalid params for runbook ${runbook.definition.id}`, checked.errors);
+    await this.refuseHeldResource(runbook, checked.value, body.target);
     const executionId = `${runbook.definition.id}-${randomUUID()}`;
     const input: RunbookWorkflowInput = {
       runbook: runbook.definition,
@@ -139,6 +146,40 @@ export class ExecutionService {
 
   async list(filters: ListFilters): Promise<ListPage> {
     return callTemporal(this.opts.client, () => listWorkflows(this.opts.client, 'runbook', filters));
+  }
+
+  /**
+   * An execution started by hand does not queue behind another one changing the same resource (an incident's would
+   * wait): 409 naming the holder. No record, or a closed one, means the resource is free.
+   */
+  private async refuseHeldResource(
+    runbook: LoadedRunbook,
+    params: Record<string, unknown>,
+    target: RunbookWorkflowInput['target'],
+  ): Promise<void> {
+    const spec = runbook.definition.resource;
+    const id = spec ? params[spec.param] : undefined;
+    if (!spec || typeof id !== 'string') return;
+    const resource = `${spec.type}/${id}`;
+    const handle = this.opts.client.workflow.getHandle(resourceWorkflowId(resourceKeyOf(target, resource)));
+    let record: ResourceRecord;
+    try {
+      const description = await handle.describe();
+      if (description.status.name !== 'RUNNING') return;
+      record = await handle.query(resourceRecordQuery);
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return;
+      throw new UnavailableError('could not read the resource record; is the firebreak worker running?', undefined, {
+        cause: err,
+      });
+    }
+    const holder = record.holder;
+    if (!holder) return;
+    throw new ConflictError(
+      `resource ${resource} is held by execution ${holder.executionId} (${holder.runbookId}, ${holder.purpose} since ` +
+        `${holder.since}); start again once it is released`,
+      { reason: 'ResourceHeld', resource, holder: { executionId: holder.executionId, runbookId: holder.runbookId } },
+    );
   }
 
   private handle(executionId: string): WorkflowHandle {

@@ -106,6 +106,15 @@ const StepStateSchema = Type.Object({
       error: Type.Optional(ErrorInfo),
     }),
   ),
+  partial: Type.Optional(
+    Type.Unknown({ description: 'a failed step: what it changed before it failed (its rollback undoes it)' }),
+  ),
+  original: Type.Optional(
+    Type.Object(
+      { executionId: Type.String(), capturedAt: Type.String(), state: Type.Unknown() },
+      { description: "the resource's original state recorded by another execution, used instead of output" },
+    ),
+  ),
 });
 
 export const WindowExtensionSchema = Type.Object({
@@ -116,6 +125,31 @@ export const WindowExtensionSchema = Type.Object({
   previousUntil: Type.String(),
   until: Type.String(),
 });
+
+const LockHolderSchema = Type.Object({
+  executionId: Type.String(),
+  runbookId: Type.String(),
+  purpose: Type.String(),
+  since: Type.String(),
+  leaseUntil: Type.String(),
+});
+
+const ResourceLockSchema = Type.Object(
+  {
+    key: Type.String({ description: 'the resource record: resource:<account>:<region>:<type/id>' }),
+    purpose: Type.String({ description: 'contain or release' }),
+    status: Type.String({ description: 'waiting, held, released, timed-out or abandoned' }),
+    requestedAt: Type.String(),
+    waitUntil: Type.Optional(Type.String()),
+    holder: Type.Optional(LockHolderSchema),
+    position: Type.Optional(Type.Integer()),
+    grantedAt: Type.Optional(Type.String()),
+    others: Type.Optional(Type.Array(Type.String(), { description: 'containments by others when granted' })),
+    releasedAt: Type.Optional(Type.String()),
+    outcome: Type.Optional(Type.String({ description: 'contained, released or unchanged' })),
+  },
+  { description: "the execution's hold on its resource's lock" },
+);
 
 export const ExecutionSchema = Type.Object({
   executionId: Type.String(),
@@ -171,8 +205,17 @@ export const ExecutionSchema = Type.Object({
       startedAt: Type.String(),
       endedAt: Type.Optional(Type.String()),
       complete: Type.Optional(Type.Boolean()),
+      handedOverTo: Type.Optional(
+        Type.Array(Type.String(), { description: 'executions still containing the resource: nothing was undone' }),
+      ),
+      remaining: Type.Optional(Type.Array(Type.String(), { description: 'steps whose compensation still failed' })),
+      retries: Type.Optional(
+        Type.Array(Type.Object({ requestedBy: Principal, requestedAt: Type.String(), reason: Type.String() })),
+      ),
+      retryUntil: Type.Optional(Type.String({ description: 'rollback-failed: a retry may be requested until then' })),
     }),
   ),
+  resourceLock: Type.Optional(ResourceLockSchema),
   failure: Type.Optional(
     Type.Object({
       message: Type.String(),
@@ -354,8 +397,10 @@ const exhaustive =
 
 export const EXECUTION_STATUSES = exhaustive<ExecutionStatus>()([
   'running',
+  'waiting-resource',
   'waiting-approval',
   'rolling-back',
+  'rollback-failed',
   'succeeded',
   'failed',
   'rolled-back',

@@ -28,7 +28,9 @@ export const ec2Compromise = defineRunbook({
   incidentType: 'ec2-compromise',
   severity: 'SEV2',
   rollbackWindow: '7d',
-  resource: { type: 'ec2:instance', param: 'instanceId' },
+  // `capture` records the instance's original state: when another execution already contained the instance, this
+  // execution builds on the original that execution recorded (see the README's resource lock).
+  resource: { type: 'ec2:instance', param: 'instanceId', original: 'capture' },
   triggers: [
     {
       // GuardDuty findings where the instance itself is the actor.
@@ -211,10 +213,14 @@ export const ec2Compromise = defineRunbook({
         untrackedGroupName: expr('params.untrackedGroupName'),
       },
       rollback: {
+        // Only the ENIs the isolation moved (all of them, or those it reported before it failed), each back to its
+        // captured groups.
         action: 'ec2.restoreSecurityGroups',
         with: {
           instanceId: expr('params.instanceId'),
-          networkInterfaces: expr('steps.capture.output.networkInterfaces'),
+          networkInterfaces: expr(
+            'steps.capture.output.networkInterfaces[networkInterfaceId in $$.steps.isolate.output.networkInterfaces.networkInterfaceId][]',
+          ),
         },
       },
     },

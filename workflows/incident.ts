@@ -410,7 +410,13 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         setStatus('rolled-back', progress.rollback?.reason ?? progress.status);
         notify('rolled-back', `rolled back: ${state.title}`, { rollback: progress.rollback });
         break;
+      case 'rollback-failed':
+        // The execution stays open for a retry request; the incident hears of it as a failure now.
+        setStatus('runbook-failed', `rollback failed: ${progress.rollback?.remaining?.join(', ') ?? 'see execution'}`);
+        notify('rollback-failed', `rollback failed: ${state.title}`, { rollback: progress.rollback });
+        break;
       case 'running':
+      case 'waiting-resource':
       case 'rolling-back':
         break;
       default:
@@ -588,12 +594,14 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       case 'succeeded':
         return 'contained';
       case 'failed':
+      case 'rollback-failed':
         return 'runbook-failed';
       case 'rolled-back':
       case 'cancelled':
         return 'rolled-back';
       case 'starting':
       case 'running':
+      case 'waiting-resource':
       case 'waiting-approval':
       case 'rolling-back':
         return 'runbook-running';

@@ -54,8 +54,20 @@ export type StepStatus =
   | 'rolled-back'
   | 'rollback-failed';
 
+/**
+ * `waiting-resource`: another execution holds the resource's lock (see `resourceLock.holder`); `rollback-failed`: some
+ * compensations still failed after their retries; the execution stays open for a retry request (POST .../rollback).
+ */
 export type ExecutionStatus =
-  'running' | 'waiting-approval' | 'rolling-back' | 'succeeded' | 'failed' | 'rolled-back' | 'cancelled';
+  | 'running'
+  | 'waiting-resource'
+  | 'waiting-approval'
+  | 'rolling-back'
+  | 'rollback-failed'
+  | 'succeeded'
+  | 'failed'
+  | 'rolled-back'
+  | 'cancelled';
 
 export const TERMINAL_STATUSES: readonly ExecutionStatus[] = ['succeeded', 'failed', 'rolled-back', 'cancelled'];
 
@@ -152,6 +164,44 @@ export interface StepState {
   /** Approval steps: the escalation tiers that fired while the gate was pending. */
   escalations?: EscalationRecord[];
   rollback?: RollbackRecord;
+  /**
+   * A failed action step's partial changes, as the activity reported them (heartbeat or failure details, shaped like
+   * its output): its rollback runs on them, and expressions see them as the step's output.
+   */
+  partial?: unknown;
+  /**
+   * The step that captures the resource's original state, when another execution's containment is on the resource:
+   * the original that execution recorded, which this execution's expressions see as the step's output (`output`
+   * keeps what this step observed, for evidence).
+   */
+  original?: { executionId: string; capturedAt: string; state: unknown };
+}
+
+/** This execution's hold on its resource's lock (workflows/resource.ts). */
+export interface ResourceLockState {
+  /** The resource record's workflow ID: `resource:<account>:<region>:<type/id>`. */
+  key: string;
+  purpose: 'contain' | 'release';
+  /** `abandoned`: the wait ended by a rollback request or a cancellation. */
+  status: 'waiting' | 'held' | 'released' | 'timed-out' | 'abandoned';
+  requestedAt: string;
+  /** While waiting: the deadline of the wait (contain); a release waits until granted. */
+  waitUntil?: string;
+  /** While waiting: who holds the resource, and our place in its queue (1 = next). */
+  holder?: {
+    executionId: string;
+    runbookId: string;
+    purpose: 'contain' | 'release';
+    since: string;
+    leaseUntil: string;
+  };
+  position?: number;
+  grantedAt?: string;
+  /** Executions whose containment was on the resource when the lock was granted. */
+  others?: string[];
+  releasedAt?: string;
+  /** How this execution left the resource. */
+  outcome?: 'contained' | 'released' | 'unchanged';
 }
 
 export interface PendingApproval {
@@ -204,7 +254,20 @@ export interface ExecutionState {
     endedAt?: string;
     /** False when any compensation failed: the resource may be left partly contained. */
     complete?: boolean;
+    /**
+     * Other executions still held containments on the resource, so this one's compensations did not run: undoing
+     * them would undo theirs. The last of them to be released restores the resource's original state.
+     */
+    handedOverTo?: string[];
+    /** With status `rollback-failed`: the steps whose compensation still failed, for a retry request. */
+    remaining?: string[];
+    /** Retry requests made while `rollback-failed`. */
+    retries?: { requestedBy: Principal; requestedAt: string; reason: string }[];
+    /** Until when a `rollback-failed` execution waits for a retry request. */
+    retryUntil?: string;
   };
+  /** The execution's hold on its resource's lock (one containment per resource at a time). */
+  resourceLock?: ResourceLockState;
   /** A release: a rollback requested after the execution succeeded, recorded like an approval. */
   release?: { requestedBy: Principal; requestedAt: string; reason: string; roles: string[] };
   /** Every extension of the rollback window a human made, in order. */

@@ -4,6 +4,7 @@
  * resource looked like before the first of them (so a later execution never takes a quarantine for the original).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { ExecutionTarget } from '../activities/schemas';
 
 export const RESOURCE_WORKFLOW = 'resourceWorkflow';
 
@@ -13,6 +14,18 @@ export interface ResourceKey {
   region: string;
   /** `type/id`, e.g. `ec2:instance/i-0abc`. */
   resource: string;
+}
+
+/**
+ * What stands for the account or region when the execution names none: the worker's own, which the workflow does not
+ * know. An execution that names the worker's own account explicitly gets another key than one that names none, so
+ * runbooks and alert routes should be consistent (the incident path always passes the alert's account when it has one).
+ */
+export const OWN = 'self';
+
+/** The record of a resource: the execution's target account and region (`self` when not named) and `type/id`. */
+export function resourceKeyOf(target: ExecutionTarget | undefined, resource: string): ResourceKey {
+  return { account: target?.account ?? OWN, region: target?.region ?? OWN, resource };
 }
 
 /** One workflow ID per resource, so requests for it from anywhere meet in one place. */
@@ -27,7 +40,11 @@ export interface LockRequest {
   executionId: string;
   runbookId: string;
   purpose: LockPurpose;
-  /** The lock is taken back after this long, so a holder that died cannot block the resource for ever. */
+  /**
+   * The lock is taken back after this long, so a holder that died cannot block the resource for ever. A request by the
+   * current holder renews its lease (and changes its purpose) instead of queueing: an execution that fails while it
+   * holds the lock asks for the time its rollback needs.
+   */
   leaseMs: number;
 }
 
@@ -45,10 +62,16 @@ export interface OriginalState {
   state: unknown;
 }
 
+export interface LockHolder extends LockRequest {
+  since: string;
+  leaseUntil: string;
+}
+
 export interface ResourceRecord {
   key: string;
-  holder?: LockRequest & { since: string; leaseUntil: string };
-  queue: (LockRequest & { requestedAt: string })[];
+  holder?: LockHolder;
+  /** `told`: the holder this waiting execution was last told of (lockQueuedSignal). */
+  queue: (LockRequest & { requestedAt: string; told?: string })[];
   /** Executions that hold a containment on the resource now (e.g. inside their rollback window). */
   containments: Containment[];
   original?: OriginalState;
@@ -63,6 +86,14 @@ export interface LockGrant {
   /** Containments by other executions: while any remains, undoing the change would undo theirs too. */
   others: Containment[];
   original?: OriginalState;
+}
+
+/** What a waiting execution learns while another holds the resource: who, and its own place in the queue. */
+export interface LockQueued {
+  key: string;
+  holder: Omit<LockHolder, 'leaseMs'>;
+  /** 1: next. */
+  position: number;
 }
 
 /** How the holder leaves the resource. */
@@ -81,4 +112,6 @@ export const lockRequestSignal = defineSignal<[LockRequest]>('lockRequest');
 export const lockReleaseSignal = defineSignal<[LockRelease]>('lockRelease');
 /** Sent by the resource record to the execution that now holds the lock. */
 export const lockGrantedSignal = defineSignal<[LockGrant]>('lockGranted');
+/** Sent by the resource record to each waiting execution when it queues and whenever the holder changes. */
+export const lockQueuedSignal = defineSignal<[LockQueued]>('lockQueued');
 export const resourceRecordQuery = defineQuery<ResourceRecord>('resourceRecord');

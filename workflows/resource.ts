@@ -15,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import {
   lockGrantedSignal,
+  lockQueuedSignal,
   lockReleaseSignal,
   lockRequestSignal,
   resourceRecordQuery,
@@ -35,6 +36,13 @@ export async function resourceWorkflow(carried?: ResourceRecord): Promise<Resour
 
   setHandler(resourceRecordQuery, () => record);
   setHandler(lockRequestSignal, (request) => {
+    if (record.holder?.executionId === request.executionId) {
+      // The holder asks again (e.g. to roll back after a failure): renew its lease; it keeps its place.
+      record.holder.purpose = request.purpose;
+      record.holder.leaseMs = request.leaseMs;
+      record.holder.leaseUntil = new Date(Date.now() + request.leaseMs).toISOString();
+      return;
+    }
     // A retried request (the activity that sends it retries) must not queue the execution twice.
     const known = record.holder?.executionId === request.executionId && record.holder.purpose === request.purpose;
     if (known || record.queue.some((q) => q.executionId === request.executionId && q.purpose === request.purpose)) {
@@ -68,7 +76,7 @@ export async function resourceWorkflow(carried?: ResourceRecord): Promise<Resour
   });
 
   for (;;) {
-    const ready = () => (!record.holder && record.queue.length > 0) || idle() || tooLong();
+    const ready = () => (!record.holder && record.queue.length > 0) || untold() || idle() || tooLong();
     if (record.holder) await condition(ready, Math.max(1, Date.parse(record.holder.leaseUntil) - Date.now()));
     else await condition(ready);
     if (record.holder && Date.now() >= Date.parse(record.holder.leaseUntil)) {
@@ -94,6 +102,10 @@ export async function resourceWorkflow(carried?: ResourceRecord): Promise<Resour
       }
       continue;
     }
+    if (untold()) {
+      await tellQueue();
+      continue;
+    }
     if (idle()) {
       await condition(allHandlersFinished);
       if (idle()) return record;
@@ -105,6 +117,40 @@ export async function resourceWorkflow(carried?: ResourceRecord): Promise<Resour
     }
   }
 
+  /** Waiting executions not yet told who holds the resource now. */
+  function untold(): boolean {
+    const holder = record.holder?.executionId;
+    return holder !== undefined && record.queue.some((q) => q.told !== holder);
+  }
+  /** Tells each waiting execution who holds the resource and its place, so it can show whom it waits for. */
+  async function tellQueue(): Promise<void> {
+    const holder = record.holder!;
+    const shown = {
+      executionId: holder.executionId,
+      runbookId: holder.runbookId,
+      purpose: holder.purpose,
+      since: holder.since,
+      leaseUntil: holder.leaseUntil,
+    };
+    const gone: string[] = [];
+    await Promise.all(
+      record.queue.map(async (q, index) => {
+        if (q.told === holder.executionId) return;
+        q.told = holder.executionId;
+        try {
+          await getExternalWorkflowHandle(q.executionId).signal(lockQueuedSignal, {
+            key: record.key,
+            holder: shown,
+            position: index + 1,
+          });
+        } catch (err) {
+          log.warn('waiting execution unreachable; dropped from the queue', { id: q.executionId, error: String(err) });
+          gone.push(q.executionId);
+        }
+      }),
+    );
+    record.queue = record.queue.filter((q) => !gone.includes(q.executionId));
+  }
   function idle(): boolean {
     return !record.holder && record.queue.length === 0 && record.containments.length === 0;
   }

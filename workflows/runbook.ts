@@ -59,6 +59,24 @@ import {
   type StepState,
 } from './messages';
 import { decisionRefusal, gatePolicy, holdsRole, releaseRoles } from './approval-policy';
+import {
+  DEFAULT_RESOURCE_WAIT,
+  describeHolder,
+  PATCH_RESOURCE_LOCK,
+  RELEASE_WAIT,
+  ResourceLock,
+  rollbackLeaseMs,
+  stepsLeaseMs,
+} from './resource-lock';
+import {
+  isPartialDetail,
+  partialOf,
+  PATCH_ROLLBACK_RETRY,
+  rollbackOptions,
+  rollbackRetryWindowMs,
+  rollbackScheduleToCloseMs,
+} from './rollback';
+import { resourceKeyOf } from './resource-messages';
 import { SA } from './search-attributes';
 import { handleWindowExtensions } from './release-window';
 
@@ -131,6 +149,8 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   const stepState = (id: string): StepState => state.steps.find((s) => s.id === id)!;
   const outputs: ExpressionContext['steps'] = {};
   let rollbackRequest: RollbackRequest | undefined;
+  /** A request to retry the compensations that still failed (status `rollback-failed`). */
+  let retryRequest: RollbackRequest | undefined;
   let incidentNews: IncidentNews = input.incident ?? { alertState: input.incidentId ? 'firing' : 'unknown' };
   /** Bumped on every piece of news, so a wait step re-checks its condition. */
   let newsVersion = 0;
@@ -250,6 +270,15 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   setHandler(
     rollbackUpdate,
     (request) => {
+      if (state.status === 'rollback-failed' && state.rollback) {
+        retryRequest = request;
+        state.rollback.retries = [
+          ...(state.rollback.retries ?? []),
+          { requestedBy: request.requestedBy, requestedAt: now(), reason: request.reason },
+        ];
+        log.info('rollback retry requested', { by: request.requestedBy.id, reason: request.reason });
+        return { accepted: true as const, status: state.status };
+      }
       rollbackRequest = request;
       if (state.status === 'succeeded') {
         state.release = {
@@ -269,6 +298,20 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
             'a rollback request needs a reason and an identity',
             RejectionType.invalid,
           );
+        }
+        if (state.status === 'rollback-failed') {
+          if (retryRequest) {
+            throw ApplicationFailure.nonRetryable('a rollback retry is already requested', RejectionType.notRunning);
+          }
+          // Retrying a release's compensations is the release decision again: the release roles only.
+          const roles = releaseRoles(runbook);
+          if (state.release && !holdsRole(request.requestedBy, roles)) {
+            throw ApplicationFailure.nonRetryable(
+              `retrying this release needs one of the roles ${roles.join(', ')}`,
+              RejectionType.forbidden,
+            );
+          }
+          return;
         }
         if (rollbackRequest || state.rollback) {
           throw ApplicationFailure.nonRetryable('a rollback is already under way or done', RejectionType.notRunning);
@@ -336,6 +379,13 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     throw ApplicationFailure.nonRetryable(state.failure.message, 'InvalidRunbook');
   }
 
+  // One containment per resource at a time (workflows/resource.ts): the execution holds its resource's lock while it
+  // changes it. Histories recorded before the lock replay without it.
+  const lock =
+    resource && patched(PATCH_RESOURCE_LOCK)
+      ? new ResourceLock(resourceKeyOf(input.target, resource), state, now)
+      : undefined;
+
   const context = (): ExpressionContext => ({
     params: state.params,
     steps: outputs,
@@ -359,13 +409,14 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   const activity = (
     name: string,
     activityId: string,
-    spec: { timeout?: Duration; retry?: RetryPolicy; heartbeatTimeout?: Duration },
+    spec: { timeout?: Duration; retry?: RetryPolicy; heartbeatTimeout?: Duration; scheduleToClose?: Duration },
   ) => {
     const options: ActivityOptions = {
       activityId,
       startToCloseTimeout: spec.timeout ?? DEFAULT_TIMEOUT,
       heartbeatTimeout: spec.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
-      retry: { ...DEFAULT_RETRY, ...spec.retry },
+      retry: temporalRetry({ ...DEFAULT_RETRY, ...spec.retry }),
+      ...(spec.scheduleToClose !== undefined ? { scheduleToCloseTimeout: spec.scheduleToClose } : {}),
     };
     return proxyActivities<Record<string, Activity>>(options)[name];
   };
@@ -387,14 +438,17 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
       st.status = 'succeeded';
       st.attempts = envelope.attempt;
       st.output = summarise(envelope.output);
-      outputs[step.id] = { status: 'succeeded', output: envelope.output };
+      outputs[step.id] = { status: 'succeeded', output: adoptOriginal(step.id, st, envelope.output) };
       return undefined;
     } catch (err) {
       if (isCancellation(err)) throw err;
       st.status = 'failed';
       st.error = errorInfo(err);
       st.attempts = attemptsOf(err, step.retry) ?? st.attempts;
-      outputs[step.id] = { status: 'failed' };
+      // What the step changed before it failed: its rollback undoes that too (see compensable()).
+      const partial = partialOf(err);
+      if (partial !== undefined) st.partial = summarise(partial);
+      outputs[step.id] = partial !== undefined ? { status: 'failed', output: partial } : { status: 'failed' };
       log.warn('step failed', { stepId: step.id, error: st.error.message });
       if (step.continueOnError) return undefined;
       return {
@@ -642,19 +696,37 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     return { kind: 'completed' };
   };
 
-  /** Compensates completed steps in reverse; every failure is recorded and the rest still run. */
-  const rollBack = async (): Promise<boolean> => {
+  // ---- Compensation ----------------------------------------------------------------------------------------------
+
+  /** Decided once, when the rollback starts: histories from before it replay with the old rollback. */
+  let rollbackRetry = false;
+
+  /**
+   * Whether a step's compensation is due: it succeeded, or it failed having reported partial changes, or its
+   * compensation failed before (a retry).
+   */
+  const compensable = (step: Step): step is ActionStep => {
+    if (step.kind !== 'action' || !step.rollback) return false;
+    const st = stepState(step.id);
+    if (st.status === 'succeeded') return true;
+    return rollbackRetry && (st.status === 'rollback-failed' || (st.status === 'failed' && st.partial !== undefined));
+  };
+
+  /** Compensates the due steps in reverse; every failure is recorded and the rest still run. */
+  const rollBack = async (round: number): Promise<boolean> => {
     let complete = true;
     for (const step of [...runbook.steps].reverse()) {
+      if (!compensable(step)) continue;
       const st = stepState(step.id);
-      if (step.kind !== 'action' || !step.rollback || st.status !== 'succeeded') continue;
-      const record = (st.rollback = { action: step.rollback.action, status: 'running' as const, startedAt: now() });
+      const rollback = step.rollback!;
+      const record = (st.rollback = { action: rollback.action, status: 'running' as const, startedAt: now() });
+      const spec = rollbackRetry ? { ...rollback, ...rollbackOptions(runbook, step) } : rollback;
       try {
-        const withBlock = (await resolveValue(step.rollback.with, context())) as Record<string, unknown>;
+        const withBlock = (await resolveValue(rollback.with, context())) as Record<string, unknown>;
         const envelope = await activity(
-          step.rollback.action,
-          `rollback:${step.id}`,
-          step.rollback,
+          rollback.action,
+          round === 1 ? `rollback:${step.id}` : `rollback:${step.id}:${round}`,
+          spec,
         )({
           ...withBlock,
           ctx: stepContext(`rollback:${step.id}`),
@@ -674,7 +746,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
           status: 'failed',
           endedAt: now(),
           error: errorInfo(err),
-          attempts: attemptsOf(err, step.rollback.retry),
+          attempts: attemptsOf(err, spec.retry),
         };
         st.status = 'rollback-failed';
         log.error('rollback step failed', { stepId: step.id, error: st.rollback.error?.message });
@@ -683,12 +755,121 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     return complete;
   };
 
+  /**
+   * The rollback: with the resource's lock, unless other executions' containments are on the resource (then this
+   * one's compensations would undo theirs: it hands the resource over to them and changes nothing). Compensations that
+   * still fail leave the execution `rollback-failed`, waiting for a retry request, within a bound.
+   */
+  const compensate = async (): Promise<boolean> => {
+    rollbackRetry = patched(PATCH_ROLLBACK_RETRY);
+    const rollback = state.rollback!;
+    for (let round = 1; ; round++) {
+      const complete = await compensateOnce(round);
+      if (complete || !rollbackRetry) return complete;
+      rollback.remaining = runbook.steps.filter(compensable).map((s) => s.id);
+      const windowMs = rollbackRetryWindowMs(runbook);
+      rollback.retryUntil = new Date(Date.now() + windowMs).toISOString();
+      setStatus('rollback-failed');
+      const retried = await condition(() => retryRequest !== undefined, windowMs);
+      rollback.retryUntil = undefined;
+      if (!retried) {
+        // Nobody retried: the record must not keep a containment that no execution will ever release.
+        await lock?.forget();
+        return false;
+      }
+      retryRequest = undefined;
+      rollback.remaining = undefined;
+      setStatus('rolling-back');
+    }
+  };
+
+  const compensateOnce = async (round: number): Promise<boolean> => {
+    const lockState = state.resourceLock;
+    if (!lock || !(lock.held || lockState?.outcome === 'contained')) return rollBack(round);
+    const grant = await lock.acquire({
+      purpose: 'release',
+      leaseMs: rollbackLeaseMs(runbook, (step) =>
+        step.kind === 'action' ? rollbackScheduleToCloseMs(runbook, step) : 0,
+      ),
+      timeoutMs: msToNumber(RELEASE_WAIT),
+      onWaiting: (waiting) => setStatus(waiting ? 'waiting-resource' : 'rolling-back'),
+    });
+    if (!grant) {
+      const holder = state.resourceLock?.holder;
+      log.error('no resource lock for the rollback', { holder: holder?.executionId });
+      return false;
+    }
+    if (grant.others.length > 0) {
+      state.rollback!.handedOverTo = grant.others.map((c) => c.executionId);
+      log.info('resource handed over; compensations not run', { to: state.rollback!.handedOverTo });
+      await lock.release('released');
+      return true;
+    }
+    const changed = runbook.steps.some(compensable);
+    const complete = await rollBack(round);
+    await lock.release(complete ? (changed ? 'released' : 'unchanged') : 'contained', originalState());
+    return complete;
+  };
+
+  // ---- Resource lock -----------------------------------------------------------------------------------------------
+
+  /** Waits for the resource's lock before the first step; fails the execution, naming the holder, when it cannot. */
+  const acquireResource = async (): Promise<void> => {
+    if (!lock) return;
+    const grant = await lock.acquire({
+      purpose: 'contain',
+      leaseMs: stepsLeaseMs(runbook),
+      timeoutMs: msToNumber(runbook.resource?.wait ?? DEFAULT_RESOURCE_WAIT),
+      stop: () => rollbackRequest !== undefined,
+      onWaiting: (waiting) => setStatus(waiting ? 'waiting-resource' : 'running'),
+    });
+    if (grant || rollbackRequest) return;
+    const holder = state.resourceLock?.holder;
+    state.failure = {
+      message:
+        `resource ${resource} is held by ${holder ? describeHolder(holder) : 'another execution'}; ` +
+        `waited until ${state.resourceLock?.waitUntil}; nothing was changed`,
+      type: 'ResourceBusy',
+      details: holder && { holder },
+    };
+    state.endedAt = now();
+    setStatus('failed');
+    throw ApplicationFailure.nonRetryable(state.failure.message, 'ResourceBusy', holder);
+  };
+
+  /**
+   * When another execution's containment is on the resource, the original state it recorded is what this execution's
+   * expressions see as the output of the runbook's `resource.original` step (the step itself saw the quarantine).
+   */
+  const adoptOriginal = (stepId: string, st: StepState, observed: unknown): unknown => {
+    const original = lock?.granted?.original;
+    if (stepId !== runbook.resource?.original || !original || original.executionId === info.workflowId) {
+      return observed;
+    }
+    st.original = {
+      executionId: original.executionId,
+      capturedAt: original.capturedAt,
+      state: summarise(original.state),
+    };
+    return original.state;
+  };
+
+  /** The resource's original state as this execution knows it: the output of its `resource.original` step. */
+  const originalState = (): unknown => {
+    const id = runbook.resource?.original;
+    return id !== undefined ? outputs[id]?.output : undefined;
+  };
+
   let outcome: Outcome;
   try {
+    await acquireResource();
     outcome = await runSteps();
     if (outcome.kind === 'completed') {
       state.endedAt = now();
       setStatus('succeeded');
+      // The change stays on the resource: its record keeps this containment (and the original) while it can still
+      // be released; without a rollback window the change is for good and nothing is held.
+      await lock?.release(runbook.rollbackWindow !== undefined ? 'contained' : 'unchanged', originalState());
       if (runbook.rollbackWindow !== undefined) {
         const windowMs = msToNumber(runbook.rollbackWindow);
         state.rollbackWindowUntil = new Date(Date.now() + windowMs).toISOString();
@@ -725,7 +906,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   state.failure = outcome.failure;
   setStatus('rolling-back');
   // Compensation must finish even when the execution is being cancelled.
-  const complete = await CancellationScope.nonCancellable(rollBack);
+  const complete = await CancellationScope.nonCancellable(compensate);
   state.rollback.endedAt = now();
   state.rollback.complete = complete;
   state.endedAt = now();
@@ -779,6 +960,10 @@ function invalidDurations(runbook: RunbookWorkflowInput['runbook']): string[] {
     check(r?.maximumInterval, `${path}.retry.maximumInterval`);
   };
   check(runbook.rollbackWindow, 'rollbackWindow');
+  check(runbook.rollbackRetryWindow, 'rollbackRetryWindow');
+  check(runbook.resource?.wait, 'resource.wait');
+  check(runbook.rollbackRetry?.scheduleToClose, 'rollbackRetry.scheduleToClose');
+  checkRetry(runbook.rollbackRetry?.retry, 'rollbackRetry');
   for (const step of runbook.steps as Step[]) {
     const at = `steps.${step.id}`;
     check(step.timeout, `${at}.timeout`);
@@ -787,8 +972,14 @@ function invalidDurations(runbook: RunbookWorkflowInput['runbook']): string[] {
     checkRetry(step.retry, at);
     check(step.rollback?.timeout, `${at}.rollback.timeout`);
     checkRetry(step.rollback?.retry, `${at}.rollback`);
+    check(step.rollback?.scheduleToClose, `${at}.rollback.scheduleToClose`);
   }
   return out;
+}
+
+/** The DSL's `maximumAttempts: 0` (no limit, as in Temporal's protocol; JSON has no Infinity) for the TS SDK. */
+function temporalRetry(retry: RetryPolicy): RetryPolicy {
+  return retry.maximumAttempts === 0 ? { ...retry, maximumAttempts: Number.POSITIVE_INFINITY } : retry;
 }
 
 function unreachable(x: never): never {
@@ -809,7 +1000,8 @@ function errorInfo(err: unknown): ErrorInfo {
   let e: unknown = err;
   if (e instanceof ActivityFailure && e.cause) e = e.cause;
   if (e instanceof ApplicationFailure) {
-    const details = (e.details ?? []).filter((d) => !isAttemptDetail(d));
+    // The attempt and the partial changes have their own fields in the step's state.
+    const details = (e.details ?? []).filter((d) => !isAttemptDetail(d) && !isPartialDetail(d));
     return { message: e.message, type: e.type ?? undefined, details: details.length > 0 ? details : undefined };
   }
   if (e instanceof TimeoutFailure) return { message: `activity timed out (${e.timeoutType})`, type: 'Timeout' };

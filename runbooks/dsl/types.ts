@@ -37,7 +37,7 @@ export type Duration = TemporalDuration;
 
 /** Temporal activity retry policy for a step; unset fields take firebreak's defaults. */
 export interface RetryPolicy {
-  /** Attempts in all, the first included; 1 means no retry. */
+  /** Attempts in all, the first included; 1 means no retry, 0 no limit (then bound it with a schedule-to-close). */
   maximumAttempts?: number;
   initialInterval?: Duration;
   backoffCoefficient?: number;
@@ -64,7 +64,10 @@ export type RollbackSpec = {
     /** Inputs; expressions may read `steps.<thisStep>.output`. */
     with: Exprable<ActionInput<R>>;
     timeout?: Duration;
+    /** Default: the runbook's `rollbackRetry`, else retries without an attempt limit for 2 hours. */
     retry?: RetryPolicy;
+    /** How long all attempts together may take (Temporal's schedule-to-close); default as `retry`. */
+    scheduleToClose?: Duration;
   };
 }[ActionName];
 
@@ -213,8 +216,32 @@ export interface RunbookDefinition<P extends TObject = any> {
   release?: ReleasePolicy;
   /** Alerts that start this runbook (see the alert routing in api/alerts). */
   triggers?: RunbookTrigger<Static<P>>[];
-  /** Which param names the affected resource, for search and listing: e.g. `{ type: 'ec2:instance', param: 'instanceId' }`. */
-  resource?: { type: string; param: keyof Static<P> & string };
+  /**
+   * Which param names the affected resource, e.g. `{ type: 'ec2:instance', param: 'instanceId' }`: for search and
+   * listing, and for the resource's lock (one execution changes a resource at a time; see the README).
+   */
+  resource?: ResourceSpec<keyof Static<P> & string>;
+  /**
+   * How compensations retry unless a step's rollback says otherwise: `retry` (`maximumAttempts: 0` = no limit) and
+   * `scheduleToClose`, the time all attempts of one compensation may take. Default: no limit, 2 hours.
+   */
+  rollbackRetry?: { retry?: RetryPolicy; scheduleToClose?: Duration };
+  /** How long a rollback that still failed waits for a retry request; default the rollbackWindow, else 24 hours. */
+  rollbackRetryWindow?: Duration;
+}
+
+/** The resource a runbook acts on. */
+export interface ResourceSpec<Param extends string = string> {
+  type: string;
+  param: Param;
+  /**
+   * The action step whose output is the resource's original state (e.g. `capture`). When another execution's
+   * containment is already on the resource, this step's output is the original that execution recorded, not what the
+   * step sees (a quarantine), so the last release restores the true original.
+   */
+  original?: string;
+  /** How long an execution waits for another that holds the resource before failing; default 30 minutes. */
+  wait?: Duration;
 }
 
 /** Defines a runbook; typed so that each action step's `with` block is checked against the catalogue. */

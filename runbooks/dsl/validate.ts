@@ -94,6 +94,11 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
 
   // Checked here, not when the steps have succeeded: a bad window would otherwise fail the workflow at its very end.
   durationIssue(def.rollbackWindow, 'rollbackWindow', false, add);
+  durationIssue(def.rollbackRetryWindow, 'rollbackRetryWindow', false, add);
+  durationIssue(def.rollbackRetry?.scheduleToClose, 'rollbackRetry.scheduleToClose', false, add);
+  durationIssue(def.rollbackRetry?.retry?.initialInterval, 'rollbackRetry.retry.initialInterval', false, add);
+  durationIssue(def.rollbackRetry?.retry?.maximumInterval, 'rollbackRetry.retry.maximumInterval', false, add);
+  durationIssue(def.resource?.wait, 'resource.wait', false, add);
 
   if (!Array.isArray(def.steps) || def.steps.length === 0) {
     add({ path: 'steps', code: 'INVALID_FIELD', message: 'a runbook needs at least one step' });
@@ -178,6 +183,7 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
           }
           checkDuration(step.rollback.timeout, `${at}.rollback.timeout`, false);
           checkRetry(step.rollback.retry, `${at}.rollback.retry`);
+          checkDuration(step.rollback.scheduleToClose, `${at}.rollback.scheduleToClose`, false);
         }
         break;
       }
@@ -235,6 +241,14 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
       path: 'resource.param',
       code: 'INVALID_FIELD',
       message: `resource param "${def.resource.param}" is not a param`,
+    });
+  }
+  const original = def.resource?.original;
+  if (original !== undefined && !def.steps.some((s) => s?.id === original && s.kind === 'action')) {
+    add({
+      path: 'resource.original',
+      code: 'INVALID_FIELD',
+      message: `resource original "${String(original)}" is not an action step`,
     });
   }
   return issues;

@@ -303,6 +303,42 @@ test('editing a runbook after start does not change the running execution (pinne
   });
 });
 
+test('start by hand on a resource another execution holds: 409 naming the holder; free again once it let go', async () => {
+  const own = await aws.seed('api-held', { instances: 1 });
+  const params = { instanceId: own.instances[0].instanceId, notifyTopicArn: own.topicArn };
+  await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+    const api = await app(taskQueue);
+    const startIt = () =>
+      api.inject({
+        method: 'POST',
+        url: '/v1/runbooks/ec2-compromise/executions',
+        headers: asAlice,
+        payload: { params, reason: 'test' },
+      });
+    // No record for the instance yet: free.
+    const first = await startIt();
+    expect(first.statusCode).toBe(201);
+    const holder = first.json().executionId;
+    await poll(api, holder, (b) => b.status === 'waiting-approval' && b.resourceLock?.status === 'held');
+
+    const refused = await startIt();
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().error).toMatchObject({
+      code: 'CONFLICT',
+      details: { reason: 'ResourceHeld', holder: { executionId: holder, runbookId: 'ec2-compromise' } },
+    });
+    expect(refused.json().error.message).toContain(`held by execution ${holder}`);
+
+    // The holder is cancelled (rolled back, lock released): the next start is accepted.
+    await temporal.client.workflow.getHandle(holder).cancel();
+    await poll(api, holder, (b) => b.status === 'cancelled');
+    const next = await startIt();
+    expect(next.statusCode).toBe(201);
+    await temporal.client.workflow.getHandle(next.json().executionId).terminate('test done');
+    await api.close();
+  });
+});
+
 test('over a real socket: start and read an execution; 503 from /readyz when Temporal is unreachable', async () => {
   await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
     const api = await app(taskQueue);

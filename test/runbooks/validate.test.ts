@@ -329,6 +329,31 @@ describe('runbook validation at load', () => {
     expect(validateRunbook(runbook([capture], { rollbackWindow: '7d' }))).toEqual([]);
   });
 
+  test("the resource's original must be an action step; its wait and the rollback retries are durations", () => {
+    const gate: Step = { id: 'gate', kind: 'approval', title: 'Go?', timeout: '1m', onTimeout: 'reject' };
+    const resource = { type: 'ec2:instance', param: 'instanceId' as const };
+    const issues = validateRunbook(
+      runbook([capture, gate], {
+        resource: { ...resource, original: 'gate', wait: 'a while' as '1m' },
+        rollbackRetry: { scheduleToClose: 'forever' as '1h' },
+      }),
+    );
+    expect(issues.map((i) => [i.code, i.path])).toEqual([
+      ['INVALID_DURATION', 'rollbackRetry.scheduleToClose'],
+      ['INVALID_DURATION', 'resource.wait'],
+      ['INVALID_FIELD', 'resource.original'],
+    ]);
+    expect(issues[2].message).toBe('resource original "gate" is not an action step');
+    expect(
+      validateRunbook(
+        runbook([capture, gate], {
+          resource: { ...resource, original: 'capture', wait: '5m' },
+          rollbackRetry: { retry: { maximumAttempts: 0 }, scheduleToClose: '3h' },
+        }),
+      ),
+    ).toEqual([]);
+  });
+
   test('the registry names the runbook and step in one error listing every problem', () => {
     const a = runbook([capture, { ...capture }], { id: 'first' });
     const b = runbook([loose({ id: 'x', kind: 'action', action: 'nope', with: {} })], { id: 'second' });

@@ -428,6 +428,8 @@ test('a failing compensation is recorded, the others still run, and the original
   const instance = env.instances[0];
   const def: RunbookDefinition = {
     ...ec2Compromise,
+    // Nobody retries the rollback here: the execution ends soon after `rollback-failed`.
+    rollbackRetryWindow: '5s',
     steps: [
       ...ec2Compromise.steps.filter((s) => ['capture', 'protect-termination'].includes(s.id)),
       {
@@ -452,6 +454,8 @@ test('a failing compensation is recorded, the others still run, and the original
   };
   await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
     const handle = await startRunbook(temporal, taskQueue, input(env, def));
+    const stuck = await waitForState(handle, (s) => s.status === 'rollback-failed');
+    expect(stuck.rollback).toMatchObject({ remaining: ['tag-suspect'], retryUntil: expect.any(String) });
     const err = (await handle.result().catch((e) => e)) as WorkflowFailedError;
     expect((err.cause as ApplicationFailure).type).toBe('InvalidInstanceID.NotFound');
     expect((err.cause as ApplicationFailure).message).toContain('i-0000000000000dead');

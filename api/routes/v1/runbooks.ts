@@ -115,7 +115,7 @@ const runbooks: FastifyPluginAsyncTypebox<RunbookRoutesOptions> = async (app, { 
         tags: ['executions'],
         params: IdParams,
         body: StartExecutionBody,
-        response: { 201: StartedExecution, ...errors(400, 404, 503) },
+        response: { 201: StartedExecution, ...errors(400, 404, 409, 503) },
       },
     },
     async (request, reply) => {

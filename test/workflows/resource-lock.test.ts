@@ -1,0 +1,222 @@
+/**
+ * One containment per resource (workflows/resource.ts and its use in the interpreter): two ec2-compromise executions
+ * on one instance take turns, the second builds on the first's record of the original state, releasing one never
+ * undoes the other's containment, and the last release restores the true original, checked through the EC2 API.
+ */
+import { DescribeInstanceAttributeCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
+import { ec2Compromise } from '../../runbooks/ec2-compromise';
+import { RunbookRegistry } from '../../runbooks/registry';
+import type { RunbookDefinition, Step } from '../../runbooks/dsl/types';
+import { approvalUpdate, rollbackUpdate, type RunbookWorkflowInput } from '../../workflows/messages';
+import { OWN, resourceRecordQuery, resourceWorkflowId } from '../../workflows/resource-messages';
+import type { SeedResult } from '../../scripts/seed';
+import { testAws, type TestAws } from '../stack/aws';
+import {
+  commander,
+  startRunbook,
+  testTemporal,
+  waitForState,
+  withWorker,
+  type RunbookHandle,
+  type TestTemporal,
+} from '../stack/temporal';
+
+let aws: TestAws;
+let temporal: TestTemporal;
+
+beforeAll(async () => {
+  aws = testAws();
+  temporal = await testTemporal();
+});
+afterAll(async () => {
+  await temporal?.close();
+  aws?.close();
+});
+
+function input(env: SeedResult, def: RunbookDefinition = ec2Compromise): RunbookWorkflowInput {
+  const rb = new RunbookRegistry([def]).get(def.id)!;
+  return {
+    runbook: rb.definition,
+    digest: rb.digest,
+    params: { instanceId: env.instances[0].instanceId, notifyTopicArn: env.topicArn },
+    startedBy: { id: 'user:test' },
+    reason: 'test',
+  };
+}
+
+/** ec2-compromise without the escalation (its timer would only add noise), other steps as they are. */
+function withSteps(map: (s: Step) => Step | undefined, extra: Partial<RunbookDefinition> = {}): RunbookDefinition {
+  return {
+    ...ec2Compromise,
+    ...extra,
+    steps: ec2Compromise.steps.map(map).filter((s): s is Step => s !== undefined),
+  };
+}
+
+async function groupsOf(instanceId: string): Promise<string[][]> {
+  const out = await aws.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  return (out.Reservations![0].Instances![0].NetworkInterfaces ?? []).map((eni) =>
+    (eni.Groups ?? []).map((g) => g.GroupId!).sort(),
+  );
+}
+
+async function protection(instanceId: string): Promise<boolean> {
+  const out = await aws.clients.ec2.send(
+    new DescribeInstanceAttributeCommand({ InstanceId: instanceId, Attribute: 'disableApiTermination' }),
+  );
+  return out.DisableApiTermination?.Value ?? false;
+}
+
+const approve = (handle: RunbookHandle) =>
+  handle.executeUpdate(approvalUpdate, {
+    args: [{ stepId: 'approve-isolation', decision: 'approve', comment: 'go', decidedBy: commander }],
+  });
+const release = (handle: RunbookHandle) =>
+  handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'false positive', requestedBy: commander }] });
+
+const recordId = (instanceId: string) =>
+  resourceWorkflowId({ account: OWN, region: OWN, resource: `ec2:instance/${instanceId}` });
+
+/** A contains the instance; B waits for it, then contains it on top, building on A's record of the original. */
+async function containTwice(env: SeedResult, taskQueue: string) {
+  const instance = env.instances[0];
+  const original = [[...instance.groupIds].sort()];
+  const a = await startRunbook(temporal, taskQueue, input(env));
+  await waitForState(a, (s) => s.status === 'waiting-approval');
+  expect(await protection(instance.instanceId)).toBe(true);
+
+  const b = await startRunbook(temporal, taskQueue, input(env));
+  const waiting = await waitForState(b, (s) => s.status === 'waiting-resource');
+  expect(waiting.resourceLock).toMatchObject({
+    key: recordId(instance.instanceId),
+    purpose: 'contain',
+    status: 'waiting',
+    holder: { executionId: a.workflowId, runbookId: 'ec2-compromise', purpose: 'contain' },
+    position: 1,
+  });
+  expect(waiting.steps.every((s) => s.status === 'pending')).toBe(true);
+
+  await approve(a);
+  const aDone = await waitForState(a, (s) => s.status === 'succeeded');
+  expect(aDone.resourceLock).toMatchObject({ status: 'released', outcome: 'contained', others: [] });
+  const quarantine = aDone.steps.find((s) => s.id === 'isolate')!.output as { quarantineGroupId: string };
+  expect(await groupsOf(instance.instanceId)).toEqual([[quarantine.quarantineGroupId]]);
+
+  // B got the lock once A was done: its capture saw the quarantine, its expressions see A's original.
+  await waitForState(b, (s) => s.status === 'waiting-approval');
+  await approve(b);
+  const bDone = await waitForState(b, (s) => s.status === 'succeeded');
+  expect(bDone.resourceLock).toMatchObject({ status: 'released', outcome: 'contained', others: [a.workflowId] });
+  const capture = bDone.steps.find((s) => s.id === 'capture')!;
+  expect(capture.output).toMatchObject({ networkInterfaces: [{ groupIds: [quarantine.quarantineGroupId] }] });
+  expect(capture.original).toMatchObject({
+    executionId: a.workflowId,
+    state: { networkInterfaces: [{ groupIds: expect.arrayContaining(instance.groupIds) }] },
+  });
+  const record = await temporal.client.workflow.getHandle(recordId(instance.instanceId)).query(resourceRecordQuery);
+  expect(record.holder).toBeUndefined();
+  expect(record.containments.map((c) => c.executionId)).toEqual([a.workflowId, b.workflowId]);
+  expect(record.original?.executionId).toBe(a.workflowId);
+  return { a, b, original, quarantineId: quarantine.quarantineGroupId };
+}
+
+for (const order of ['first', 'second'] as const) {
+  test(`two findings on one instance: releasing the ${order} keeps the other's containment; the last restores`, async () => {
+    const env = await aws.seed(`lock-${order}`, { instances: 1 });
+    const instanceId = env.instances[0].instanceId;
+    await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+      const { a, b, original, quarantineId } = await containTwice(env, taskQueue);
+      const [early, late] = order === 'first' ? [a, b] : [b, a];
+
+      await release(early);
+      const handedOver = await waitForState(early, (s) => s.status === 'rolled-back');
+      expect(handedOver.rollback).toMatchObject({
+        trigger: 'requested',
+        complete: true,
+        handedOverTo: [late.workflowId],
+      });
+      expect(handedOver.resourceLock).toMatchObject({ purpose: 'release', outcome: 'released' });
+      // Its compensations did not run: the instance stays contained for the other execution.
+      expect(handedOver.steps.filter((s) => s.status === 'rolled-back')).toEqual([]);
+      expect(await groupsOf(instanceId)).toEqual([[quarantineId]]);
+      expect(await protection(instanceId)).toBe(true);
+
+      await release(late);
+      const restored = await waitForState(late, (s) => s.status === 'rolled-back');
+      expect(restored.rollback).toMatchObject({ complete: true });
+      expect(restored.rollback?.handedOverTo).toBeUndefined();
+      expect(restored.steps.filter((s) => s.status === 'rolled-back').map((s) => s.id)).toEqual([
+        'protect-termination',
+        'isolate',
+        'tag-quarantined',
+      ]);
+      expect(await groupsOf(instanceId)).toEqual(original);
+      expect(await protection(instanceId)).toBe(false);
+
+      // Nobody holds, waits for or contains the instance: its record closes.
+      const recordHandle = temporal.client.workflow.getHandle(recordId(instanceId));
+      const deadline = Date.now() + 20_000;
+      while ((await recordHandle.describe()).status.name === 'RUNNING' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect((await recordHandle.describe()).status.name).toBe('COMPLETED');
+    });
+  });
+}
+
+test('a wait for a held resource is bounded: it fails naming the holder and changes nothing', async () => {
+  const env = await aws.seed('lock-busy', { instances: 1 });
+  const instanceId = env.instances[0].instanceId;
+  const impatient = withSteps((s) => s, { resource: { ...ec2Compromise.resource!, wait: '3s' } });
+  await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+    const a = await startRunbook(temporal, taskQueue, input(env));
+    await waitForState(a, (s) => s.status === 'waiting-approval');
+    const b = await startRunbook(temporal, taskQueue, input(env, impatient));
+    const err = (await b.result().catch((e) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err.cause as ApplicationFailure).type).toBe('ResourceBusy');
+    expect(err.cause?.message).toContain(`held by ${a.workflowId} (ec2-compromise, contain since`);
+    const state = await waitForState(b, (s) => s.status === 'failed');
+    expect(state.resourceLock).toMatchObject({ status: 'timed-out', holder: { executionId: a.workflowId } });
+    expect(state.rollback).toBeUndefined();
+    expect(state.steps.every((s) => s.status === 'pending')).toBe(true);
+    // B left the queue: the record shows A alone.
+    const record = await temporal.client.workflow.getHandle(recordId(instanceId)).query(resourceRecordQuery);
+    expect(record.holder?.executionId).toBe(a.workflowId);
+    expect(record.queue).toEqual([]);
+    await a.cancel();
+    await waitForState(a, (s) => s.status === 'cancelled');
+    expect(await protection(instanceId)).toBe(false);
+  });
+});
+
+test('a holder that dies (terminated) loses the lock when its lease runs out; the next execution gets it', async () => {
+  const env = await aws.seed('lock-dead', { instances: 1 });
+  const instanceId = env.instances[0].instanceId;
+  // A short runbook, so its lease is short: one capture attempt of 2s and a gate of 4s (lease 20.5s).
+  const short = withSteps((s) => {
+    if (s.id === 'capture') return { ...s, timeout: '2s', retry: { maximumAttempts: 1, maximumInterval: '1s' } };
+    if (s.kind === 'approval') return { ...s, timeout: '4s', escalation: undefined };
+    return undefined;
+  });
+  await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+    const a = await startRunbook(temporal, taskQueue, input(env, short));
+    await waitForState(a, (s) => s.status === 'waiting-approval');
+    const b = await startRunbook(temporal, taskQueue, input(env));
+    await waitForState(
+      b,
+      (s) => s.status === 'waiting-resource' && s.resourceLock?.holder?.executionId === a.workflowId,
+    );
+    await a.terminate('the holder dies');
+    const startedWaiting = Date.now();
+    const granted = await waitForState(b, (s) => s.status === 'waiting-approval', 60_000);
+    expect(Date.now() - startedWaiting).toBeGreaterThan(5_000); // not at once: the lease had to run out
+    expect(granted.resourceLock).toMatchObject({ status: 'held', others: [] });
+    const record = await temporal.client.workflow.getHandle(recordId(instanceId)).query(resourceRecordQuery);
+    expect(record).toMatchObject({ expiredLeases: 1, holder: { executionId: b.workflowId } });
+    await b.cancel();
+    await waitForState(b, (s) => s.status === 'cancelled');
+  });
+});
