@@ -866,13 +866,15 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     outcome = await runSteps();
     if (outcome.kind === 'completed') {
       state.endedAt = now();
+      // The window opens with the success, in the same state change: a reader never sees `succeeded` without it.
+      if (runbook.rollbackWindow !== undefined) {
+        state.rollbackWindowUntil = new Date(Date.now() + msToNumber(runbook.rollbackWindow)).toISOString();
+      }
       setStatus('succeeded');
       // The change stays on the resource: its record keeps this containment (and the original) while it can still
       // be released; without a rollback window the change is for good and nothing is held.
       await lock?.release(runbook.rollbackWindow !== undefined ? 'contained' : 'unchanged', originalState());
-      if (runbook.rollbackWindow !== undefined) {
-        const windowMs = msToNumber(runbook.rollbackWindow);
-        state.rollbackWindowUntil = new Date(Date.now() + windowMs).toISOString();
+      if (state.rollbackWindowUntil !== undefined) {
         // Stay open (status succeeded) so the containment can still be rolled back, e.g. to release an instance.
         // A window extension moves rollbackWindowUntil and wakes this wait (the first timer is the same as ever).
         for (;;) {

@@ -82,12 +82,18 @@ test('isolate failing on the second of three ENIs: the first ENI is restored, th
     expect((err.cause as ApplicationFailure).type).toBe('UnauthorizedOperation');
     const state = await waitForState(handle, (s) => s.status === 'failed');
     const isolate = state.steps.find((s) => s.id === 'isolate')!;
-    // The step reported the ENI it moved before it failed, and its compensation ran on that.
-    expect(isolate).toMatchObject({
-      status: 'rolled-back',
-      partial: { networkInterfaces: [{ networkInterfaceId: enis[0], groupIds: before[enis[0]] }] },
-      rollback: { status: 'succeeded', output: { restored: [{ networkInterfaceId: enis[0] }] } },
-    });
+    // The step reported the ENI it moved before it failed (and the one it was moving when it failed, whose restore
+    // changes nothing; the third was never reached), and its compensation ran on exactly those.
+    expect(isolate).toMatchObject({ status: 'rolled-back', rollback: { status: 'succeeded' } });
+    const reported = (isolate.partial as { networkInterfaces: { networkInterfaceId: string; groupIds: string[] }[] })
+      .networkInterfaces;
+    expect(reported.map((n) => [n.networkInterfaceId, [...n.groupIds].sort()])).toEqual([
+      [enis[0], before[enis[0]]],
+      [enis[1], before[enis[1]]],
+    ]);
+    const restored = (isolate.rollback!.output as { restored: { networkInterfaceId: string }[] }).restored;
+    expect(restored.map((r) => r.networkInterfaceId)).toContain(enis[0]);
+    expect(restored.map((r) => r.networkInterfaceId)).not.toContain(enis[2]);
     expect(state.rollback).toMatchObject({ trigger: 'step-failed', complete: true });
     // Checked in EC2: every ENI has its own groups again (the first restored, the others never moved).
     expect(await eniGroups(enis)).toEqual(before);

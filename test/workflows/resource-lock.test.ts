@@ -147,11 +147,19 @@ for (const order of ['first', 'second'] as const) {
       const restored = await waitForState(late, (s) => s.status === 'rolled-back');
       expect(restored.rollback).toMatchObject({ complete: true });
       expect(restored.rollback?.handedOverTo).toBeUndefined();
-      expect(restored.steps.filter((s) => s.status === 'rolled-back').map((s) => s.id)).toEqual([
-        'protect-termination',
-        'isolate',
-        'tag-quarantined',
-      ]);
+      // Every step with a compensation that ran was compensated (the runbook as it ships decides which).
+      expect(restored.steps.filter((s) => s.status === 'rolled-back').map((s) => s.id)).toEqual(
+        restored.steps
+          .filter(
+            (s) =>
+              s.status !== 'skipped' &&
+              ec2Compromise.steps.some((d) => d.id === s.id && d.kind === 'action' && d.rollback),
+          )
+          .map((s) => s.id),
+      );
+      expect(restored.steps.filter((s) => s.status === 'rolled-back').map((s) => s.id)).toEqual(
+        expect.arrayContaining(['protect-termination', 'isolate', 'tag-quarantined']),
+      );
       expect(await groupsOf(instanceId)).toEqual(original);
       expect(await protection(instanceId)).toBe(false);
 
