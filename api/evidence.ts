@@ -9,7 +9,6 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { tsToMs } from '@temporalio/common/lib/time';
 import { ActionCatalogue, type EvidenceKind } from '../activities/catalogue';
 import type { ActionOutput } from '../activities/schemas';
 import { isActionName } from '../activities/catalogue';
@@ -151,7 +150,7 @@ export class EvidenceService {
         stepId: task.activityId,
         action: task.action,
         kind,
-        at: new Date(tsToMs(event.eventTime)).toISOString(),
+        at: new Date(timestampMs(event.eventTime)).toISOString(),
         output: envelope.output,
       });
     }
@@ -166,4 +165,9 @@ export class EvidenceService {
       artefacts,
     };
   }
+}
+
+/** A protobuf Timestamp (seconds and nanos) as epoch milliseconds. */
+function timestampMs(ts: { seconds?: unknown; nanos?: number | null } | null | undefined): number {
+  return Number(ts?.seconds ?? 0) * 1000 + Math.floor((ts?.nanos ?? 0) / 1e6);
 }

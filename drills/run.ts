@@ -15,7 +15,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { durationMs } from '../runbooks/dsl/duration';
 import type { Duration } from '@temporalio/common';
 import { createAwsClients, destroyAwsClients } from '../activities/clients';
 import type { LoadedRunbook } from '../runbooks/dsl/types';
@@ -194,7 +194,7 @@ async function drive(
   approvals: 'auto' | 'manual',
   log: (line: string) => void,
 ): Promise<{ state: ExecutionState; timedOut: boolean }> {
-  const deadline = Date.now() + msToNumber((opts.scenario.timeout ?? '10m') as Duration);
+  const deadline = Date.now() + durationMs((opts.scenario.timeout ?? '10m') as Duration);
   const release = opts.scenario.rollback ?? true;
   let released = false;
   let announced: string | undefined;

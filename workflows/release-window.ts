@@ -4,7 +4,7 @@
  * The extension is recorded in history (the Update's arguments) and in the state (`windowExtensions`).
  */
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { durationMs as toMs } from '../runbooks/dsl/duration';
 import type { RunbookDefinition } from '../runbooks/dsl/types';
 import { holdsRole, releaseRoles } from './approval-policy';
 import {
@@ -22,7 +22,7 @@ export const MAX_WINDOW_MS = 180 * 24 * 3600_000;
 
 function durationMs(d: string | number): number {
   try {
-    return msToNumber(d as Parameters<typeof msToNumber>[0]);
+    return toMs(d as Parameters<typeof toMs>[0]);
   } catch {
     return NaN;
   }

@@ -13,7 +13,7 @@ import {
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { durationMs } from '../runbooks/dsl/duration';
 import type { ResourceActivities } from '../activities/resource';
 import type { Duration, RetryPolicy, RunbookDefinition, Step } from '../runbooks/dsl/types';
 import type { ExecutionState, ResourceLockState } from './messages';
@@ -42,7 +42,7 @@ const DEFAULT_INTERVAL_MS = 30_000;
 /** A step that retries without limit counts this long. */
 const UNLIMITED_STEP_MS = 24 * 3_600_000;
 
-const ms = (d: Duration | undefined, fallback: number): number => (d === undefined ? fallback : msToNumber(d));
+const ms = (d: Duration | undefined, fallback: number): number => (d === undefined ? fallback : durationMs(d));
 
 function attemptsMs(timeoutMs: number, retry: RetryPolicy | undefined): number {
   const attempts = retry?.maximumAttempts ?? DEFAULT_ATTEMPTS;
@@ -55,7 +55,7 @@ export function stepsLeaseMs(runbook: RunbookDefinition): number {
   let total = 0;
   for (const step of runbook.steps as Step[]) {
     if (step.kind === 'action') total += attemptsMs(ms(step.timeout, DEFAULT_STEP_TIMEOUT_MS), step.retry);
-    else total += msToNumber(step.timeout);
+    else total += durationMs(step.timeout);
   }
   return withMargin(total);
 }

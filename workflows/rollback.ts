@@ -3,7 +3,7 @@
  * failed step reported (workflows/runbook.ts runs the compensations).
  */
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { durationMs } from '../runbooks/dsl/duration';
 import type { PartialDetail } from '../activities/envelope';
 import type { ActionStep, Duration, RetryPolicy, RunbookDefinition } from '../runbooks/dsl/types';
 
@@ -37,11 +37,11 @@ export function rollbackOptions(
 }
 
 export function rollbackScheduleToCloseMs(runbook: RunbookDefinition, step: ActionStep): number {
-  return msToNumber(rollbackOptions(runbook, step).scheduleToClose);
+  return durationMs(rollbackOptions(runbook, step).scheduleToClose);
 }
 
 export function rollbackRetryWindowMs(runbook: RunbookDefinition): number {
-  return msToNumber(runbook.rollbackRetryWindow ?? runbook.rollbackWindow ?? DEFAULT_ROLLBACK_RETRY_WINDOW);
+  return durationMs(runbook.rollbackRetryWindow ?? runbook.rollbackWindow ?? DEFAULT_ROLLBACK_RETRY_WINDOW);
 }
 
 /** The detail a failed activity carries when it changed something before failing (activities/envelope.ts). */

@@ -22,7 +22,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { durationMs } from '../runbooks/dsl/duration';
 import type { ActivityEnvelope, AttemptDetail } from '../activities/envelope';
 import type { StepContext } from '../activities/schemas';
 import { evaluate, resolveValue } from '../runbooks/dsl/expressions';
@@ -525,7 +525,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     scope
       .run(async () => {
         for (const [index, tier] of (step.escalation ?? []).entries()) {
-          const wait = openedAt + msToNumber(tier.after) - Date.now();
+          const wait = openedAt + durationMs(tier.after) - Date.now();
           if (wait > 0) await sleep(wait);
           // A notice being sent is finished and recorded even if the gate closes meanwhile.
           await CancellationScope.nonCancellable(() => sendEscalation(step, st, tier, index));
@@ -538,7 +538,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   };
 
   const runApproval = async (step: ApprovalStep, st: StepState): Promise<Outcome | undefined> => {
-    const timeoutMs = msToNumber(step.timeout);
+    const timeoutMs = durationMs(step.timeout);
     const policy = gatePolicy(step);
     st.status = 'waiting-approval';
     st.startedAt = now();
@@ -628,7 +628,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   const runWait = async (step: WaitStep, st: StepState): Promise<Outcome | undefined> => {
     st.status = 'waiting';
     st.startedAt = now();
-    const deadlineMs = Date.now() + msToNumber(step.timeout);
+    const deadlineMs = Date.now() + durationMs(step.timeout);
     st.deadline = new Date(deadlineMs).toISOString();
     for (;;) {
       if (await evaluate(step.until, context())) {
@@ -791,7 +791,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
       leaseMs: rollbackLeaseMs(runbook, (step) =>
         step.kind === 'action' ? rollbackScheduleToCloseMs(runbook, step) : 0,
       ),
-      timeoutMs: msToNumber(RELEASE_WAIT),
+      timeoutMs: durationMs(RELEASE_WAIT),
       onWaiting: (waiting) => setStatus(waiting ? 'waiting-resource' : 'rolling-back'),
     });
     if (!grant) {
@@ -819,7 +819,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     const grant = await lock.acquire({
       purpose: 'contain',
       leaseMs: stepsLeaseMs(runbook),
-      timeoutMs: msToNumber(runbook.resource?.wait ?? DEFAULT_RESOURCE_WAIT),
+      timeoutMs: durationMs(runbook.resource?.wait ?? DEFAULT_RESOURCE_WAIT),
       stop: () => rollbackRequest !== undefined,
       onWaiting: (waiting) => setStatus(waiting ? 'waiting-resource' : 'running'),
     });
@@ -868,7 +868,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
       state.endedAt = now();
       // The window opens with the success, in the same state change: a reader never sees `succeeded` without it.
       if (runbook.rollbackWindow !== undefined) {
-        state.rollbackWindowUntil = new Date(Date.now() + msToNumber(runbook.rollbackWindow)).toISOString();
+        state.rollbackWindowUntil = new Date(Date.now() + durationMs(runbook.rollbackWindow)).toISOString();
       }
       setStatus('succeeded');
       // The change stays on the resource: its record keeps this containment (and the original) while it can still
@@ -951,7 +951,7 @@ function invalidDurations(runbook: RunbookWorkflowInput['runbook']): string[] {
     if (d === undefined) return;
     let ms = NaN;
     try {
-      ms = msToNumber(d);
+      ms = durationMs(d);
     } catch {
       // reported below
     }

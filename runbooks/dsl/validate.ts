@@ -1,7 +1,7 @@
 /**
  * Load-time validation of runbook definitions: every error names the runbook and the step.
  */
-import { msToNumber } from '@temporalio/common/lib/time';
+import { durationMs as toMs } from './duration';
 import { isActionName } from '../../activities/catalogue';
 import { isFixedRole, ROLE_PERMISSIONS } from '../../api/permissions';
 import { collectExpressions, ExpressionError, parseExpression, referencedNames } from './expressions';
@@ -256,7 +256,7 @@ export function validateRunbook(def: RunbookDefinition): ValidationIssue[] {
 
 function durationMs(d: Duration | undefined): number | undefined {
   try {
-    const ms = msToNumber(d as never);
+    const ms = toMs(d as never);
     return ms > 0 ? ms : undefined;
   } catch {
     return undefined;
@@ -328,7 +328,7 @@ function durationIssue(
   }
   let ms: number;
   try {
-    ms = msToNumber(d as never);
+    ms = toMs(d as never);
   } catch {
     ms = NaN;
   }
