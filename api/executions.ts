@@ -78,6 +78,7 @@ export class ExecutionService {
           { key: SA.digest, value: runbook.digest },
           { key: SA.severity, value: runbook.definition.severity },
           { key: SA.status, value: 'running' },
+          { key: SA.startedBy, value: startedBy.id },
         ],
       }),
     );

@@ -440,7 +440,14 @@ export const IncidentListQuery = Type.Object(
   { additionalProperties: false },
 );
 export const ExecutionListQuery = Type.Object(
-  { status: Type.Optional(StringEnum(EXECUTION_STATUSES)), runbook: Type.Optional(SafeValue), ...commonFilters },
+  {
+    status: Type.Optional(StringEnum(EXECUTION_STATUSES)),
+    runbook: Type.Optional(SafeValue),
+    startedBy: Type.Optional(
+      Type.String({ pattern: SAFE_VALUE, description: 'the principal that started it, e.g. user:alice or alert:<fp>' }),
+    ),
+    ...commonFilters,
+  },
   { additionalProperties: false },
 );
 

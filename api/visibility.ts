@@ -14,6 +14,8 @@ export interface ListFilters {
   type?: string;
   resource?: string;
   runbook?: string;
+  /** Executions: the principal that started them. */
+  startedBy?: string;
   /** One workflow ID: all its runs (an incident's occurrences). */
   workflowId?: string;
   /** ISO times bounding the start time. */
@@ -67,6 +69,7 @@ export function buildQuery(kind: 'incident' | 'runbook', f: Omit<ListFilters, 'p
   eq(SA.incidentType.name, f.type);
   eq(SA.resource.name, f.resource);
   eq(SA.runbookId.name, f.runbook);
+  eq(SA.startedBy.name, f.startedBy);
   eq('WorkflowId', f.workflowId);
   if (f.since) clauses.push(`StartTime >= '${isoTime(f.since, 'since')}'`);
   if (f.until) clauses.push(`StartTime <= '${isoTime(f.until, 'until')}'`);

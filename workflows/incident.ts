@@ -539,6 +539,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       ],
       // The execution outlives the incident's closing (e.g. to stay in its rollback window) and its continue-as-new.
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      // Set with the start (no command of its own), so searching executions by who started them finds this one too.
+      typedSearchAttributes: [{ key: SA.startedBy, value: `alert:${input.fingerprint}` }],
     });
     runbookStarted = true;
     if (automation.status === 'starting') automation.status = 'running';

@@ -12,6 +12,8 @@ export const SA = {
   resource: defineSearchAttributeKey('FirebreakResource', SearchAttributeType.KEYWORD),
   incidentType: defineSearchAttributeKey('FirebreakIncidentType', SearchAttributeType.KEYWORD),
   kind: defineSearchAttributeKey('FirebreakKind', SearchAttributeType.KEYWORD),
+  /** Who started an execution (`user:<name>`, `alert:<fingerprint>`): search by principal. Set at start. */
+  startedBy: defineSearchAttributeKey('FirebreakStartedBy', SearchAttributeType.KEYWORD),
   /** The drill an execution belongs to; unset for real ones (metrics count only those). */
   drill: defineSearchAttributeKey('FirebreakDrill', SearchAttributeType.KEYWORD),
 } as const;

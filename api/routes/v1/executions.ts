@@ -70,8 +70,18 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
       },
     },
     async (request) => {
-      const { status, severity, runbook, resource, since, until, pageSize, pageToken } = request.query;
-      return service.list({ status, severity, runbook, resource, since, until, pageSize: pageSize ?? 50, pageToken });
+      const { status, severity, runbook, startedBy, resource, since, until, pageSize, pageToken } = request.query;
+      return service.list({
+        status,
+        severity,
+        runbook,
+        startedBy,
+        resource,
+        since,
+        until,
+        pageSize: pageSize ?? 50,
+        pageToken,
+      });
     },
   );
 
