@@ -1,7 +1,16 @@
 /**
  * Helpers the EC2 activity files share: tags as records, and describing one instance with a clear NotFound.
  */
-import { DescribeInstancesCommand, type EC2Client, type Instance, type Tag } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
+  type EC2Client,
+  type Instance,
+  type NetworkInterface,
+  type SecurityGroup,
+  type Tag,
+} from '@aws-sdk/client-ec2';
 import { awsCall, refuse } from './errors';
 
 /**
@@ -41,4 +50,43 @@ export async function describeInstance(ec2: EC2Client, what: string, instanceId:
   // Real EC2 answers an unknown ID with this error; an empty answer means the same thing.
   if (!instance) return refuse(what, `instance ${instanceId} not found`, 'InvalidInstanceID.NotFound');
   return instance;
+}
+
+/** The ENIs by ID, in the order asked (missing ones left out). */
+export async function describeNetworkInterfaces(
+  ec2: Pick<EC2Client, 'send'>,
+  what: string,
+  ids: string[],
+): Promise<NetworkInterface[]> {
+  if (ids.length === 0) return [];
+  const out = await awsCall(
+    what,
+    () => ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ids })),
+    `network interfaces ${ids.join(', ')}`,
+  );
+  const byId = new Map((out.NetworkInterfaces ?? []).map((n) => [n.NetworkInterfaceId, n]));
+  return ids.map((id) => byId.get(id)).filter((n): n is NetworkInterface => !!n);
+}
+
+/** The security group of that name in the VPC, if there is one. */
+export async function findSecurityGroup(
+  ec2: Pick<EC2Client, 'send'>,
+  what: string,
+  vpcId: string,
+  name: string,
+): Promise<SecurityGroup | undefined> {
+  const out = await awsCall(
+    what,
+    () =>
+      ec2.send(
+        new DescribeSecurityGroupsCommand({
+          Filters: [
+            { Name: 'group-name', Values: [name] },
+            { Name: 'vpc-id', Values: [vpcId] },
+          ],
+        }),
+      ),
+    `security group ${name} in ${vpcId}`,
+  );
+  return out.SecurityGroups?.[0];
 }

@@ -14,20 +14,23 @@ import {
   AuthorizeSecurityGroupIngressCommand,
   CreateSecurityGroupCommand,
   CreateTagsCommand,
-  DescribeNetworkInterfacesCommand,
-  DescribeSecurityGroupsCommand,
   GetConsoleOutputCommand,
   ModifyNetworkInterfaceAttributeCommand,
   RevokeSecurityGroupEgressCommand,
   RevokeSecurityGroupIngressCommand,
   type IpPermission,
-  type NetworkInterface,
-  type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import { ApplicationFailure } from '@temporalio/common';
 import { heartbeatIfActive, reportPartial, type AwsClients } from './clients';
 import type { Ec2Activities } from './ec2';
-import { describeInstance, MAX_TAG_VALUE, tagRecord, toTags } from './ec2-common';
+import {
+  describeInstance,
+  describeNetworkInterfaces,
+  findSecurityGroup,
+  MAX_TAG_VALUE,
+  tagRecord,
+  toTags,
+} from './ec2-common';
 import { awsCall, classifyAwsError, describeAwsError, refuse } from './errors';
 import { CallPlan } from './plan';
 import { sha256 } from './ssm-common';
@@ -83,22 +86,7 @@ export function createEc2IsolationActivities(
   const { ec2 } = clients;
   const what = 'ec2.isolateInstanceTwoPhase';
 
-  async function findGroup(vpcId: string, name: string): Promise<SecurityGroup | undefined> {
-    const out = await awsCall(
-      what,
-      () =>
-        ec2.send(
-          new DescribeSecurityGroupsCommand({
-            Filters: [
-              { Name: 'group-name', Values: [name] },
-              { Name: 'vpc-id', Values: [vpcId] },
-            ],
-          }),
-        ),
-      `security group ${name} in ${vpcId}`,
-    );
-    return out.SecurityGroups?.[0];
-  }
+  const findGroup = (vpcId: string, name: string) => findSecurityGroup(ec2, what, vpcId, name);
 
   /** Runs a rule change; a rule already there (or already gone) is the goal met, e.g. a concurrent isolation's. */
   async function ruleChange(plan: CallPlan, cmd: { input: unknown; constructor: { name: string } }, groupId: string) {
@@ -209,15 +197,7 @@ export function createEc2IsolationActivities(
     return groupId;
   }
 
-  async function describeEnis(ids: string[]): Promise<NetworkInterface[]> {
-    const out = await awsCall(
-      what,
-      () => ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ids })),
-      `network interfaces ${ids.join(', ')}`,
-    );
-    const byId = new Map((out.NetworkInterfaces ?? []).map((n) => [n.NetworkInterfaceId, n]));
-    return ids.map((id) => byId.get(id)).filter((n): n is NetworkInterface => !!n);
-  }
+  const describeEnis = (ids: string[]) => describeNetworkInterfaces(ec2, what, ids);
 
   async function setGroups(plan: CallPlan, eniId: string, groupId: string) {
     const cmd = new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Groups: [groupId] });

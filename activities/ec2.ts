@@ -12,8 +12,6 @@ import {
   CreateTagsCommand,
   DeleteTagsCommand,
   DescribeInstanceAttributeCommand,
-  DescribeNetworkInterfacesCommand,
-  DescribeSecurityGroupsCommand,
   DescribeSnapshotsCommand,
   ModifyInstanceAttributeCommand,
   ModifyNetworkInterfaceAttributeCommand,
@@ -22,7 +20,6 @@ import {
   type Instance,
   type InstanceNetworkInterface,
   type IpPermission,
-  type NetworkInterface,
   type SecurityGroup,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
@@ -35,7 +32,15 @@ import {
   type AwsClients,
   type ClientFactory,
 } from './clients';
-import { describeInstance as describeOne, MAX_TAG_VALUE, RECORD_TAG, tagRecord, toTags } from './ec2-common';
+import {
+  describeInstance as describeOne,
+  describeNetworkInterfaces,
+  findSecurityGroup,
+  MAX_TAG_VALUE,
+  RECORD_TAG,
+  tagRecord,
+  toTags,
+} from './ec2-common';
 import { createEc2InstanceActivities } from './ec2-instance';
 import { createEc2IsolationActivities } from './ec2-isolation';
 import { createEc2NetworkActivities } from './ec2-network';
@@ -122,33 +127,8 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
     return out.DisableApiTermination?.Value ?? false;
   }
 
-  async function describeEnis(what: string, ids: string[]): Promise<NetworkInterface[]> {
-    if (ids.length === 0) return [];
-    const out = await awsCall(
-      what,
-      () => ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ids })),
-      `network interfaces ${ids.join(', ')}`,
-    );
-    const byId = new Map((out.NetworkInterfaces ?? []).map((n) => [n.NetworkInterfaceId, n]));
-    return ids.map((id) => byId.get(id)).filter((n): n is NetworkInterface => !!n);
-  }
-
-  async function findGroup(what: string, vpcId: string, name: string): Promise<SecurityGroup | undefined> {
-    const out = await awsCall(
-      what,
-      () =>
-        ec2.send(
-          new DescribeSecurityGroupsCommand({
-            Filters: [
-              { Name: 'group-name', Values: [name] },
-              { Name: 'vpc-id', Values: [vpcId] },
-            ],
-          }),
-        ),
-      `security group ${name} in ${vpcId}`,
-    );
-    return out.SecurityGroups?.[0];
-  }
+  const describeEnis = (what: string, ids: string[]) => describeNetworkInterfaces(ec2, what, ids);
+  const findGroup = (what: string, vpcId: string, name: string) => findSecurityGroup(ec2, what, vpcId, name);
 
   /**
    * Finds the quarantine group of the VPC, creating it only when absent. A group this call creates is returned with
