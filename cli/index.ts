@@ -8,6 +8,7 @@ import { ApiClient } from './client';
 import { CliError, EXIT } from './errors';
 import { resolveTarget } from './config';
 import { registerApprovals } from './commands/approvals';
+import { registerDrill } from './commands/drill';
 import { registerExecutions } from './commands/executions';
 import { registerForensics } from './commands/forensics';
 import { registerIncidents } from './commands/incidents';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerApprovals(program, context);
   registerIncidents(program, context);
   registerForensics(program, context);
+  registerDrill(program);
   // Every command and sub-command reports usage errors to main() instead of exiting on its own.
   const override = (c: Command): void => {
     c.exitOverride();

@@ -78,6 +78,36 @@ export function registerExecutions(program: Command, ctx: CommandContext): void 
         });
       print(opts.json ? canonicalJson(ack) : `rollback of ${id} accepted (status ${ack.status})`);
     });
+
+  program
+    .command('release')
+    .description('release what a succeeded execution contained (inside its rollback window; needs the release roles)')
+    .argument('<execution>', 'execution ID')
+    .requiredOption('--reason <text>', 'why (kept in the execution)')
+    .option('--json', 'print the API’s answer as JSON')
+    .action(async (id: string, opts: { reason: string; json?: boolean }) => {
+      const ack = await ctx
+        .api()
+        .post<{ executionId: string; status: string }>(`/v1/executions/${enc(id)}/release`, { reason: opts.reason });
+      print(opts.json ? canonicalJson(ack) : `release of ${id} accepted (status ${ack.status})`);
+    });
+
+  program
+    .command('window')
+    .description('extend a succeeded execution’s rollback window, so it can still be released later')
+    .argument('<execution>', 'execution ID')
+    .requiredOption('--extend-by <duration>', 'how much longer, e.g. 3d or 12h (at most 30 days at a time)')
+    .requiredOption('--reason <text>', 'why (kept in the execution)')
+    .option('--json', 'print the API’s answer as JSON')
+    .action(async (id: string, opts: { extendBy: string; reason: string; json?: boolean }) => {
+      const ext = await ctx.api().post<{ until: string; previousUntil: string }>(`/v1/executions/${enc(id)}/window`, {
+        reason: opts.reason,
+        extendBy: opts.extendBy,
+      });
+      print(
+        opts.json ? canonicalJson(ext) : `rollback window of ${id} now ends ${ext.until} (was ${ext.previousUntil})`,
+      );
+    });
 }
 
 const isTerminal = (s: string) => (TERMINAL_STATUSES as readonly string[]).includes(s);

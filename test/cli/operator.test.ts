@@ -69,7 +69,7 @@ async function groupsOf(instanceId: string): Promise<string[]> {
     .sort();
 }
 
-test('an operator runs a runbook end to end from the CLI: plan, run, watch, approve, status, rollback', async () => {
+test('an operator runs a runbook end to end from the CLI: plan, run, watch, approve, status, window, release', async () => {
   await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
     const api: FastifyInstance = await buildApp({
       client: temporal.client,
@@ -205,14 +205,19 @@ test('an operator runs a runbook end to end from the CLI: plan, run, watch, appr
       const json = JSON.parse((await cli(['status', executionId, '--json'], as('bob'))).stdout);
       expect(json).toMatchObject({ executionId, status: 'succeeded' });
 
-      // Rollback (the release): a viewer is refused; the reason is required; alice's goes through and watch ends 0.
+      // Rollback and release: a viewer is refused; the reason is required; alice's goes through and watch ends 0.
       expectRefused(await cli(['rollback', executionId, '--reason', 'no'], as('bob')), /^firebreak: 403 FORBIDDEN/);
       const noReason = await cli(['rollback', executionId], as('alice'));
       expect(noReason.code).toBe(2);
       expect(noReason.stderr).toContain("required option '--reason <text>' not specified");
-      const rolled = await cli(['rollback', executionId, '--reason', 'released after review'], as('alice'));
+      // The investigation needs longer: the window is extended (a release role), then the containment released.
+      const extended = await cli(['window', executionId, '--extend-by', '2h', '--reason', 'forensics'], as('alice'));
+      expect(extended.code).toBe(0);
+      expect(extended.stdout).toMatch(new RegExp(`^rollback window of ${executionId} now ends \\S+ \\(was \\S+\\)`));
+      expectRefused(await cli(['release', executionId, '--reason', 'no'], as('bob')), /^firebreak: 403 FORBIDDEN/);
+      const rolled = await cli(['release', executionId, '--reason', 'released after review'], as('alice'));
       expect(rolled.code).toBe(0);
-      expect(rolled.stdout).toContain(`rollback of ${executionId} accepted`);
+      expect(rolled.stdout).toContain(`release of ${executionId} accepted`);
       const toRolledBack = await cli(['watch', executionId, '--interval', '200', '--json'], as('bob'));
       expect(toRolledBack.code).toBe(0);
       const events = toRolledBack.stdout
@@ -260,4 +265,13 @@ test('an operator runs a runbook end to end from the CLI: plan, run, watch, appr
       await api.close();
     }
   });
+});
+
+test('`firebreak drill` hands its arguments to the drill runner and returns its exit code', async () => {
+  const help = await cli(['drill', '--help'], {});
+  expect(help.code).toBe(0);
+  expect(help.stdout).toContain('firebreak drills in a throw-away emulated account');
+  const missing = await cli(['drill', 'run'], {});
+  expect(missing.code).not.toBe(0);
+  expect(missing.stderr).toContain("missing required argument 'scenario'");
 });
