@@ -45,12 +45,16 @@ import { createEc2InstanceActivities } from './ec2-instance';
 import { createEc2IsolationActivities } from './ec2-isolation';
 import { createEc2NetworkActivities } from './ec2-network';
 import { awsCall, classifyAwsError, describeAwsError } from './errors';
+import { CallPlan } from './plan';
 import type { ActionName, ActionOutput, ActivityInput, StepContext } from './schemas';
 
 export { tagRecord } from './ec2-common';
 
 /** Default quarantine group name (one per VPC). */
 export const DEFAULT_QUARANTINE_GROUP = 'firebreak-quarantine';
+
+/** Placeholder IDs in a dry run's output and calls for what a real run would create. */
+export const DRY_RUN_ID = { group: 'sg-(created)', snapshot: 'snap-(created)' } as const;
 
 /** Tag keys firebreak writes. */
 export const TAG = {
@@ -139,21 +143,21 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
     what: string,
     vpcId: string,
     name: string,
+    plan: CallPlan,
   ): Promise<{ group: SecurityGroup; created: boolean }> {
     const resource = `security group ${name} in ${vpcId}`;
     const existing = await findGroup(what, vpcId, name);
     if (existing) return { group: existing, created: false };
     let groupId: string;
     try {
-      const out = await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: name,
-          VpcId: vpcId,
-          Description: 'firebreak quarantine: no ingress, no egress',
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: toTags({ [TAG.managed]: 'true', Name: name }) }],
-        }),
-      );
-      groupId = out.GroupId!;
+      const create = new CreateSecurityGroupCommand({
+        GroupName: name,
+        VpcId: vpcId,
+        Description: 'firebreak quarantine: no ingress, no egress',
+        TagSpecifications: [{ ResourceType: 'security-group', Tags: toTags({ [TAG.managed]: 'true', Name: name }) }],
+      });
+      const out = await plan.call('ec2', create, () => ec2.send(create));
+      groupId = out?.GroupId ?? DRY_RUN_ID.group;
     } catch (err) {
       // Another isolation in the same VPC won the race: use its group.
       if (describeAwsError(err).name === 'InvalidGroup.Duplicate') {
@@ -162,7 +166,7 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
       }
       return classifyAwsError(err, what, resource);
     }
-    const seen = await findGroup(what, vpcId, name);
+    const seen = plan.dryRun ? undefined : await findGroup(what, vpcId, name);
     const defaultEgress: IpPermission = { IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] };
     const egress = seen?.IpPermissionsEgress?.length ? seen.IpPermissionsEgress : [defaultEgress];
     return {
@@ -179,7 +183,7 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
   }
 
   /** Removes every rule of a firebreak-managed quarantine group (a new group comes with an allow-all egress rule). */
-  async function ensureNoRules(what: string, group: SecurityGroup): Promise<void> {
+  async function ensureNoRules(what: string, group: SecurityGroup, plan: CallPlan): Promise<void> {
     const groupId = group.GroupId!;
     const ingress = group.IpPermissions ?? [];
     const egress = group.IpPermissionsEgress ?? [];
@@ -197,9 +201,11 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
       if (perms.length === 0) return;
       try {
         if (kind === 'egress') {
-          await ec2.send(new RevokeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: perms }));
+          const cmd = new RevokeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: perms });
+          await plan.call('ec2', cmd, () => ec2.send(cmd));
         } else {
-          await ec2.send(new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: perms }));
+          const cmd = new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: perms });
+          await plan.call('ec2', cmd, () => ec2.send(cmd));
         }
       } catch (err) {
         // A concurrent isolation revoked it first: the goal (no rule) is met.
@@ -242,10 +248,12 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
      * isolated by someone else, and undoing that is not this step's rollback.
      *
      * Each ENI it moves (or finds moved by an earlier attempt of this step) is reported as it goes (reportPartial), so
-     * a failure after the first ENI leaves the workflow the list of ENIs to restore.
+     * a failure after the first ENI leaves the workflow the list of ENIs to restore. A dry run reports nothing as it
+     * goes (nothing moves) and returns the groups each ENI has now.
      */
-    async 'ec2.isolateInstance'({ instanceId, quarantineGroupName, ctx }) {
+    async 'ec2.isolateInstance'({ instanceId, quarantineGroupName, ctx, dryRun }) {
       const what = 'ec2.isolateInstance';
+      const plan = new CallPlan(dryRun);
       const instance = await describeInstance(what, instanceId);
       const vpcId = instance.VpcId;
       const eniIds = enisOf(instance).map((n) => n.NetworkInterfaceId!);
@@ -256,14 +264,16 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
         );
       }
       const name = quarantineGroupName ?? DEFAULT_QUARANTINE_GROUP;
-      const { group, created } = await findOrCreateQuarantineGroup(what, vpcId, name);
-      await ensureNoRules(what, group);
+      const { group, created } = await findOrCreateQuarantineGroup(what, vpcId, name, plan);
+      await ensureNoRules(what, group, plan);
       const quarantineGroupId = group.GroupId!;
       const key = stepKey(ctx);
 
       const networkInterfaces = [];
       const moved: { networkInterfaceId: string; groupIds: string[] }[] = [];
-      const report = () =>
+      const report = () => {
+        // A dry run moves nothing, so there is no partial result for a rollback to undo.
+        if (plan.dryRun) return;
         reportPartial({
           instanceId,
           vpcId,
@@ -271,6 +281,7 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
           quarantineGroupCreated: created,
           networkInterfaces: moved,
         });
+      };
       for (const eni of await describeEnis(what, eniIds)) {
         const eniId = eni.NetworkInterfaceId!;
         const seen = groupIdsOf(eni);
@@ -288,35 +299,34 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
         // Record the groups on the ENI before moving it, so a retry after the move can still report them.
         const recorded = seen.join(',');
         if (key !== undefined && recorded.length <= MAX_TAG_VALUE) {
-          await awsCall(
-            what,
-            () =>
-              ec2.send(
-                new CreateTagsCommand({
-                  Resources: [eniId],
-                  Tags: toTags({ [TAG.groupsBefore]: recorded, [TAG.isolatedBy]: key }),
-                }),
-              ),
-            `network interface ${eniId}`,
-          );
+          const tag = new CreateTagsCommand({
+            Resources: [eniId],
+            Tags: toTags({ [TAG.groupsBefore]: recorded, [TAG.isolatedBy]: key }),
+          });
+          await plan.call('ec2', tag, () => awsCall(what, () => ec2.send(tag), `network interface ${eniId}`));
         }
-        await awsCall(
-          what,
-          () =>
-            ec2.send(
-              new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Groups: [quarantineGroupId] }),
-            ),
-          `network interface ${eniId}`,
-        );
+        const move = new ModifyNetworkInterfaceAttributeCommand({
+          NetworkInterfaceId: eniId,
+          Groups: [quarantineGroupId],
+        });
+        await plan.call('ec2', move, () => awsCall(what, () => ec2.send(move), `network interface ${eniId}`));
         networkInterfaces.push({ networkInterfaceId: eniId, groupIds: seen });
         moved.push({ networkInterfaceId: eniId, groupIds: seen });
         report();
       }
-      return { instanceId, vpcId, quarantineGroupId, quarantineGroupCreated: created, networkInterfaces };
+      return {
+        instanceId,
+        vpcId,
+        quarantineGroupId,
+        quarantineGroupCreated: created,
+        networkInterfaces,
+        ...plan.fields(),
+      };
     },
 
-    async 'ec2.restoreSecurityGroups'({ instanceId, networkInterfaces }) {
+    async 'ec2.restoreSecurityGroups'({ instanceId, networkInterfaces, dryRun }) {
       const what = 'ec2.restoreSecurityGroups';
+      const plan = new CallPlan(dryRun);
       const enis = await describeEnis(
         what,
         networkInterfaces.map((n) => n.networkInterfaceId),
@@ -336,14 +346,11 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
         heartbeatIfActive({ networkInterfaceId: eniId });
         const change = !eni || !sameSet(groupIdsOf(eni), wanted.groupIds);
         if (change) {
-          await awsCall(
-            what,
-            () =>
-              ec2.send(
-                new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Groups: wanted.groupIds }),
-              ),
-            `network interface ${eniId}`,
-          );
+          const cmd = new ModifyNetworkInterfaceAttributeCommand({
+            NetworkInterfaceId: eniId,
+            Groups: wanted.groupIds,
+          });
+          await plan.call('ec2', cmd, () => awsCall(what, () => ec2.send(cmd), `network interface ${eniId}`));
         }
         // The isolation record goes once the ENI leaves quarantine, or once it holds the recorded groups again (a
         // retry after the move). A no-op restore (putting back the quarantine group an ENI was found in) keeps the
@@ -352,21 +359,15 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
         const recorded = tags[TAG.groupsBefore];
         const undone = change || (recorded !== undefined && sameSet(recorded.split(','), wanted.groupIds));
         if (undone && (recorded !== undefined || TAG.isolatedBy in tags)) {
-          await awsCall(
-            what,
-            () =>
-              ec2.send(
-                new DeleteTagsCommand({
-                  Resources: [eniId],
-                  Tags: [{ Key: TAG.groupsBefore }, { Key: TAG.isolatedBy }],
-                }),
-              ),
-            `network interface ${eniId}`,
-          );
+          const untag = new DeleteTagsCommand({
+            Resources: [eniId],
+            Tags: [{ Key: TAG.groupsBefore }, { Key: TAG.isolatedBy }],
+          });
+          await plan.call('ec2', untag, () => awsCall(what, () => ec2.send(untag), `network interface ${eniId}`));
         }
         restored.push({ networkInterfaceId: eniId, groupIds: [...wanted.groupIds] });
       }
-      return { instanceId, restored };
+      return { instanceId, restored, ...plan.fields() };
     },
 
     /**
@@ -374,8 +375,10 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
      * (written before the change, so a retry after the change still reports it). A call that sets the value back to
      * the recorded one is a rollback: it reports the value it found and removes the tag.
      */
-    async 'ec2.setTerminationProtection'({ instanceId, enabled }) {
+    async 'ec2.setTerminationProtection'({ instanceId, enabled, dryRun }) {
       const what = 'ec2.setTerminationProtection';
+      const plan = new CallPlan(dryRun);
+      const resource = `instance ${instanceId}`;
       const instance = await describeInstance(what, instanceId);
       const current = await terminationProtection(what, instanceId);
       const recordedTag = tagRecord(instance.Tags)[TAG.terminationProtectionBefore];
@@ -384,39 +387,27 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
       const previous = recorded !== undefined && !restoring ? recorded : current;
 
       if (recorded === undefined && current !== enabled) {
-        await awsCall(
-          what,
-          () =>
-            ec2.send(
-              new CreateTagsCommand({
-                Resources: [instanceId],
-                Tags: toTags({ [TAG.terminationProtectionBefore]: String(current) }),
-              }),
-            ),
-          `instance ${instanceId}`,
-        );
+        const tag = new CreateTagsCommand({
+          Resources: [instanceId],
+          Tags: toTags({ [TAG.terminationProtectionBefore]: String(current) }),
+        });
+        await plan.call('ec2', tag, () => awsCall(what, () => ec2.send(tag), resource));
       }
       if (current !== enabled) {
-        await awsCall(
-          what,
-          () =>
-            ec2.send(
-              new ModifyInstanceAttributeCommand({ InstanceId: instanceId, DisableApiTermination: { Value: enabled } }),
-            ),
-          `instance ${instanceId}`,
-        );
+        const cmd = new ModifyInstanceAttributeCommand({
+          InstanceId: instanceId,
+          DisableApiTermination: { Value: enabled },
+        });
+        await plan.call('ec2', cmd, () => awsCall(what, () => ec2.send(cmd), resource));
       }
       if (restoring) {
-        await awsCall(
-          what,
-          () =>
-            ec2.send(
-              new DeleteTagsCommand({ Resources: [instanceId], Tags: [{ Key: TAG.terminationProtectionBefore }] }),
-            ),
-          `instance ${instanceId}`,
-        );
+        const untag = new DeleteTagsCommand({
+          Resources: [instanceId],
+          Tags: [{ Key: TAG.terminationProtectionBefore }],
+        });
+        await plan.call('ec2', untag, () => awsCall(what, () => ec2.send(untag), resource));
       }
-      return { instanceId, previous, current: enabled };
+      return { instanceId, previous, current: enabled, ...plan.fields() };
     },
 
     /**
@@ -424,8 +415,9 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
      * context, the Temporal workflow ID and activity ID stand in when running as an activity; a plain call uses the
      * fixed key `manual`/`ec2.snapshotVolumes`, so repeated plain calls reuse the first snapshot of each volume.
      */
-    async 'ec2.snapshotVolumes'({ instanceId, tags, ctx }) {
+    async 'ec2.snapshotVolumes'({ instanceId, tags, ctx, dryRun }) {
       const what = 'ec2.snapshotVolumes';
+      const plan = new CallPlan(dryRun);
       const info = activityContext()?.info;
       const executionId = ctx?.executionId ?? info?.workflowExecution?.workflowId ?? 'manual';
       const stepId = ctx?.stepId ?? info?.activityId ?? what;
@@ -469,34 +461,28 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
         };
         if (ctx?.runbookId) evidence[TAG.runbookId] = ctx.runbookId.slice(0, MAX_TAG_VALUE);
         if (ctx?.incidentId) evidence[TAG.incidentId] = ctx.incidentId.slice(0, MAX_TAG_VALUE);
-        const created = await awsCall(
-          what,
-          () =>
-            ec2.send(
-              new CreateSnapshotCommand({
-                VolumeId: volumeId,
-                Description: `firebreak evidence of ${instanceId} ${volumeId} (${executionId}/${stepId})`.slice(0, 255),
-                // Tagged in the same call, so a snapshot never exists without the tags a retry looks it up by.
-                TagSpecifications: [{ ResourceType: 'snapshot', Tags: toTags(evidence) }],
-              }),
-            ),
-          `volume ${volumeId}`,
+        const create = new CreateSnapshotCommand({
+          VolumeId: volumeId,
+          Description: `firebreak evidence of ${instanceId} ${volumeId} (${executionId}/${stepId})`.slice(0, 255),
+          // Tagged in the same call, so a snapshot never exists without the tags a retry looks it up by.
+          TagSpecifications: [{ ResourceType: 'snapshot', Tags: toTags(evidence) }],
+        });
+        const created = await plan.call('ec2', create, () =>
+          awsCall(what, () => ec2.send(create), `volume ${volumeId}`),
         );
-        snapshots.push({ volumeId, snapshotId: created.SnapshotId!, created: true });
+        snapshots.push({ volumeId, snapshotId: created?.SnapshotId ?? DRY_RUN_ID.snapshot, created: true });
       }
-      return { instanceId, snapshots };
+      return { instanceId, snapshots, ...plan.fields() };
     },
 
-    async 'ec2.tagInstance'({ instanceId, tags }) {
+    async 'ec2.tagInstance'({ instanceId, tags, dryRun }) {
       const what = 'ec2.tagInstance';
+      const plan = new CallPlan(dryRun);
       // Describe first: some endpoints accept tags for IDs that do not exist, and a clear NotFound is worth a call.
       await describeInstance(what, instanceId);
-      await awsCall(
-        what,
-        () => ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: toTags(tags) })),
-        `instance ${instanceId}`,
-      );
-      return { instanceId, tags: { ...tags } };
+      const cmd = new CreateTagsCommand({ Resources: [instanceId], Tags: toTags(tags) });
+      await plan.call('ec2', cmd, () => awsCall(what, () => ec2.send(cmd), `instance ${instanceId}`));
+      return { instanceId, tags: { ...tags }, ...plan.fields() };
     },
   };
   return activities;

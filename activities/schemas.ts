@@ -36,6 +36,25 @@ export const StepContext = Type.Object({
 });
 export type StepContext = Static<typeof StepContext>;
 
+// ---- dry runs -------------------------------------------------------------------------------------------------------
+
+/** A mutating AWS call that a dry run would have made, with its input. */
+export const PlannedCall = Type.Object({
+  service: Type.String(),
+  operation: Type.String(),
+  input: Type.Unknown(),
+});
+export type PlannedCall = Static<typeof PlannedCall>;
+
+/**
+ * `dryRun: true` makes only describe/get/list calls: the action answers what it found and would do, and `calls` lists
+ * the mutating calls it would have made (empty when nothing needs changing).
+ */
+const DryRunInput = {
+  dryRun: Type.Optional(Type.Boolean({ description: 'Only read; return the mutating calls that would be made' })),
+};
+const DryRunOutput = { dryRun: Type.Optional(Type.Boolean()), calls: Type.Optional(Type.Array(PlannedCall)) };
+
 // ---- ec2 -----------------------------------------------------------------------------------------------------------
 
 export const CaptureInstanceInput = Type.Object({ instanceId: InstanceId });
@@ -59,63 +78,65 @@ export const IsolateInstanceInput = Type.Object({
   instanceId: InstanceId,
   /** Name of the quarantine group; one per VPC. */
   quarantineGroupName: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+  ...DryRunInput,
 });
 export const IsolateInstanceOutput = Type.Object({
   instanceId: Type.String(),
   vpcId: Type.String(),
+  /** In a dry run where the group does not exist yet: the placeholder `sg-(created)`, also in `calls`. */
   quarantineGroupId: Type.String(),
   quarantineGroupCreated: Type.Boolean(),
-  /** The groups each ENI had before it was moved; a retry of the same step reports them from the ENI tags it wrote. */
+  /**
+   * The groups each ENI had before it was moved; a retry of the same step reports them from the ENI tags it wrote.
+   * In a dry run: the groups each ENI has now (what a real run would report and its rollback put back).
+   */
   networkInterfaces: Type.Array(NetworkInterfaceGroups),
+  ...DryRunOutput,
 });
 
 export const RestoreSecurityGroupsInput = Type.Object({
   instanceId: InstanceId,
   networkInterfaces: Type.Array(NetworkInterfaceGroups, { minItems: 1 }),
+  ...DryRunInput,
 });
 export const RestoreSecurityGroupsOutput = Type.Object({
   instanceId: Type.String(),
   restored: Type.Array(NetworkInterfaceGroups),
+  ...DryRunOutput,
 });
 
-export const SetTerminationProtectionInput = Type.Object({ instanceId: InstanceId, enabled: Type.Boolean() });
+export const SetTerminationProtectionInput = Type.Object({
+  instanceId: InstanceId,
+  enabled: Type.Boolean(),
+  ...DryRunInput,
+});
 export const SetTerminationProtectionOutput = Type.Object({
   instanceId: Type.String(),
   previous: Type.Boolean(),
+  /** The value a real run leaves (in a dry run: would leave). */
   current: Type.Boolean(),
+  ...DryRunOutput,
 });
 
 export const SnapshotVolumesInput = Type.Object({
   instanceId: InstanceId,
   /** Extra tags put on every snapshot besides the evidence tags. */
   tags: Type.Optional(Tags),
+  ...DryRunInput,
 });
 export const SnapshotVolumesOutput = Type.Object({
   instanceId: Type.String(),
+  /**
+   * One entry per attached volume. In a dry run, a volume that a real run would snapshot has the placeholder
+   * `snapshotId` `snap-(created)` and `created: true` (its CreateSnapshot is in `calls`); one whose snapshot of this
+   * step already exists reports that snapshot with `created: false`.
+   */
   snapshots: Type.Array(Type.Object({ volumeId: Type.String(), snapshotId: Type.String(), created: Type.Boolean() })),
+  ...DryRunOutput,
 });
 
-export const TagInstanceInput = Type.Object({ instanceId: InstanceId, tags: Tags });
-export const TagInstanceOutput = Type.Object({ instanceId: Type.String(), tags: Tags });
-
-// ---- dry runs -------------------------------------------------------------------------------------------------------
-
-/** A mutating AWS call that a dry run would have made, with its input. */
-export const PlannedCall = Type.Object({
-  service: Type.String(),
-  operation: Type.String(),
-  input: Type.Unknown(),
-});
-export type PlannedCall = Static<typeof PlannedCall>;
-
-/**
- * `dryRun: true` makes only describe/get/list calls: the action answers what it found and would do, and `calls` lists
- * the mutating calls it would have made (empty when nothing needs changing).
- */
-const DryRunInput = {
-  dryRun: Type.Optional(Type.Boolean({ description: 'Only read; return the mutating calls that would be made' })),
-};
-const DryRunOutput = { dryRun: Type.Optional(Type.Boolean()), calls: Type.Optional(Type.Array(PlannedCall)) };
+export const TagInstanceInput = Type.Object({ instanceId: InstanceId, tags: Tags, ...DryRunInput });
+export const TagInstanceOutput = Type.Object({ instanceId: Type.String(), tags: Tags, ...DryRunOutput });
 
 // ---- ec2: network ACL, stop/start, evidence preservation, instance profile ----------------------------------------
 
@@ -357,8 +378,13 @@ export const PublishNotificationInput = Type.Object({
   subject: Type.String({ minLength: 1 }),
   /** Sent as the JSON body together with the execution context. */
   message: Type.Union([Type.String(), Type.Record(Type.String(), Type.Unknown())]),
+  ...DryRunInput,
 });
-export const PublishNotificationOutput = Type.Object({ messageId: Type.String() });
+export const PublishNotificationOutput = Type.Object({
+  /** In a dry run, where nothing is sent: the placeholder `(not sent)`; the Publish is in `calls`. */
+  messageId: Type.String(),
+  ...DryRunOutput,
+});
 
 // ---- ssm -----------------------------------------------------------------------------------------------------------
 

@@ -5,11 +5,14 @@ import { createHash } from 'node:crypto';
 import { PublishCommand, type MessageAttributeValue } from '@aws-sdk/client-sns';
 import { isClientFactory, type AwsClients, type ClientFactory } from './clients';
 import { awsCall } from './errors';
+import { CallPlan } from './plan';
 import type { ActivityInput, ActionOutput, StepContext } from './schemas';
 
 /** SNS subject limit (characters). */
 export const MAX_SUBJECT_LENGTH = 100;
 const FALLBACK_SUBJECT = 'firebreak notification';
+/** The message ID a dry run reports: nothing is sent. */
+export const NOT_SENT = '(not sent)';
 
 export interface SnsActivities {
   'sns.publish': (input: ActivityInput<'sns.publish'>) => Promise<ActionOutput<'sns.publish'>>;
@@ -54,9 +57,11 @@ export function createSnsActivities(source: Pick<AwsClients, 'sns'> | ClientFact
   return {
     /**
      * Standard topics have no deduplication, so a retried publish may deliver twice; FIFO topics (`.fifo`) get a
-     * deduplication ID derived from the execution step, so retries within SNS's 5-minute window deliver once.
+     * deduplication ID derived from the execution step, so retries within SNS's 5-minute window deliver once. A dry
+     * run sends nothing: it reports the Publish it would make and the message ID `(not sent)`.
      */
-    async 'sns.publish'({ topicArn, subject, message, ctx }) {
+    async 'sns.publish'({ topicArn, subject, message, ctx, dryRun }) {
+      const plan = new CallPlan(dryRun);
       const body: NotificationBody = {
         subject,
         ...(typeof message === 'string' ? { text: message } : { message }),
@@ -72,26 +77,20 @@ export function createSnsActivities(source: Pick<AwsClients, 'sns'> | ClientFact
       }
       const fifo = topicArn.endsWith('.fifo');
       const dedupSource = ctx ? `${ctx.executionId}/${ctx.stepId}` : JSON.stringify({ subject, message });
-      const out = await awsCall(
-        'sns.publish',
-        () =>
-          sns.send(
-            new PublishCommand({
-              TopicArn: topicArn,
-              Subject: sanitizeSubject(subject),
-              Message: JSON.stringify(body),
-              MessageAttributes: Object.keys(attributes).length > 0 ? attributes : undefined,
-              ...(fifo
-                ? {
-                    MessageGroupId: (ctx?.executionId ?? 'firebreak').slice(0, 128),
-                    MessageDeduplicationId: createHash('sha256').update(dedupSource).digest('hex'),
-                  }
-                : {}),
-            }),
-          ),
-        `topic ${topicArn}`,
-      );
-      return { messageId: out.MessageId! };
+      const cmd = new PublishCommand({
+        TopicArn: topicArn,
+        Subject: sanitizeSubject(subject),
+        Message: JSON.stringify(body),
+        MessageAttributes: Object.keys(attributes).length > 0 ? attributes : undefined,
+        ...(fifo
+          ? {
+              MessageGroupId: (ctx?.executionId ?? 'firebreak').slice(0, 128),
+              MessageDeduplicationId: createHash('sha256').update(dedupSource).digest('hex'),
+            }
+          : {}),
+      });
+      const out = await plan.call('sns', cmd, () => awsCall('sns.publish', () => sns.send(cmd), `topic ${topicArn}`));
+      return { messageId: out?.MessageId ?? NOT_SENT, ...plan.fields() };
     },
   };
 }

@@ -426,3 +426,120 @@ describe('unknown instance', () => {
     },
   );
 });
+
+describe('dry runs of isolate, restore, termination protection, snapshots and tags', () => {
+  let env: SeedResult;
+  beforeAll(async () => {
+    env = await aws.seed('dryrun', { instances: 1, extraNetworkInterfaces: 1 });
+  });
+
+  const opsOf = (calls: { operation: string }[] | undefined) => (calls ?? []).map((c) => c.operation);
+  const inputsOf = (calls: { operation: string; input: unknown }[] | undefined, operation: string) =>
+    (calls ?? []).filter((c) => c.operation === operation).map((c) => c.input as Record<string, unknown>);
+
+  async function volumeSnapshots(volumeIds: string[]): Promise<number> {
+    const out = await aws.clients.ec2.send(
+      new DescribeSnapshotsCommand({ Filters: [{ Name: 'volume-id', Values: volumeIds }] }),
+    );
+    return (out.Snapshots ?? []).length;
+  }
+
+  it('isolateInstance reports the ENIs, their groups now and the calls it would make, and moves nothing', async () => {
+    const [seeded] = env.instances;
+    const eniIds = seeded.networkInterfaceIds;
+    expect(eniIds).toHaveLength(2);
+    const before = await eniGroups(eniIds);
+    const quarantineGroupName = unique('quarantine-dry');
+
+    const out = await ec2Acts['ec2.isolateInstance']({
+      instanceId: seeded.instanceId,
+      quarantineGroupName,
+      ctx: stepContext('isolate'),
+      dryRun: true,
+    });
+
+    expect(out.dryRun).toBe(true);
+    expect(out.quarantineGroupCreated).toBe(true);
+    expect(Object.fromEntries(out.networkInterfaces.map((n) => [n.networkInterfaceId, sorted(n.groupIds)]))).toEqual(
+      before,
+    );
+    expect(inputsOf(out.calls, 'CreateSecurityGroup')).toEqual([
+      expect.objectContaining({ GroupName: quarantineGroupName, VpcId: env.vpcId }),
+    ]);
+    const moves = inputsOf(out.calls, 'ModifyNetworkInterfaceAttribute');
+    expect(sorted(moves.map((m) => m.NetworkInterfaceId as string))).toEqual(sorted(eniIds));
+    for (const m of moves) expect(m.Groups).toEqual([out.quarantineGroupId]);
+    expect(sorted(inputsOf(out.calls, 'CreateTags').flatMap((t) => t.Resources as string[]))).toEqual(sorted(eniIds));
+
+    // Nothing changed: same groups, no isolation tags, no quarantine group.
+    expect(await eniGroups(eniIds)).toEqual(before);
+    for (const eniId of eniIds) expect(Object.keys(await eniTags(eniId))).not.toContain(TAG.groupsBefore);
+    expect(await groupsNamed(env.vpcId, quarantineGroupName)).toEqual([]);
+  });
+
+  it('restoreSecurityGroups reports the ENIs it would change and changes none', async () => {
+    const [seeded] = env.instances;
+    const eniIds = seeded.networkInterfaceIds;
+    const before = await eniGroups(eniIds);
+    const wanted = [env.securityGroupIds[0]];
+
+    const out = await ec2Acts['ec2.restoreSecurityGroups']({
+      instanceId: seeded.instanceId,
+      networkInterfaces: eniIds.map((networkInterfaceId) => ({ networkInterfaceId, groupIds: wanted })),
+      dryRun: true,
+    });
+
+    expect(out.dryRun).toBe(true);
+    expect(out.restored.map((r) => r.networkInterfaceId)).toEqual(eniIds);
+    const moves = inputsOf(out.calls, 'ModifyNetworkInterfaceAttribute');
+    expect(moves.map((m) => [m.NetworkInterfaceId, m.Groups])).toEqual(eniIds.map((id) => [id, wanted]));
+    expect(await eniGroups(eniIds)).toEqual(before);
+  });
+
+  it('setTerminationProtection reports the previous value and its calls, and changes nothing', async () => {
+    const { instanceId } = env.instances[0];
+    expect(await protection(instanceId)).toBe(false);
+
+    const out = await ec2Acts['ec2.setTerminationProtection']({ instanceId, enabled: true, dryRun: true });
+
+    expect(out).toMatchObject({ instanceId, previous: false, current: true, dryRun: true });
+    expect(opsOf(out.calls)).toEqual(['CreateTags', 'ModifyInstanceAttribute']);
+    expect(inputsOf(out.calls, 'ModifyInstanceAttribute')).toEqual([
+      { InstanceId: instanceId, DisableApiTermination: { Value: true } },
+    ]);
+    expect(await protection(instanceId)).toBe(false);
+    expect(Object.keys(await instanceTags(instanceId))).not.toContain(TAG.terminationProtectionBefore);
+  });
+
+  it('snapshotVolumes reports each volume it would snapshot and creates no snapshot', async () => {
+    const { instanceId, volumeIds } = env.instances[0];
+    expect(await volumeSnapshots(volumeIds)).toBe(0);
+
+    const out = await ec2Acts['ec2.snapshotVolumes']({ instanceId, ctx: stepContext('evidence'), dryRun: true });
+
+    expect(out.dryRun).toBe(true);
+    expect(sorted(out.snapshots.map((s) => s.volumeId))).toEqual(sorted(volumeIds));
+    for (const s of out.snapshots) expect(s).toMatchObject({ snapshotId: 'snap-(created)', created: true });
+    expect(sorted(inputsOf(out.calls, 'CreateSnapshot').map((c) => c.VolumeId as string))).toEqual(sorted(volumeIds));
+    expect(opsOf(out.calls)).toEqual(volumeIds.map(() => 'CreateSnapshot'));
+    expect(await volumeSnapshots(volumeIds)).toBe(0);
+  });
+
+  it('tagInstance reports the CreateTags it would make and leaves the tags as they were', async () => {
+    const { instanceId } = env.instances[0];
+    const before = await instanceTags(instanceId);
+    const tags = { 'incident-dry': unique('INC') };
+
+    const out = await ec2Acts['ec2.tagInstance']({ instanceId, tags, dryRun: true });
+
+    expect(out).toMatchObject({ instanceId, tags, dryRun: true });
+    expect(out.calls).toEqual([
+      {
+        service: 'ec2',
+        operation: 'CreateTags',
+        input: { Resources: [instanceId], Tags: [{ Key: 'incident-dry', Value: tags['incident-dry'] }] },
+      },
+    ]);
+    expect(await instanceTags(instanceId)).toEqual(before);
+  });
+});

@@ -2,7 +2,7 @@
  * sns.publish against moto: notifications are read back from the SQS queue subscribed to the seeded topic.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { createSnsActivities, sanitizeSubject, type NotificationBody } from '../../activities/sns';
+import { createSnsActivities, NOT_SENT, sanitizeSubject, type NotificationBody } from '../../activities/sns';
 import { readNotifications, type SeedResult } from '../../scripts/seed';
 import { stepContext, testAws, unique, type TestAws } from '../stack/aws';
 
@@ -45,6 +45,24 @@ describe('sns.publish', () => {
     expect(n.messageId).toBe(out.messageId);
     expect(n.subject).toBe('Plain text');
     expect(n.json).toEqual({ subject: 'Plain text', text: 'hello\nworld', context: null, sentAt: expect.any(String) });
+  });
+
+  it('in a dry run reports the Publish it would make and sends nothing', async () => {
+    const ctx = stepContext('notify');
+    const out = await publish({ topicArn: env.topicArn, subject: 'Dry run', message: { x: 1 }, ctx, dryRun: true });
+
+    expect(out).toMatchObject({ messageId: NOT_SENT, dryRun: true });
+    expect(out.calls).toEqual([
+      {
+        service: 'sns',
+        operation: 'Publish',
+        input: expect.objectContaining({ TopicArn: env.topicArn, Subject: 'Dry run' }),
+      },
+    ]);
+    const sent = JSON.parse((out.calls![0].input as { Message: string }).Message) as NotificationBody;
+    expect(sent).toMatchObject({ subject: 'Dry run', message: { x: 1 }, context: ctx });
+    // Nothing reached the subscribed queue (the other tests read and delete their own notifications).
+    expect(await readNotifications(aws.sqs, env.queueUrl, { count: 1, timeoutMs: 3000 })).toEqual([]);
   });
 
   it('fails non-retryable for a topic that does not exist', async () => {

@@ -1,6 +1,7 @@
 /**
  * Plan before apply: the dry run of ec2-compromise on a real (moto) instance names the instance, its ENIs and the
- * captured groups, lists the gate and the rollback plan, and leaves every piece of AWS state as it was.
+ * captured groups, previews every action step with the calls it would make, lists the gate and the rollback plan, and
+ * leaves every piece of AWS state as it was (nothing is published either).
  */
 import {
   DescribeInstanceAttributeCommand,
@@ -12,7 +13,7 @@ import { buildApp } from '../../api/app';
 import { TokenStore } from '../../api/tokens';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import { RunbookRegistry } from '../../runbooks/registry';
-import type { SeedResult } from '../../scripts/seed';
+import { readNotifications, type SeedResult } from '../../scripts/seed';
 import { testAws, type TestAws } from '../stack/aws';
 import { testTemporal, withWorker, type TestTemporal } from '../stack/temporal';
 
@@ -98,11 +99,31 @@ test('a plan previews ec2-compromise on a live instance and changes nothing', as
     const gate = plan.steps.find((s: { kind: string }) => s.kind === 'approval');
     expect(gate).toMatchObject({ outcome: 'gate', approval: { min: 1, fourEyes: true, onTimeout: 'reject' } });
     expect(gate.approval.roles).toEqual(expect.arrayContaining(['incident-commander']));
-    // Every action step is accounted for: previewed, or named as not previewable (never silently run).
+    // Every action of this runbook has a dry-run form or is read-only: none is left unpreviewed.
+    expect(plan.notPreviewable).toEqual([]);
     for (const s of plan.steps.filter((x: { kind: string }) => x.kind === 'action')) {
-      expect(['previewed', 'not-previewable']).toContain(s.outcome);
-      if (s.outcome === 'not-previewable') expect(plan.notPreviewable).toContain(s.id);
+      expect(s.outcome).not.toBe('not-previewable');
     }
+    // The previewed steps name the instance and its resources in the calls they would make.
+    type Call = { operation: string; input: Record<string, unknown> };
+    const inputs = (id: string, operation: string) =>
+      ((step(id).calls ?? []) as Call[]).filter((c) => c.operation === operation).map((c) => c.input);
+    const enis = before.groups.map((g) => g.eni);
+    expect(step('isolate').outcome).toBe('previewed');
+    expect(
+      [...new Set(inputs('isolate', 'ModifyNetworkInterfaceAttribute').map((i) => i.NetworkInterfaceId))].sort(),
+    ).toEqual(enis);
+    expect(inputs('protect-termination', 'ModifyInstanceAttribute')).toEqual([
+      { InstanceId: instanceId, DisableApiTermination: { Value: true } },
+    ]);
+    expect(
+      inputs('snapshot-volumes', 'CreateSnapshot')
+        .map((i) => i.VolumeId)
+        .sort(),
+    ).toEqual([...env.instances[0].volumeIds].sort());
+    expect(inputs('tag-quarantined', 'CreateTags').map((i) => i.Resources)).toEqual([[instanceId]]);
+    expect(inputs('notify-started', 'Publish')).toEqual([expect.objectContaining({ TopicArn: env.topicArn })]);
+    expect(await readNotifications(aws.sqs, env.queueUrl, { count: 1, timeoutMs: 3000 })).toEqual([]);
     // The rollback plan runs in reverse and restores exactly the captured groups.
     const restore = plan.rollbackPlan.find((r: { action: string }) => r.action === 'ec2.restoreSecurityGroups');
     expect(restore.input.instanceId).toBe(instanceId);
