@@ -26,7 +26,8 @@ let env: SeedResult;
 beforeAll(async () => {
   aws = testAws();
   temporal = await testTemporal();
-  env = await aws.seed('metrics', { instances: 1 });
+  // Two instances: the drill works on its own, so it never holds the resource lock the counted execution needs.
+  env = await aws.seed('metrics', { instances: 2 });
 });
 afterAll(async () => {
   await temporal?.close();
@@ -147,7 +148,7 @@ it('counts executions, approvals, releases, dedup hits and open incidents, witho
           {
             runbook: runbook(id),
             digest: 'drill',
-            params: { instanceId: env.instances[0].instanceId },
+            params: { instanceId: env.instances[1].instanceId },
             startedBy: { id: 'system:drill' },
           },
         ],

@@ -275,8 +275,20 @@ test('an instance in an ASG behind a load balancer: contained in order, visible 
     );
     const volumes = (inst.BlockDeviceMappings ?? []).map((b) => b.Ebs!.VolumeId!).sort();
     expect(snaps.Snapshots!.map((s) => s.VolumeId).sort()).toEqual(volumes);
+    // The three volatile-data commands this execution sent are there (moto lists every test's commands for every
+    // instance: SendCommand with instance IDs reaches all of them, so they are matched by the IDs the step reported).
+    const exec = (await api.inject({ method: 'GET', url: `/v1/executions/${id}`, headers: asBob })).json();
+    const sent: string[] = exec.steps
+      .find((s: { id: string }) => s.id === 'volatile-data')
+      .output.artefacts.map((a: { commandId: string }) => a.commandId);
+    expect(new Set(sent).size).toBe(3);
     const commands = (await aws.clients.ssm.send(new ListCommandsCommand({ InstanceId: victim }))).Commands ?? [];
-    expect(commands.filter((c) => c.Comment?.includes('volatile data'))).toHaveLength(3);
+    const ours = commands.filter((c) => sent.includes(c.CommandId!));
+    expect(ours.map((c) => c.Comment?.replace(/^.*volatile data: /, '')).sort()).toEqual([
+      'logged-in-users',
+      'network-connections',
+      'processes',
+    ]);
 
     // The evidence manifest: metadata, one artefact per snapshot, three volatile artefacts, the console output.
     const manifest = await api.inject({ method: 'GET', url: `/v1/executions/${id}/evidence`, headers: asBob });

@@ -203,10 +203,11 @@ test('a wait for a held resource is bounded: it fails naming the holder and chan
 test('a holder that dies (terminated) loses the lock when its lease runs out; the next execution gets it', async () => {
   const env = await aws.seed('lock-dead', { instances: 1 });
   const instanceId = env.instances[0].instanceId;
-  // A short runbook, so its lease is short: one capture attempt of 2s and a gate of 4s (lease 20.5s).
+  // A short runbook, so its lease is short: one capture attempt of 2s and a gate of 20s (lease 43s). The gate must
+  // outlast the moment b queues behind a, even on a loaded machine, or a's own deadline would free the lock first.
   const short = withSteps((s) => {
     if (s.id === 'capture') return { ...s, timeout: '2s', retry: { maximumAttempts: 1, maximumInterval: '1s' } };
-    if (s.kind === 'approval') return { ...s, timeout: '4s', escalation: undefined };
+    if (s.kind === 'approval') return { ...s, timeout: '20s', escalation: undefined };
     return undefined;
   });
   await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
@@ -219,7 +220,7 @@ test('a holder that dies (terminated) loses the lock when its lease runs out; th
     );
     await a.terminate('the holder dies');
     const startedWaiting = Date.now();
-    const granted = await waitForState(b, (s) => s.status === 'waiting-approval', 60_000);
+    const granted = await waitForState(b, (s) => s.status === 'waiting-approval', 120_000);
     expect(Date.now() - startedWaiting).toBeGreaterThan(5_000); // not at once: the lease had to run out
     expect(granted.resourceLock).toMatchObject({ status: 'held', others: [] });
     const record = await temporal.client.workflow.getHandle(recordId(instanceId)).query(resourceRecordQuery);
