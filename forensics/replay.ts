@@ -140,6 +140,20 @@ export function describeDivergence(error: Error, events: readonly Event[]): Dive
     return divergence;
   }
 
+  // "Non-deprecated patch marker encountered for change incident-continue-as-new, but there is no corresponding change
+  // command!": the history went through a patched() branch that the code no longer (or not yet) asks about.
+  const patch = /patch marker encountered for change (\S+?),? but there is no corresponding change command/.exec(
+    reason,
+  );
+  if (patch) {
+    const id = patch[1];
+    const event = events.find((e) => patchIdOf(e) === id);
+    if (event) divergence.eventId = eventIdOf(event);
+    divergence.history = `MarkerRecorded (patch "${id}")`;
+    divergence.code = `no patched("${id}") call at that point`;
+    return divergence;
+  }
+
   // "Timer fired event did not have expected timer id 2, it was 1!": the code's timers are numbered differently (a
   // timer was added or removed earlier, even one started and cancelled at once, which leaves no event of its own).
   const numbered = /(?:error: )?([A-Z][\w ]*?) event did not have expected (\w+) id (\S+), it was ([^!\s]+)/.exec(
@@ -227,4 +241,18 @@ export function describeEvent(e: Event): string {
 
 function workflowTypeOf(events: readonly Event[]): string | undefined {
   return events[0] ? nameOf(attributesOf(events[0]).workflowType) : undefined;
+}
+
+/** The change ID a patch marker records (`patched('<id>')`), read from its payload; undefined for other events. */
+function patchIdOf(e: Event): string | undefined {
+  const attributes = (e as { markerRecordedEventAttributes?: Record<string, any> }).markerRecordedEventAttributes;
+  if (attributes?.markerName !== 'core_patch') return undefined;
+  const payload = attributes.details?.['patch-data']?.payloads?.[0] ?? attributes.details?.patch_data?.payloads?.[0];
+  if (!payload?.data) return undefined;
+  try {
+    const raw = typeof payload.data === 'string' ? Buffer.from(payload.data, 'base64') : Buffer.from(payload.data);
+    return (JSON.parse(raw.toString('utf8')) as { id?: string }).id;
+  } catch {
+    return undefined;
+  }
 }

@@ -34,6 +34,8 @@ export interface Scenario {
 }
 
 export const commander: Principal = { id: 'user:corpus-commander', roles: ['incident-commander'] };
+/** Starts the executions: four-eyes keeps the starter from approving, so the commander decides. */
+export const responder: Principal = { id: 'user:corpus-responder', roles: ['responder'] };
 export const ACCOUNT = '111122223333';
 export const REGION = 'us-east-1';
 

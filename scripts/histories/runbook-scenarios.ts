@@ -9,7 +9,15 @@ import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import { expr, type RunbookDefinition, type Step } from '../../runbooks/dsl/types';
 import { RunbookRegistry } from '../../runbooks/registry';
 import { approvalUpdate, RUNBOOK_WORKFLOW, rollbackUpdate, type RunbookWorkflowInput } from '../../workflows/messages';
-import { closed, commander, executionState, type Recorded, type Scenario, type ScenarioContext } from './context';
+import {
+  closed,
+  commander,
+  executionState,
+  responder,
+  type Recorded,
+  type Scenario,
+  type ScenarioContext,
+} from './context';
 
 const DEAD_INSTANCE = 'i-0000000000000dead';
 
@@ -21,7 +29,10 @@ export function drill(name: string, change: Partial<RunbookDefinition>): Runbook
 /** ec2-compromise with the approval gate's deadline and onTimeout replaced. */
 export function withDeadline(name: string, timeout: string, onTimeout: 'reject' | 'approve' | 'fail') {
   return drill(name, {
-    steps: ec2Compromise.steps.map((s) => (s.kind === 'approval' ? { ...s, timeout: timeout as '1s', onTimeout } : s)),
+    // A short deadline leaves no room for the runbook's escalation tier (refused at load when it falls after it).
+    steps: ec2Compromise.steps.map((s) =>
+      s.kind === 'approval' ? { ...s, timeout: timeout as '1s', onTimeout, escalation: undefined } : s,
+    ),
   });
 }
 
@@ -37,7 +48,7 @@ async function start(
     runbook: loaded.definition,
     digest: loaded.digest,
     params: params ?? { instanceId: ctx.nextInstance(), notifyTopicArn: ctx.env.topicArn },
-    startedBy: commander,
+    startedBy: responder,
     reason: 'history corpus recording',
   };
   return ctx.client.workflow.start(RUNBOOK_WORKFLOW, {
@@ -152,6 +163,8 @@ export const runbookScenarios: Scenario[] = [
     'runbook-rollback-step-failed',
     'drill: a step fails, and one compensation fails too (2 attempts); the other compensations still run',
     drill('rollback-failed', {
+      // Left rollback-failed, the execution waits this long for a retry request before it closes.
+      rollbackRetryWindow: '1s',
       steps: [
         ...steps('capture', 'protect-termination'),
         {
