@@ -433,6 +433,12 @@ class Builder {
       cursor = Math.max(cursor, index + 1);
     };
     const inForward = (eventId: number) => !rollingBack || eventId < rollingBack.eventId;
+    // The resource lock (0.2.0 on): its request activity is followed by a timer bounding the wait for the grant; that
+    // timer belongs to no step.
+    let lockWait = false;
+    // An approval gate with escalation tiers starts one more timer per tier right after its deadline timer (0.2.0 on):
+    // timers that come while the gate is still the last thing the execution did are its escalations.
+    let openGate: number | undefined;
     for (const act of this.activityOrder) {
       const rollbackOf = /^rollback:(.+)$/.exec(act.activityId)?.[1];
       if (rollbackOf && byId.has(rollbackOf)) {
@@ -446,10 +452,15 @@ class Builder {
     for (const { run, e } of this.events) {
       const type = typeOf(e);
       const a = attributesOf(e);
+      if (type === 'ACTIVITY_TASK_SCHEDULED' && a.activityType?.name === 'resource.requestLock') {
+        lockWait = true;
+        continue;
+      }
       if (type === 'ACTIVITY_TASK_SCHEDULED' && byId.has(String(a.activityId)) && inForward(idOf(e))) {
         const { step, index } = byId.get(String(a.activityId))!;
         passTo(index);
         openWait = undefined;
+        openGate = undefined;
         const act = this.scheduled.get(`${run.runId}/${e.eventId}`)!;
         Object.assign(step, {
           scheduledAt: act.scheduledAt,
@@ -471,6 +482,15 @@ class Builder {
         } else if (act.status === 'failed' || act.status === 'timed-out') step.status = 'failed';
       } else if (type === 'TIMER_STARTED' && inForward(idOf(e))) {
         const timer = this.timerByEvent.get(`${run.runId}/${e.eventId}`)!;
+        if (lockWait) {
+          lockWait = false;
+          timer.purpose = 'resource-lock';
+          continue;
+        }
+        if (openGate !== undefined) {
+          timer.purpose = `escalation:${steps[openGate].id}`;
+          continue;
+        }
         if (succeededAt && idOf(e) > succeededAt.eventId) {
           timer.purpose = 'rollback-window';
           continue;
@@ -489,6 +509,7 @@ class Builder {
         if (timer.deadline) step.deadline = timer.deadline;
         step.status = step.kind === 'approval' ? 'waiting-approval' : 'waiting';
         if (step.kind === 'wait') openWait = { index: next, timer };
+        else openGate = next;
       }
     }
 
@@ -657,8 +678,14 @@ class Builder {
           const open = resolutions[resolutions.length - 1];
           if (outcome === 'resolved') {
             resolutions.push({ eventId, at, kind: 'alert', by: `${alert.source}:${alert.name}` });
-          } else if (outcome === 'refired' && open && open.kind === 'alert' && !open.withdrawnAt) {
-            open.withdrawnAt = at; // flapping: the alarm fired again after going back to OK
+          } else if (
+            (outcome === 'refired' || outcome === 'reopened') &&
+            open &&
+            (open.kind === 'alert' || outcome === 'reopened') &&
+            !open.withdrawnAt
+          ) {
+            // Flapping: the alarm fired again after going back to OK (0.2.0 on: `reopened`, whoever resolved it).
+            open.withdrawnAt = at;
           }
         });
       } else if (u.name === 'setSeverity') {
