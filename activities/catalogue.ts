@@ -25,7 +25,10 @@ export interface ActionInfo {
   service: 'ec2' | 'sns' | 'ssm' | 'autoscaling' | 'elbv2' | 'wafv2' | 'cloudwatch';
   /** The action that compensates this one, when there is one; runbooks name it in their `rollback` block. */
   rollback?: ActionName;
-  /** True when the action changes AWS state (and so should be covered by a rollback or be harmless to leave). */
+  /**
+   * True when the action does anything beyond reading: changes AWS state, sends a message, runs a command. A plan never
+   * runs such an action for real (only its dry-run form), so when in doubt, true.
+   */
   mutating: boolean;
   /** True when the input takes `dryRun` (see above). */
   dryRun?: boolean;
@@ -214,7 +217,7 @@ export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name:
   'sns.publish': {
     name: 'sns.publish',
     service: 'sns',
-    mutating: false,
+    mutating: true,
     dryRun: true,
     description: 'Publish a notification (subject plus a JSON body with the execution context) to an SNS topic.',
   },
@@ -248,7 +251,7 @@ export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name:
   'ssm.collectVolatileData': {
     name: 'ssm.collectVolatileData',
     service: 'ssm',
-    mutating: false,
+    mutating: true,
     dryRun: true,
     evidence: 'volatile-data',
     description:
