@@ -154,17 +154,20 @@ export class ResourceLock {
       requestedAt: this.now(),
       waitUntil: new Date(deadline).toISOString(),
     };
+    // Taken before the request: the record's word back (queued behind a holder) can arrive while the request activity
+    // is still completing, and must not be mistaken for news already seen.
+    let seen = this.queuedVersion;
     await requestLock({ key: this.key, request });
     const lock = state.resourceLock;
     const granted = () => this.grant?.purpose === opts.purpose;
     let waiting = false;
     try {
       for (;;) {
-        const seen = this.queuedVersion;
         const remaining = deadline - Date.now();
         if (remaining > 0) {
           await condition(() => granted() || this.queuedVersion !== seen || (opts.stop?.() ?? false), remaining);
         }
+        seen = this.queuedVersion;
         if (granted() || opts.stop?.() || Date.now() >= deadline) break;
         if (!waiting && lock.holder) {
           waiting = true;
