@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineRunbook, expr } from './dsl/types';
+import { verifyAlarmOk } from './steps';
 
 const VERSION = expr('steps.`previous-version`.output.value');
 
@@ -104,22 +105,7 @@ export const badDeployRollback = defineRunbook({
       timeout: '1h',
       heartbeatTimeout: '1m',
     },
-    {
-      id: 'verify',
-      kind: 'action',
-      title: 'Wait for the alarm to return to OK',
-      action: 'cloudwatch.waitForAlarmState',
-      with: {
-        alarmName: expr('params.alarmName'),
-        state: 'OK',
-        timeoutSeconds: expr('params.verifyTimeoutSeconds'),
-        pollIntervalMs: 2000,
-      },
-      timeout: '70m',
-      heartbeatTimeout: '1m',
-      retry: { maximumAttempts: 1 },
-      continueOnError: true,
-    },
+    verifyAlarmOk('Wait for the alarm to return to OK'),
     {
       id: 'escalate',
       kind: 'action',

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineRunbook, expr } from './dsl/types';
+import { verifyAlarmOk } from './steps';
 
 /** `find <paths> -xdev -type f -mtime +N -size +10M`: what the listing shows and the cleanup deletes, the same. */
 const FIND = expr(
@@ -89,22 +90,7 @@ export const diskFull = defineRunbook({
       // Deleting again what is already gone is harmless, but a half-run find is not worth a blind retry.
       retry: { maximumAttempts: 2 },
     },
-    {
-      id: 'verify',
-      kind: 'action',
-      title: 'Wait for the disk alarm to return to OK',
-      action: 'cloudwatch.waitForAlarmState',
-      with: {
-        alarmName: expr('params.alarmName'),
-        state: 'OK',
-        timeoutSeconds: expr('params.verifyTimeoutSeconds'),
-        pollIntervalMs: 2000,
-      },
-      timeout: '70m',
-      heartbeatTimeout: '1m',
-      retry: { maximumAttempts: 1 },
-      continueOnError: true,
-    },
+    verifyAlarmOk('Wait for the disk alarm to return to OK'),
     {
       id: 'notify',
       kind: 'action',

@@ -247,6 +247,9 @@ test('path spellings never reach a handler unchecked (real socket)', async () =>
     'GET /v1/alerts/%2e%2e/executions',
     'GET /healthz/../v1/executions',
     'GET /docs/../v1/executions',
+    'GET /console/../v1/executions',
+    'GET /console/%2e%2e/v1/executions',
+    'GET /console/..%2f..%2fpackage.json',
     'GET /v1/executions;',
     'GET /v1/executions;x=1',
     'GET /v1/executions?',
@@ -269,6 +272,10 @@ test('path spellings never reach a handler unchecked (real socket)', async () =>
   for (const a of answers) expect(a).toMatch(/→ (400|401|403|404|405)$/);
   // And the router's own normalisations (percent-encoded letters, absolute-form) are checked like the plain path.
   expect(answers.filter((a) => a.includes('%761') || a.includes('http://')).every((a) => a.endsWith('401'))).toBe(true);
+  // The console's page route is public for any ID: an ID spelled as a path to the API still gets only the page shell.
+  const shell = await api.inject({ method: 'GET', url: '/console/executions/..%2f..%2fv1%2fexecutions' });
+  expect([shell.statusCode, shell.headers['content-type']]).toEqual([200, expect.stringMatching(/^text\/html/)]);
+  expect(shell.body).not.toContain('"items"');
   // A viewer on the same spellings of a write route is refused too (403), never 2xx.
   for (const t of [
     'POST /%761/runbooks/ec2-compromise/executions',
