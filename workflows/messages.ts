@@ -5,6 +5,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ExecutionTarget } from '../activities/schemas';
 import type { FieldError } from '../runbooks/dsl/params';
 import type { IncidentNews, RunbookDefinition, Severity } from '../runbooks/dsl/types';
+import type { ExecutionHistoryLimits, RunbookCarry } from './runbook-state';
 
 export const RUNBOOK_WORKFLOW = 'runbookWorkflow';
 
@@ -31,6 +32,10 @@ export interface RunbookWorkflowInput {
   incident?: IncidentNews;
   /** Where the actions run; absent parts mean the worker's own account and region. */
   target?: ExecutionTarget;
+  /** When a run continues as new; unset fields take EXECUTION_HISTORY_DEFAULTS (workflows/runbook-state.ts). */
+  history?: Partial<ExecutionHistoryLimits>;
+  /** Set on a run that continues an earlier run of the same execution: what that run handed over. */
+  carried?: RunbookCarry;
 }
 
 /** What a runbook execution started by an incident tells its parent at every status change. */
@@ -242,6 +247,8 @@ export interface ExecutionState {
   status: ExecutionStatus;
   startedAt: string;
   endedAt?: string;
+  /** Which run of the execution this is (it continues as new while it waits long); unset: the first. */
+  run?: number;
   steps: StepState[];
   pendingApproval?: PendingApproval;
   /** While set, a succeeded execution still accepts a rollback request (the runbook's rollbackWindow). */

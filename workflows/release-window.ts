@@ -36,6 +36,8 @@ export function handleWindowExtensions(opts: {
   state: ExecutionState;
   runbook: RunbookDefinition;
   rollbackRequested: () => boolean;
+  /** Counts an accepted extension (towards the run's bound before it continues as new). */
+  accepted?: () => void;
 }): void {
   const { state, runbook } = opts;
   const refuse = (message: string, type: string): never => {
@@ -54,6 +56,7 @@ export function handleWindowExtensions(opts: {
         previousUntil,
         until,
       };
+      opts.accepted?.();
       state.rollbackWindowUntil = until;
       state.windowExtensions = [...(state.windowExtensions ?? []), record];
       return record;

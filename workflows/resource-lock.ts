@@ -89,11 +89,14 @@ export class ResourceLock {
   private queuedVersion = 0;
   private readonly workflowId: string;
 
+  /** `grant`: the grant a run that continued as new held the lock with (it still holds it). */
   constructor(
     private readonly key: ResourceKey,
     private readonly state: ExecutionState,
     private readonly now: () => string,
+    grant?: LockGrant,
   ) {
+    this.grant = grant;
     this.workflowId = resourceWorkflowId(key);
     setHandler(lockGrantedSignal, (grant) => {
       this.grant = grant;
