@@ -10,6 +10,7 @@ import type { Client } from '@temporalio/client';
 import { SnsSignatureVerifier } from '../alerts/sns';
 import type { RunbookRegistry } from '../runbooks/registry';
 import type { IncidentHistoryLimits } from '../workflows/incident-messages';
+import type { ExecutionHistoryLimits } from '../workflows/runbook-state';
 import { AlertRouter, type NotifyRouting } from '../alerts/router';
 import { ApprovalService } from './approvals';
 import { EvidenceService } from './evidence';
@@ -54,6 +55,8 @@ export interface AppDeps {
   incidentReopenGraceMs?: number;
   /** When incidents continue as new (defaults: workflows/incident-messages.ts); tests set it low. */
   incidentHistory?: Partial<IncidentHistoryLimits>;
+  /** When runbook executions continue as new (defaults: workflows/runbook-state.ts); tests set it low. */
+  executionHistory?: Partial<ExecutionHistoryLimits>;
   /** Alert ingestion settings; by default no SNS topic and no webhook secret is accepted. */
   alerts?: Partial<Omit<AlertRoutesOptions, 'incidents'>>;
   /** Rate limits; see config/env.ts for the defaults. */
@@ -168,7 +171,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(consoleRoutes);
 
-  const service = new ExecutionService({ client: deps.client, taskQueue: deps.taskQueue, publicUrl: deps.publicUrl });
+  const service = new ExecutionService({
+    client: deps.client,
+    taskQueue: deps.taskQueue,
+    publicUrl: deps.publicUrl,
+    history: deps.executionHistory,
+  });
   await app.register(health, {
     // A short deadline: a probe must answer quickly, and an unreachable Temporal must read as "not ready" at once.
     temporalReady: async () => {
@@ -200,6 +208,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     publicUrl: deps.publicUrl,
     reopenGraceMs: deps.incidentReopenGraceMs,
     history: deps.incidentHistory,
+    runbookHistory: deps.executionHistory,
   });
   await app.register(incidents, { prefix: '/v1/incidents', incidents: incidentService });
   await app.register(forensics, { prefix: '/v1', forensics: new ForensicsService(deps.client) });

@@ -26,6 +26,7 @@ import {
   resourceWorkflowId,
   type ResourceRecord,
 } from '../workflows/resource-messages';
+import type { ExecutionHistoryLimits } from '../workflows/runbook-state';
 import { SA } from '../workflows/search-attributes';
 import {
   ConflictError,
@@ -43,6 +44,8 @@ export interface ExecutionServiceOptions {
   client: Client;
   taskQueue: string;
   publicUrl: string;
+  /** When executions continue as new; default EXECUTION_HISTORY_DEFAULTS (tests set it low). */
+  history?: Partial<ExecutionHistoryLimits>;
 }
 
 export class ExecutionService {
@@ -66,6 +69,7 @@ export class ExecutionService {
       startedBy,
       reason: body.reason,
       target: body.target,
+      history: this.opts.history,
     };
     await callTemporal(this.opts.client, () =>
       this.opts.client.workflow.start(RUNBOOK_WORKFLOW, {

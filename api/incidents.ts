@@ -9,6 +9,7 @@ import { fingerprint } from '../alerts/fingerprint';
 import type { NormalisedAlert } from '../alerts/alert';
 import type { Severity } from '../runbooks/dsl/types';
 import type { AlertRouter, NotifyRouting } from '../alerts/router';
+import type { ExecutionHistoryLimits } from '../workflows/runbook-state';
 import {
   alertUpdate,
   INCIDENT_WORKFLOW,
@@ -39,6 +40,8 @@ export interface IncidentServiceOptions {
   reopenGraceMs?: number;
   /** When an incident continues as new, and its dedup window; default INCIDENT_HISTORY_DEFAULTS (tests set it low). */
   history?: Partial<IncidentHistoryLimits>;
+  /** When the incidents' runbook executions continue as new; default EXECUTION_HISTORY_DEFAULTS. */
+  runbookHistory?: Partial<ExecutionHistoryLimits>;
 }
 
 /**
@@ -123,6 +126,7 @@ export class IncidentService {
       notify: { topics: this.opts.notify.topics, publicUrl: this.opts.publicUrl },
       reopenGraceMs: this.opts.reopenGraceMs,
       history: this.opts.history,
+      runbookHistory: this.opts.runbookHistory,
     };
     const attempt = () =>
       callTemporalChange(this.opts.client, () =>

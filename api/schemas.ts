@@ -170,6 +170,9 @@ export const ExecutionSchema = Type.Object({
   pageUrl: Type.Optional(Type.String({ description: "this execution's page in the approval console (/console)" })),
   startedAt: Type.String(),
   endedAt: Type.Optional(Type.String()),
+  run: Type.Optional(
+    Type.Integer({ description: 'which run of the execution this is (it continues as new while it waits long)' }),
+  ),
   steps: Type.Array(StepStateSchema),
   pendingApproval: Type.Optional(
     Type.Object({

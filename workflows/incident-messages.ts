@@ -7,6 +7,7 @@ import type { FieldError } from '../runbooks/dsl/params';
 import type { RunbookDefinition, Severity } from '../runbooks/dsl/types';
 import type { CarriedDeliveries } from './delivery-window';
 import type { ExecutionStatus, PendingApproval, Principal } from './messages';
+import type { ExecutionHistoryLimits } from './runbook-state';
 
 export const INCIDENT_WORKFLOW = 'incidentWorkflow';
 
@@ -33,6 +34,8 @@ export interface IncidentInput {
   reopenGraceMs?: number;
   /** When a run continues as new, and what it remembers of delivery IDs; unset fields take INCIDENT_HISTORY_DEFAULTS. */
   history?: Partial<IncidentHistoryLimits>;
+  /** When the runbook execution continues as new (workflows/runbook-state.ts); unset: its defaults. */
+  runbookHistory?: Partial<ExecutionHistoryLimits>;
   /** Set on a run that continues an earlier run of the same occurrence: what that run handed over. */
   carried?: IncidentCarry;
 }

@@ -535,6 +535,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
           incident: news(),
           // Act where the alert comes from (a GuardDuty/Security Hub administrator account aggregates many).
           target: state.account || state.region ? { account: state.account, region: state.region } : undefined,
+          history: input.runbookHistory,
         },
       ],
       // The execution outlives the incident's closing (e.g. to stay in its rollback window) and its continue-as-new.
