@@ -299,6 +299,19 @@ test('continued as new while waiting at a gate: the decisions so far and the dea
       });
       expect(s.steps.find((x) => x.id === 'mark')).toMatchObject({ status: 'succeeded', attempts: 1 });
     }
+    // Lists of pending gates (visibility) find the current run: its search attributes went with it.
+    const listed = await poll(
+      'listed as waiting',
+      async () => {
+        const found: string[] = [];
+        const query = `WorkflowId = '${handle.workflowId}' AND FirebreakStatus = 'waiting-approval'`;
+        for await (const w of temporal.client.workflow.list({ query }))
+          if (w.status.name === 'RUNNING') found.push(w.runId);
+        return found;
+      },
+      (found) => found.length === 1,
+    );
+    expect(listed).toEqual([(await handle.describe()).runId]);
     // The same principal cannot approve twice across runs either.
     const again = await handle
       .executeUpdate(approvalUpdate, { args: [{ stepId: 'keys', decision: 'approve', decidedBy: commander }] })
