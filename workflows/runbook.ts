@@ -79,6 +79,7 @@ import {
 import { resourceKeyOf } from './resource-messages';
 import { SA } from './search-attributes';
 import { handleWindowExtensions } from './release-window';
+import { isSlowAction, slowTaskQueue } from './task-queues';
 
 /**
  * Patches (samples-typescript `patching-api`): histories recorded before these changes replay unchanged.
@@ -417,6 +418,9 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
       heartbeatTimeout: spec.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
       retry: temporalRetry({ ...DEFAULT_RETRY, ...spec.retry }),
       ...(spec.scheduleToClose !== undefined ? { scheduleToCloseTimeout: spec.scheduleToClose } : {}),
+      // Slow actions get their own queue and worker slots (workflows/task-queues.ts). Replay does not compare an
+      // activity's task queue (only its ID and type), so older histories replay unchanged without a patch.
+      ...(isSlowAction(name) ? { taskQueue: slowTaskQueue(info.taskQueue) } : {}),
     };
     return proxyActivities<Record<string, Activity>>(options)[name];
   };
