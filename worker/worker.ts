@@ -67,20 +67,22 @@ export interface FirebreakWorker {
 export async function createWorker(deps: WorkerDeps): Promise<FirebreakWorker> {
   const { config } = deps;
   const connection = deps.connection ?? (await NativeConnection.connect(temporalConnectionOptions(config)));
-  const activities = instrumentActivities(
-    deps.activities ??
-      createActivities(
-        deps.clients ??
-          createClientFactory({
-            region: config.awsRegion,
-            endpoint: config.awsEndpoint,
-            targetAccounts: config.targetAccounts,
-            assumeRoleName: config.assumeRoleName,
-            assumeRoleExternalId: config.assumeRoleExternalId,
-          }),
-      ),
-    deps.metrics,
-  );
+  const realActivities = () =>
+    createActivities(
+      deps.clients ??
+        createClientFactory({
+          region: config.awsRegion,
+          endpoint: config.awsEndpoint,
+          targetAccounts: config.targetAccounts,
+          assumeRoleName: config.assumeRoleName,
+          assumeRoleExternalId: config.assumeRoleExternalId,
+        }),
+    );
+  const activities = instrumentActivities(deps.activities ?? realActivities(), deps.metrics);
+  // The slow queue's actions get clients of their own (unless the caller fixed them): each SDK client has its own
+  // socket pool (50), which slow steps making call after call would otherwise share with the fast ones.
+  const slowActivities =
+    deps.activities || deps.clients ? activities : instrumentActivities(realActivities(), deps.metrics);
   const queues = config.workerQueues ?? 'all';
   const common = {
     connection,
@@ -120,7 +122,7 @@ export async function createWorker(deps: WorkerDeps): Promise<FirebreakWorker> {
       : await Worker.create({
           ...common,
           taskQueue: slowTaskQueue(config.taskQueue),
-          activities: Object.fromEntries(SLOW_ACTIONS.map((name) => [name, activities[name]])),
+          activities: Object.fromEntries(SLOW_ACTIONS.map((name) => [name, slowActivities[name]])),
           // No workflows here: only the activity interceptors of tracing apply.
           ...(deps.tracing ? { interceptors: { activity: deps.tracing.interceptors.activity } } : {}),
           ...(config.workerMaxSlowActivities !== undefined
