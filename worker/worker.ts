@@ -150,6 +150,7 @@ function combine(fast: Worker | undefined, slow: Worker | undefined): FirebreakW
     shutdown,
     getState: () => workers.map((w) => w.getState()).find((s) => s !== 'RUNNING') ?? 'RUNNING',
     async runUntil<R>(fnOrPromise: Promise<R> | (() => Promise<R>)): Promise<R> {
+      const running = run(); // first: the workers are RUNNING before the body can ask them to stop
       let inner: PromiseSettledResult<R> | undefined;
       void (async () => {
         try {
@@ -163,7 +164,7 @@ function combine(fast: Worker | undefined, slow: Worker | undefined): FirebreakW
           shutdown();
         }
       })();
-      await run(); // a worker's failure is thrown as is, as Worker.runUntil does when the promise went well
+      await running; // a worker's failure is thrown as is, as Worker.runUntil does when the promise went well
       if (inner === undefined) throw new Error('the workers stopped before the promise settled');
       if (inner.status === 'rejected') throw inner.reason;
       return inner.value;

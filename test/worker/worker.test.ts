@@ -124,6 +124,9 @@ it('a fast step starts at once while every slow slot is held and more slow work 
       held.release();
       for (const h of slow) await waitForState(h, (s) => s.status === 'succeeded', 60_000);
       expect(held.started()).toBe(SLOTS + 1);
+      // Scheduled where the catalogue's speed class says: the slow step on the slow queue, the fast one on the task queue.
+      expect(await scheduledOn(slow[0].workflowId)).toEqual({ collect: slowTaskQueue(taskQueue) });
+      expect(await scheduledOn(fast.workflowId)).toEqual({ tag: taskQueue });
     } finally {
       held.release();
     }
@@ -131,6 +134,37 @@ it('a fast step starts at once while every slow slot is held and more slow work 
   // Both workers stopped together.
   expect([worker.fast?.getState(), worker.slow?.getState()]).toEqual(['STOPPED', 'STOPPED']);
 });
+
+it.each(['fast', 'slow'] as const)('FIREBREAK_WORKER_QUEUES=%s runs that queue only', async (queues) => {
+  const taskQueue = uniqueId('tq');
+  const worker = await createWorker({
+    config: {
+      temporalAddress: '',
+      temporalNamespace: 'default',
+      taskQueue,
+      awsRegion: 'us-east-1',
+      workerQueues: queues,
+    },
+    connection: temporal.connection,
+    workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! },
+    clients: aws.clients,
+  });
+  const served = [worker.fast, worker.slow].filter((w) => w !== undefined).map((w) => w.options.taskQueue);
+  expect(served).toEqual([queues === 'fast' ? taskQueue : slowTaskQueue(taskQueue)]);
+  await worker.runUntil(async () => expect(worker.getState()).toBe('RUNNING'));
+  expect(worker.getState()).toBe('STOPPED');
+});
+
+/** The task queue of each activity the execution scheduled, by activity ID, from its history. */
+async function scheduledOn(workflowId: string): Promise<Record<string, string>> {
+  const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  return Object.fromEntries(
+    (history.events ?? [])
+      .map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => !!a)
+      .map((a) => [a!.activityId!, a!.taskQueue!.name!]),
+  );
+}
 
 async function until(ok: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
