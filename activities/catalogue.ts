@@ -9,6 +9,7 @@
  * calls, make no change, and return the output a real run would (what they found and would do) plus `dryRun: true`
  * and `calls`: each mutating call they would have made, as `{ service, operation, input }`.
  */
+import type { SlowAction } from '../workflows/task-queues';
 import { ActionSchemas, type ActionName } from './schemas';
 
 /**
@@ -34,9 +35,17 @@ export interface ActionInfo {
   dryRun?: boolean;
   /** Set when the output is forensic evidence (see {@link EvidenceKind}). */
   evidence?: EvidenceKind;
+  /**
+   * Speed class: true when the action polls or waits on AWS for long (minutes). Slow actions run on the slow task queue
+   * with their own worker slots (workflows/task-queues.ts lists them for the interpreter; this type keeps both equal).
+   */
+  slow?: boolean;
 }
 
-export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name: A } } = {
+/** `slow: true` on exactly the actions workflows/task-queues.ts routes to the slow queue. */
+type SpeedOf<A extends ActionName> = A extends SlowAction ? { slow: true } : { slow?: false };
+
+export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name: A } & SpeedOf<A> } = {
   'ec2.captureInstance': {
     name: 'ec2.captureInstance',
     service: 'ec2',
@@ -71,6 +80,7 @@ export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name:
   },
   'ec2.snapshotVolumes': {
     name: 'ec2.snapshotVolumes',
+    slow: true,
     service: 'ec2',
     mutating: true,
     dryRun: true,
@@ -223,6 +233,7 @@ export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name:
   },
   'ssm.runCommand': {
     name: 'ssm.runCommand',
+    slow: true,
     service: 'ssm',
     mutating: true,
     dryRun: true,
@@ -234,6 +245,7 @@ export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name:
   },
   'ssm.startAutomation': {
     name: 'ssm.startAutomation',
+    slow: true,
     service: 'ssm',
     mutating: true,
     dryRun: true,
@@ -250,6 +262,7 @@ export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name:
   },
   'ssm.collectVolatileData': {
     name: 'ssm.collectVolatileData',
+    slow: true,
     service: 'ssm',
     mutating: true,
     dryRun: true,
@@ -278,6 +291,7 @@ export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name:
   },
   'cloudwatch.waitForAlarmState': {
     name: 'cloudwatch.waitForAlarmState',
+    slow: true,
     service: 'cloudwatch',
     mutating: false,
     dryRun: true,

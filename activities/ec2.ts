@@ -132,6 +132,50 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
   }
 
   const describeEnis = (what: string, ids: string[]) => describeNetworkInterfaces(ec2, what, ids);
+
+  /**
+   * The evidence snapshots an earlier attempt of this step took, by source volume (the oldest usable one of each): one
+   * tag-filtered DescribeSnapshots for every volume at once (paged), not one per volume.
+   */
+  async function earlierSnapshots(
+    what: string,
+    executionId: string,
+    stepId: string,
+    volumeIds: string[],
+  ): Promise<Map<string, string>> {
+    const found: Snapshot[] = [];
+    if (volumeIds.length === 0) return new Map();
+    let nextToken: string | undefined;
+    do {
+      const page = await awsCall(
+        what,
+        () =>
+          ec2.send(
+            new DescribeSnapshotsCommand({
+              OwnerIds: ['self'],
+              Filters: [
+                { Name: `tag:${TAG.executionId}`, Values: [executionId.slice(0, MAX_TAG_VALUE)] },
+                { Name: `tag:${TAG.stepId}`, Values: [stepId.slice(0, MAX_TAG_VALUE)] },
+                { Name: `tag:${TAG.sourceVolume}`, Values: volumeIds },
+              ],
+              NextToken: nextToken,
+            }),
+          ),
+        `snapshots of volumes ${volumeIds.join(', ')}`,
+      );
+      found.push(...(page.Snapshots ?? []));
+      nextToken = page.NextToken;
+    } while (nextToken);
+    const usable = found
+      .filter((s) => s.State !== 'error' && s.SnapshotId)
+      .sort((a, b) => (a.StartTime?.getTime() ?? 0) - (b.StartTime?.getTime() ?? 0));
+    const byVolume = new Map<string, string>();
+    for (const s of usable) {
+      const volumeId = tagRecord(s.Tags)[TAG.sourceVolume];
+      if (volumeId && volumeIds.includes(volumeId) && !byVolume.has(volumeId)) byVolume.set(volumeId, s.SnapshotId!);
+    }
+    return byVolume;
+  }
   const findGroup = (what: string, vpcId: string, name: string) => findSecurityGroup(ec2, what, vpcId, name);
 
   /**
@@ -424,30 +468,13 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
       const instance = await describeInstance(what, instanceId);
       const volumes = (instance.BlockDeviceMappings ?? []).map((b) => b.Ebs?.VolumeId).filter((v): v is string => !!v);
 
+      const earlier = await earlierSnapshots(what, executionId, stepId, volumes);
       const snapshots = [];
       for (const volumeId of volumes) {
         heartbeatIfActive({ volumeId });
-        const found = await awsCall(
-          what,
-          () =>
-            ec2.send(
-              new DescribeSnapshotsCommand({
-                OwnerIds: ['self'],
-                Filters: [
-                  { Name: `tag:${TAG.executionId}`, Values: [executionId] },
-                  { Name: `tag:${TAG.stepId}`, Values: [stepId] },
-                  { Name: `tag:${TAG.sourceVolume}`, Values: [volumeId] },
-                ],
-              }),
-            ),
-          `snapshots of volume ${volumeId}`,
-        );
-        const usable = (found.Snapshots ?? [])
-          .filter((s) => s.State !== 'error')
-          .sort((a, b) => (a.StartTime?.getTime() ?? 0) - (b.StartTime?.getTime() ?? 0));
-        const existing: Snapshot | undefined = usable[0];
-        if (existing?.SnapshotId) {
-          snapshots.push({ volumeId, snapshotId: existing.SnapshotId, created: false });
+        const existing = earlier.get(volumeId);
+        if (existing) {
+          snapshots.push({ volumeId, snapshotId: existing, created: false });
           continue;
         }
         // Evidence tags last, so that caller tags cannot overwrite them.

@@ -88,10 +88,12 @@ function build(clients: Pick<AwsClients, 'elbv2' | 'ec2'>): Elbv2Activities {
   async function records(what: string, arns: string[], key: string): Promise<Map<string, string>> {
     const found = new Map<string, string>();
     for (let i = 0; i < arns.length; i += 20) {
+      const chunk = arns.slice(i, i + 20);
       const out = await awsCall(
         what,
-        () => elbv2.send(new DescribeTagsCommand({ ResourceArns: arns.slice(i, i + 20) })),
-        'target group tags',
+        () => elbv2.send(new DescribeTagsCommand({ ResourceArns: chunk })),
+        // Named, so that an unknown group in a rollback's batch is named in the failure.
+        `target group ${chunk.join(', ')}`,
       );
       for (const d of out.TagDescriptions ?? []) {
         const tag = d.Tags?.find((t) => t.Key === key);
@@ -142,6 +144,8 @@ function build(clients: Pick<AwsClients, 'elbv2' | 'ec2'>): Elbv2Activities {
       const plan = new CallPlan(dryRun);
       const key = deregisteredTagKey(instanceId);
       const arns = [...new Set(targets.map((t) => t.targetGroupArn))];
+      // The groups' records in one look-up (20 groups a call), not one per group; registering changes no tag.
+      const recorded = await records(what, arns, key);
       for (const arn of arns) {
         const resource = `instance ${instanceId} in target group ${arn}`;
         const current = await registrations(what, arn, instanceId);
@@ -153,7 +157,7 @@ function build(clients: Pick<AwsClients, 'elbv2' | 'ec2'>): Elbv2Activities {
           });
           await plan.call('elbv2', reg, () => awsCall(what, () => elbv2.send(reg), resource));
         }
-        if ((await records(what, [arn], key)).has(arn)) {
+        if (recorded.has(arn)) {
           const untag = new RemoveTagsCommand({ ResourceArns: [arn], TagKeys: [key] });
           await plan.call('elbv2', untag, () => awsCall(what, () => elbv2.send(untag), resource));
         }

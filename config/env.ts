@@ -83,6 +83,16 @@ export const ConfigSchema = Type.Object({
    * must be longer still.
    */
   workerShutdownGraceMs: Type.Integer({ minimum: 0 }),
+  /**
+   * Worker capacity: activity slots on the task queue (fast actions) and on `<taskQueue>-slow` (actions that poll or
+   * wait, workflows/task-queues.ts), and workflow task slots. Separate slots keep slow evidence steps from holding
+   * every slot while a containment step or a notification waits to start.
+   */
+  workerMaxActivities: Type.Integer({ minimum: 1, maximum: 10_000 }),
+  workerMaxSlowActivities: Type.Integer({ minimum: 1, maximum: 10_000 }),
+  workerMaxWorkflowTasks: Type.Integer({ minimum: 2, maximum: 10_000 }),
+  /** Which queues this worker process serves: both (default), or one, to scale each queue's workers on its own. */
+  workerQueues: Type.Union([Type.Literal('all'), Type.Literal('fast'), Type.Literal('slow')]),
   /** API: how long a resolved incident stays open, so that its alert firing again re-opens it (0: close at once). */
   incidentReopenGraceMs: Type.Integer({ minimum: 0 }),
   /**
@@ -126,6 +136,9 @@ export class ConfigError extends Error {
 export const DEFAULT_WORKER_SHUTDOWN_GRACE = '10m';
 export const DEFAULT_INCIDENT_REOPEN_GRACE = '2m';
 export const DEFAULT_METRICS_CACHE = '15s';
+export const DEFAULT_WORKER_MAX_ACTIVITIES = 100;
+export const DEFAULT_WORKER_MAX_SLOW_ACTIVITIES = 50;
+export const DEFAULT_WORKER_MAX_WORKFLOW_TASKS = 40;
 
 /** A duration in the `ms` format (`90s`, `10m`, or plain milliseconds) as milliseconds; NaN when unreadable. */
 function duration(v: string | undefined, fallback: string): number {
@@ -207,6 +220,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     },
     logLevel: env.LOG_LEVEL || 'info',
     workerShutdownGraceMs: duration(env.FIREBREAK_WORKER_SHUTDOWN_GRACE, DEFAULT_WORKER_SHUTDOWN_GRACE),
+    workerMaxActivities: int(env.FIREBREAK_WORKER_MAX_ACTIVITIES, DEFAULT_WORKER_MAX_ACTIVITIES),
+    workerMaxSlowActivities: int(env.FIREBREAK_WORKER_MAX_SLOW_ACTIVITIES, DEFAULT_WORKER_MAX_SLOW_ACTIVITIES),
+    workerMaxWorkflowTasks: int(env.FIREBREAK_WORKER_MAX_WORKFLOW_TASKS, DEFAULT_WORKER_MAX_WORKFLOW_TASKS),
+    workerQueues: env.FIREBREAK_WORKER_QUEUES || 'all',
     incidentReopenGraceMs: duration(env.FIREBREAK_INCIDENT_REOPEN_GRACE, DEFAULT_INCIDENT_REOPEN_GRACE),
     temporalTls: tls.certPath || tls.keyPath || tls.caPath || tls.serverName ? tls : undefined,
     temporalApiKey: env.FIREBREAK_TEMPORAL_API_KEY || undefined,
@@ -244,6 +261,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     rateLimit: 'FIREBREAK_RATE_LIMIT_*',
     logLevel: 'LOG_LEVEL',
     workerShutdownGraceMs: 'FIREBREAK_WORKER_SHUTDOWN_GRACE',
+    workerMaxActivities: 'FIREBREAK_WORKER_MAX_ACTIVITIES',
+    workerMaxSlowActivities: 'FIREBREAK_WORKER_MAX_SLOW_ACTIVITIES',
+    workerMaxWorkflowTasks: 'FIREBREAK_WORKER_MAX_WORKFLOW_TASKS',
+    workerQueues: 'FIREBREAK_WORKER_QUEUES',
     incidentReopenGraceMs: 'FIREBREAK_INCIDENT_REOPEN_GRACE',
     temporalTls: 'FIREBREAK_TEMPORAL_TLS_*',
     temporalApiKey: 'FIREBREAK_TEMPORAL_API_KEY',
@@ -259,18 +280,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     perAddress: 'FIREBREAK_RATE_LIMIT_ADDRESS',
     alertsPerAddress: 'FIREBREAK_RATE_LIMIT_ALERTS',
   };
+  const durationKeys = ['workerShutdownGraceMs', 'incidentReopenGraceMs', 'metricsCacheMs'];
+  const countKeys = ['workerMaxActivities', 'workerMaxSlowActivities', 'workerMaxWorkflowTasks'];
   const raw = (key: string) =>
-    key === 'workerShutdownGraceMs' || key === 'incidentReopenGraceMs' || key === 'metricsCacheMs'
-      ? env[names[key]] // the duration as written, not its NaN
+    durationKeys.includes(key) || countKeys.includes(key)
+      ? env[names[key]] // the value as written, not its NaN
       : (cfg as Record<string, unknown>)[key];
   const errors = [...Value.Errors(ConfigSchema, cfg)].map((e) => {
     const [, key = '', sub = ''] = e.path.split('/');
     if (key === 'rateLimit' && rateLimitNames[sub]) {
       return `${rateLimitNames[sub]}: ${e.message} (got ${JSON.stringify(cfg.rateLimit[sub as keyof typeof cfg.rateLimit])})`;
     }
-    const what = Number.isNaN((cfg as Record<string, unknown>)[key])
-      ? 'expected a duration such as 90s or 10m'
-      : e.message;
+    const what = !Number.isNaN((cfg as Record<string, unknown>)[key])
+      ? e.message
+      : countKeys.includes(key)
+        ? 'expected a whole number'
+        : 'expected a duration such as 90s or 10m';
     return `${names[key] ?? key}: ${what} (got ${JSON.stringify(raw(key))})`;
   });
   if (env.FIREBREAK_SNS_VERIFY !== undefined && !['true', 'false'].includes(env.FIREBREAK_SNS_VERIFY)) {

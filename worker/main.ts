@@ -1,5 +1,6 @@
 /**
- * `npm run worker`: runs the firebreak worker until SIGINT/SIGTERM, then drains in-flight tasks and exits.
+ * `npm run worker`: runs the firebreak worker (its fast and slow queues, worker/worker.ts) until SIGINT/SIGTERM, then
+ * drains in-flight tasks on both and exits.
  */
 import { Runtime } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
@@ -7,6 +8,7 @@ import { createLogger } from '../telemetry/logger';
 import { setupTracing } from '../telemetry/tracing';
 import { createWorkerMetrics, serveWorkerMetrics } from './metrics';
 import { runtimeOptions } from './runtime';
+import { slowTaskQueue } from '../workflows/task-queues';
 import { createWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -26,6 +28,13 @@ async function main(): Promise<void> {
   log.info(
     {
       taskQueue: config.taskQueue,
+      slowTaskQueue: slowTaskQueue(config.taskQueue),
+      queues: config.workerQueues,
+      slots: {
+        activities: config.workerMaxActivities,
+        slowActivities: config.workerMaxSlowActivities,
+        workflowTasks: config.workerMaxWorkflowTasks,
+      },
       temporal: config.temporalAddress,
       aws: config.awsEndpoint ?? 'default credential chain',
       metricsPort: config.workerMetricsPort,

@@ -8,6 +8,7 @@ import {
   ApplicationFailure,
   proxyActivities,
   TimeoutFailure,
+  workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import { durationMs } from '../runbooks/dsl/duration';
@@ -18,6 +19,7 @@ import type { ErrorInfo, ExecutionState, ExecutionStatus, RollbackTrigger, Runbo
 import type { ResourceLock } from './resource-lock';
 import { isPartialDetail } from './rollback';
 import type { RunbookState } from './runbook-state';
+import { isSlowAction, slowTaskQueue } from './task-queues';
 
 const DEFAULT_TIMEOUT = '2m';
 /**
@@ -77,6 +79,9 @@ export const activity = (
     heartbeatTimeout: spec.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT,
     retry: temporalRetry({ ...DEFAULT_RETRY, ...spec.retry }),
     ...(spec.scheduleToClose !== undefined ? { scheduleToCloseTimeout: spec.scheduleToClose } : {}),
+    // Slow actions get their own queue and worker slots (workflows/task-queues.ts). Replay does not compare an
+    // activity's task queue (only its ID and type), so older histories replay unchanged without a patch.
+    ...(isSlowAction(name) ? { taskQueue: slowTaskQueue(workflowInfo().taskQueue) } : {}),
   };
   return proxyActivities<Record<string, Activity>>(options)[name];
 };

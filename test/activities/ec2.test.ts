@@ -17,6 +17,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createEc2Activities, tagRecord, TAG } from '../../activities/ec2';
 import type { SeedResult } from '../../scripts/seed';
 import { stepContext, testAws, unique, type TestAws } from '../stack/aws';
+import { awsError, failWhen } from '../workflows/fixtures/aws-faults';
 
 let aws: TestAws;
 let ec2Acts: ReturnType<typeof createEc2Activities>;
@@ -392,6 +393,44 @@ describe('ec2.snapshotVolumes', () => {
     const other = await ec2Acts['ec2.snapshotVolumes']({ ...input, ctx: { ...ctx, stepId: 'evidence-2' } });
     expect(other.snapshots.every((s) => s.created)).toBe(true);
     expect(await snapshotsOf(ctx.executionId)).toHaveLength(4);
+  });
+
+  it('a retry after an attempt that failed midway snapshots only the volumes still missing, once each', async () => {
+    const seeded = env.instances[0];
+    const ctx = stepContext('evidence', { incidentId: unique('INC') });
+    // The attempt's second CreateSnapshot fails (once) after the first volume's snapshot exists.
+    const faulty = testAws();
+    let creates = 0;
+    failWhen(faulty.clients.ec2, 'CreateSnapshotCommand', () =>
+      ++creates === 2 ? awsError('InternalError', 'server') : undefined,
+    );
+    const acts = createEc2Activities(faulty.clients);
+    try {
+      await expect(acts['ec2.snapshotVolumes']({ instanceId: seeded.instanceId, ctx })).rejects.toThrow(
+        /InternalError/,
+      );
+      const taken = await snapshotsOf(ctx.executionId);
+      expect(taken).toHaveLength(1);
+
+      const retry = await acts['ec2.snapshotVolumes']({ instanceId: seeded.instanceId, ctx });
+      const snaps = await snapshotsOf(ctx.executionId);
+      // Exactly one evidence snapshot per volume: the earlier attempt's is reported, not taken again.
+      expect(sorted(snaps.map((s) => s.VolumeId!))).toEqual(sorted(seeded.volumeIds));
+      expect(sorted(retry.snapshots.map((s) => s.snapshotId))).toEqual(sorted(snaps.map((s) => s.SnapshotId!)));
+      expect(retry.snapshots.find((s) => s.snapshotId === taken[0].SnapshotId)).toEqual({
+        volumeId: taken[0].VolumeId,
+        snapshotId: taken[0].SnapshotId,
+        created: false,
+      });
+      expect(retry.snapshots.filter((s) => s.created)).toHaveLength(1);
+
+      // A third attempt finds both in its one look-up and creates nothing.
+      const again = await acts['ec2.snapshotVolumes']({ instanceId: seeded.instanceId, ctx });
+      expect(again.snapshots.every((s) => !s.created)).toBe(true);
+      expect(await snapshotsOf(ctx.executionId)).toHaveLength(2);
+    } finally {
+      faulty.close();
+    }
   });
 });
 

@@ -11,6 +11,7 @@ import {
 import { createElbv2Activities, deregisteredTagKey } from '../../activities/elbv2';
 import type { SeedResult } from '../../scripts/seed';
 import { stepContext, testAws, unique, type TestAws } from '../stack/aws';
+import { awsError, failWhen } from '../workflows/fixtures/aws-faults';
 
 let aws: TestAws;
 let acts: ReturnType<typeof createElbv2Activities>;
@@ -97,6 +98,31 @@ describe('elbv2.deregisterInstance and elbv2.registerInstance', () => {
 
     const back = await acts['elbv2.registerInstance']({ instanceId: one, targets: retry.targets, ctx });
     expect(back.registered).toEqual(retry.targets);
+    expect(await targetsOf(web)).toEqual([`${one}:80`, `${two}:80`].sort());
+    expect(await targetsOf(api)).toEqual([`${one}:8080`]);
+    for (const arn of [web, api]) expect(await tagKeys(arn)).not.toContain(deregisteredTagKey(one));
+  });
+
+  it('a rollback retried after it failed midway registers each group once and clears every record', async () => {
+    const [one, two] = env.instances.map((i) => i.instanceId);
+    const ctx = stepContext('lb');
+    const out = await acts['elbv2.deregisterInstance']({ instanceId: one, ctx });
+    // The rollback's second RegisterTargets fails (once), after the first group has its target back.
+    const faulty = testAws();
+    let registers = 0;
+    failWhen(faulty.clients.elbv2 as never, 'RegisterTargetsCommand', () =>
+      ++registers === 2 ? awsError('InternalFailure', 'server') : undefined,
+    );
+    const rollback = createElbv2Activities(faulty.clients);
+    try {
+      await expect(rollback['elbv2.registerInstance']({ instanceId: one, targets: out.targets, ctx })).rejects.toThrow(
+        /InternalFailure/,
+      );
+      const back = await rollback['elbv2.registerInstance']({ instanceId: one, targets: out.targets, ctx });
+      expect(back.registered).toEqual(out.targets);
+    } finally {
+      faulty.close();
+    }
     expect(await targetsOf(web)).toEqual([`${one}:80`, `${two}:80`].sort());
     expect(await targetsOf(api)).toEqual([`${one}:8080`]);
     for (const arn of [web, api]) expect(await tagKeys(arn)).not.toContain(deregisteredTagKey(one));

@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { authOptions } from '../../api/auth-options';
 import { newToken, parseTokenEntries, readTokenFile, sha256Hex } from '../../api/tokens';
-import { ConfigError, loadConfig } from '../../config/env';
+import {
+  ConfigError,
+  DEFAULT_WORKER_MAX_ACTIVITIES,
+  DEFAULT_WORKER_MAX_SLOW_ACTIVITIES,
+  DEFAULT_WORKER_MAX_WORKFLOW_TASKS,
+  loadConfig,
+} from '../../config/env';
 
 const api = (env: Record<string, string>) => loadConfig(env, { api: true });
 const problems = (env: Record<string, string>): string[] => {
@@ -129,4 +135,48 @@ test('rate limits, the SNS window and trusted proxies: defaults, and bad values 
   expect(bad({ FIREBREAK_SNS_MAX_AGE_S: '10' })).toEqual([expect.stringMatching(/^FIREBREAK_SNS_MAX_AGE_S: /)]);
   expect(bad({ FIREBREAK_SNS_CLOCK_SKEW_S: '-1' })).toEqual([expect.stringMatching(/^FIREBREAK_SNS_CLOCK_SKEW_S: /)]);
   expect(bad({ FIREBREAK_TRUST_PROXY: 'true' })).toEqual([expect.stringMatching(/^FIREBREAK_TRUST_PROXY: /)]);
+});
+
+test('worker capacity: slot limits per queue and the queues served, with defaults, and bad values named', () => {
+  const cfg = loadConfig({});
+  expect([cfg.workerMaxActivities, cfg.workerMaxSlowActivities, cfg.workerMaxWorkflowTasks, cfg.workerQueues]).toEqual([
+    DEFAULT_WORKER_MAX_ACTIVITIES,
+    DEFAULT_WORKER_MAX_SLOW_ACTIVITIES,
+    DEFAULT_WORKER_MAX_WORKFLOW_TASKS,
+    'all',
+  ]);
+  const set = loadConfig({
+    FIREBREAK_WORKER_MAX_ACTIVITIES: '30',
+    FIREBREAK_WORKER_MAX_SLOW_ACTIVITIES: '8',
+    FIREBREAK_WORKER_MAX_WORKFLOW_TASKS: '20',
+    FIREBREAK_WORKER_QUEUES: 'slow',
+  });
+  expect([set.workerMaxActivities, set.workerMaxSlowActivities, set.workerMaxWorkflowTasks, set.workerQueues]).toEqual([
+    30,
+    8,
+    20,
+    'slow',
+  ]);
+  const details = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      return (err as ConfigError).details;
+    }
+    return [];
+  };
+  expect(
+    details({
+      FIREBREAK_WORKER_MAX_ACTIVITIES: '0',
+      FIREBREAK_WORKER_MAX_SLOW_ACTIVITIES: 'many',
+      FIREBREAK_WORKER_MAX_WORKFLOW_TASKS: '1',
+      FIREBREAK_WORKER_QUEUES: 'both',
+    }),
+  ).toEqual([
+    expect.stringMatching(/^FIREBREAK_WORKER_MAX_ACTIVITIES: .* \(got "0"\)$/),
+    'FIREBREAK_WORKER_MAX_SLOW_ACTIVITIES: expected a whole number (got "many")',
+    // The SDK needs two workflow task slots (the sticky and the normal queue).
+    expect.stringMatching(/^FIREBREAK_WORKER_MAX_WORKFLOW_TASKS: .* \(got "1"\)$/),
+    expect.stringMatching(/^FIREBREAK_WORKER_QUEUES: .* \(got "both"\)$/),
+  ]);
 });

@@ -4,11 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import type { ActionActivities } from '../../activities/schemas';
 import { createActivities } from '../../activities';
 import type { AwsClients } from '../../activities/clients';
-import { createWorker } from '../../worker/worker';
+import { createWorker, type FirebreakWorker } from '../../worker/worker';
 import { RUNBOOK_WORKFLOW, stateQuery, type ExecutionState, type RunbookWorkflowInput } from '../../workflows/messages';
 import type { runbookWorkflow } from '../../workflows/runbook';
 
@@ -56,7 +56,8 @@ export function uniqueId(prefix: string): string {
 
 export interface WorkerRun {
   taskQueue: string;
-  worker: Worker;
+  /** Serves `taskQueue` and its slow queue (`<taskQueue>-slow`, workflows/task-queues.ts). */
+  worker: FirebreakWorker;
 }
 
 /** Runs `body` while a fresh worker (own task queue) serves it; activities default to the real ones on `clients`. */

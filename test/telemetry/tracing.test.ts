@@ -36,9 +36,10 @@ it('installs nothing when no OTLP endpoint is configured', async () => {
     workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! },
     activities: createActivities(aws.clients),
   });
-  const activityInterceptors = worker.options.interceptors.activity ?? [];
+  const activityInterceptors = worker.fast!.options.interceptors.activity ?? [];
   expect(activityInterceptors).toHaveLength(0);
-  expect(Object.keys(worker.options.sinks ?? {})).not.toContain('exporter');
+  expect(worker.slow!.options.interceptors.activity ?? []).toHaveLength(0);
+  expect(Object.keys(worker.fast!.options.sinks ?? {})).not.toContain('exporter');
   await worker.runUntil(Promise.resolve()); // releases its hold on the connection
 });
 
@@ -68,8 +69,9 @@ it('registers the interceptors and the workflow sink when it is set, and exports
     activities: createActivities(aws.clients),
     tracing: tracing.worker,
   });
-  expect(worker.options.interceptors.activity).toHaveLength(1);
-  expect(Object.keys(worker.options.sinks ?? {})).toContain('exporter');
+  expect(worker.fast!.options.interceptors.activity).toHaveLength(1);
+  expect(worker.slow!.options.interceptors.activity).toHaveLength(1);
+  expect(Object.keys(worker.fast!.options.sinks ?? {})).toContain('exporter');
 
   const runbook: RunbookDefinition = {
     id: 'traced',
