@@ -11,6 +11,7 @@ import {
   DescribeSnapshotsCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
+import { ListCommandsCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { Client } from '@temporalio/client';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import { RunbookRegistry } from '../../runbooks/registry';
@@ -28,7 +29,8 @@ import type { runbookWorkflow } from '../../workflows/runbook';
 import { commander, uniqueId } from '../stack/temporal';
 import { pause, retrying, type Tally } from './chaos';
 
-export type Fate = 'approve' | 'release' | 'reject';
+/** `fail`: approved, then a step fails for good (an injected fault) and the run rolls back. */
+export type Fate = 'approve' | 'release' | 'reject' | 'fail';
 export const FATES: Fate[] = ['approve', 'release', 'reject'];
 
 export interface Run {
@@ -73,7 +75,13 @@ export async function startRun(
     120_000,
     `start ${executionId}`,
   );
-  return { executionId, runId: handle.firstExecutionRunId, instance: opts.instance, vpcId: opts.vpcId, fate: opts.fate };
+  return {
+    executionId,
+    runId: handle.firstExecutionRunId,
+    instance: opts.instance,
+    vpcId: opts.vpcId,
+    fate: opts.fate,
+  };
 }
 
 /** Polls the state (queries fail while no worker or server answers) until `done` holds. */
@@ -99,6 +107,9 @@ export async function stateWhen(
     `${executionId}: not done in ${timeoutMs} ms; last status ${last?.status ?? 'none'} ${String(lastErr ?? '')}`,
   );
 }
+
+/** The status a run of this fate ends with (a failed step fails the execution once its rollback ran). */
+const wanted = (fate: Fate) => (fate === 'approve' ? 'succeeded' : fate === 'fail' ? 'failed' : 'rolled-back');
 
 const settled = (s: ExecutionState) =>
   ['succeeded', 'rolled-back', 'failed', 'rollback-failed', 'cancelled'].includes(s.status);
@@ -140,7 +151,7 @@ export async function driveRun(client: Client, run: Run, timeoutMs: number): Pro
       `release ${run.executionId}`,
     );
   }
-  const want = run.fate === 'approve' ? 'succeeded' : 'rolled-back';
+  const want = wanted(run.fate);
   run.final = await stateWhen(
     client,
     run.executionId,
@@ -150,10 +161,14 @@ export async function driveRun(client: Client, run: Run, timeoutMs: number): Pro
   return run.final;
 }
 
-/** Checks one run's end state and evidence in moto; what is missing is lost, what is there twice is doubled. */
-export async function checkRun(ec2: EC2Client, run: Run, tally: Tally): Promise<void> {
+/**
+ * Checks one run's end state and evidence in moto; what is missing is lost, what is there twice is doubled (a
+ * snapshot of a volume, a volatile-data command).
+ */
+export async function checkRun(clients: { ec2: EC2Client; ssm: SSMClient }, run: Run, tally: Tally): Promise<void> {
+  const { ec2 } = clients;
   const id = run.executionId;
-  const want = run.fate === 'approve' ? 'succeeded' : 'rolled-back';
+  const want = wanted(run.fate);
   const final = run.final;
   if (!final || final.status !== want)
     tally.lose(`${id} (${run.fate}): ended ${final?.status ?? 'never'} ${run.error ?? ''}`.trim());
@@ -161,7 +176,10 @@ export async function checkRun(ec2: EC2Client, run: Run, tally: Tally): Promise<
     tally.lose(`${id}: rollback incomplete`);
 
   const snaps = await ec2.send(
-    new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'tag:firebreak:execution-id', Values: [id] }] }),
+    new DescribeSnapshotsCommand({
+      OwnerIds: ['self'],
+      Filters: [{ Name: 'tag:firebreak:execution-id', Values: [id] }],
+    }),
   );
   const byVolume = new Map<string, number>();
   for (const s of snaps.Snapshots ?? []) byVolume.set(s.VolumeId!, (byVolume.get(s.VolumeId!) ?? 0) + 1);
@@ -171,10 +189,22 @@ export async function checkRun(ec2: EC2Client, run: Run, tally: Tally): Promise<
     if (n > 1) tally.double(`${id}: ${n} snapshots of ${v}`);
   }
 
+  const commands = await clients.ssm.send(new ListCommandsCommand({ InstanceId: run.instance.instanceId }));
+  const sent = new Map<string, number>();
+  for (const c of commands.Commands ?? []) {
+    if (c.Comment?.startsWith(`firebreak:${id}:`)) sent.set(c.Comment, (sent.get(c.Comment) ?? 0) + 1);
+  }
+  for (const [comment, n] of sent) if (n > 1) tally.double(`${id}: ${n} SSM commands "${comment}"`);
+
   const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [run.instance.instanceId] }));
   const inst = out.Reservations![0].Instances![0];
   const tags = Object.fromEntries((inst.Tags ?? []).map((t) => [t.Key!, t.Value!]));
-  const groups = (inst.NetworkInterfaces ?? []).map((e) => (e.Groups ?? []).map((g) => g.GroupId!).sort().join(','));
+  const groups = (inst.NetworkInterfaces ?? []).map((e) =>
+    (e.Groups ?? [])
+      .map((g) => g.GroupId!)
+      .sort()
+      .join(','),
+  );
   const protection = await ec2.send(
     new DescribeInstanceAttributeCommand({ InstanceId: run.instance.instanceId, Attribute: 'disableApiTermination' }),
   );

@@ -34,67 +34,71 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test(`kill -9 of the Temporal server ${KILLS} times mid-run: no execution lost or restarted`, async () => {
-  const started = Date.now();
-  const tally = new Tally();
-  const port = await freePort();
-  const address = `127.0.0.1:${port}`;
-  const opts = { port, dbFile: path.join(dir, 'temporal.db'), logFile: path.join(dir, 'temporal.log') };
-  server = await startTemporal(opts);
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection });
-  const taskQueue = uniqueId('tq-chaos-temporal');
-  const workerEnv = { FIREBREAK_TEMPORAL_ADDRESS: address };
-  let worker: Child = await startWorkerProcess(taskQueue, workerEnv);
-  let workerRestarts = 0;
-  const env = await aws.seed('chaos-temporal', { instances: LIVE * (KILLS + 1) });
-  const runs: Run[] = [];
-  const driving: Promise<unknown>[] = [];
-  let next = 0;
-  for (let k = 0; k < KILLS; k++) {
-    while (runs.filter((r) => !r.final && !r.error).length < LIVE && next < env.instances.length) {
-      const run = await startRun(client, taskQueue, {
-        instance: env.instances[next],
-        vpcId: env.vpcId,
-        topicArn: env.topicArn,
-        fate: FATES[next++ % FATES.length],
-      });
-      runs.push(run);
-      driving.push(driveRun(client, run, 10 * 60_000).catch((err) => (run.error = String(err))));
-    }
-    await pause(randomBetween(500, 5000));
-    server.proc.kill('SIGKILL');
-    await new Promise((r) => server!.proc.once('exit', r));
-    tally.faults++;
-    await pause(randomBetween(0, 2000));
+test(
+  `kill -9 of the Temporal server ${KILLS} times mid-run: no execution lost or restarted`,
+  async () => {
+    const started = Date.now();
+    const tally = new Tally();
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    const opts = { port, dbFile: path.join(dir, 'temporal.db'), logFile: path.join(dir, 'temporal.log') };
     server = await startTemporal(opts);
-    if (worker.proc.exitCode !== null || worker.proc.signalCode !== null) {
-      workerRestarts++;
-      worker = await startWorkerProcess(taskQueue, workerEnv);
+    const connection = await Connection.connect({ address });
+    const client = new Client({ connection });
+    const taskQueue = uniqueId('tq-chaos-temporal');
+    const workerEnv = { FIREBREAK_TEMPORAL_ADDRESS: address };
+    let worker: Child = await startWorkerProcess(taskQueue, workerEnv);
+    let workerRestarts = 0;
+    const env = await aws.seed('chaos-temporal', { instances: LIVE * (KILLS + 1) });
+    const runs: Run[] = [];
+    const driving: Promise<unknown>[] = [];
+    let next = 0;
+    for (let k = 0; k < KILLS; k++) {
+      while (runs.filter((r) => !r.final && !r.error).length < LIVE && next < env.instances.length) {
+        const run = await startRun(client, taskQueue, {
+          instance: env.instances[next],
+          vpcId: env.vpcId,
+          topicArn: env.topicArn,
+          fate: FATES[next++ % FATES.length],
+        });
+        runs.push(run);
+        driving.push(driveRun(client, run, 10 * 60_000).catch((err) => (run.error = String(err))));
+      }
+      await pause(randomBetween(500, 5000));
+      server.proc.kill('SIGKILL');
+      await new Promise((r) => server!.proc.once('exit', r));
+      tally.faults++;
+      await pause(randomBetween(0, 2000));
+      server = await startTemporal(opts);
+      if (worker.proc.exitCode !== null || worker.proc.signalCode !== null) {
+        workerRestarts++;
+        worker = await startWorkerProcess(taskQueue, workerEnv);
+      }
     }
-  }
-  await Promise.all(driving);
+    await Promise.all(driving);
 
-  // Same run IDs: the execution that started is the one that finished, not a new run of the same ID.
-  for (const run of runs) {
-    const desc = await retrying(() => client.workflow.getHandle(run.executionId).describe(), 30_000, 'describe');
-    if (desc.runId !== run.runId) tally.double(`${run.executionId}: run ${desc.runId}, started as ${run.runId}`);
-    await checkRun(aws.clients.ec2, run, tally);
-  }
-  await checkVpcs(aws.clients.ec2, runs, tally);
-  await closeRuns(client, runs);
-  await worker.kill9();
-  await connection.close();
-  recordRow({
-    scenario: 'Temporal server kill -9',
-    faults: tally.faults,
-    runs: runs.length,
-    lost: tally.lost.length,
-    doubled: tally.doubled.length,
-    notes: `restarted on the same SQLite file and port; the worker process gave up and was restarted ${workerRestarts} times`,
-    seconds: Math.round((Date.now() - started) / 1000),
-  });
-  expect(tally.lost).toEqual([]);
-  expect(tally.doubled).toEqual([]);
-  expect(tally.faults).toBe(KILLS);
-}, (FULL ? 40 : 5) * 60_000);
+    // Same run IDs: the execution that started is the one that finished, not a new run of the same ID.
+    for (const run of runs) {
+      const desc = await retrying(() => client.workflow.getHandle(run.executionId).describe(), 30_000, 'describe');
+      if (desc.runId !== run.runId) tally.double(`${run.executionId}: run ${desc.runId}, started as ${run.runId}`);
+      await checkRun(aws.clients, run, tally);
+    }
+    await checkVpcs(aws.clients.ec2, runs, tally);
+    await closeRuns(client, runs);
+    await worker.kill9();
+    await connection.close();
+    recordRow({
+      scenario: 'Temporal server kill -9',
+      faults: tally.faults,
+      runs: runs.length,
+      lost: tally.lost.length,
+      doubled: tally.doubled.length,
+      notes: `restarted on the same SQLite file and port; the worker process gave up and was restarted ${workerRestarts} times`,
+      seconds: Math.round((Date.now() - started) / 1000),
+    });
+    expect(tally.lost).toEqual([]);
+    expect(tally.doubled).toEqual([]);
+    expect(tally.faults).toBe(KILLS);
+  },
+  (FULL ? 40 : 5) * 60_000,
+);

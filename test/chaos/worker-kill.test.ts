@@ -51,63 +51,67 @@ async function phaseOf(runs: Run[]): Promise<'activity' | 'rollback' | 'between-
   return 'between-steps';
 }
 
-test(`kill -9 of the worker at random moments across ${RUNS} ec2-compromise runs: all complete, no effect doubled`, async () => {
-  const started = Date.now();
-  const tally = new Tally();
-  const phases: Record<string, number> = { activity: 0, 'between-steps': 0, rollback: 0 };
-  const taskQueue = uniqueId('tq-chaos-worker');
-  let worker = await startWorkerProcess(taskQueue);
-  const runs: Run[] = [];
-  for (let first = 0; first < RUNS; first += BATCH) {
-    const env = await aws.seed('chaos-kill', { instances: Math.min(BATCH, RUNS - first) });
-    const batch = await Promise.all(
-      env.instances.map((instance, i) =>
-        startRun(temporal.client, taskQueue, {
-          instance,
-          vpcId: env.vpcId,
-          topicArn: env.topicArn,
-          fate: FATES[(first + i) % FATES.length],
-        }),
-      ),
-    );
-    runs.push(...batch);
-    let done = false;
-    const driving = Promise.all(
-      batch.map((r) =>
-        driveRun(temporal.client, r, RUN_TIMEOUT_MS).catch((err) => {
-          r.error = String(err);
-        }),
-      ),
-    ).finally(() => (done = true));
-    // Kill at random moments until the batch is over; each kill is followed by a fresh worker process.
-    while (!done && tally.faults < MAX_KILLS) {
-      await Promise.race([pause(randomBetween(1000, 8000)), driving]);
-      if (done) break;
-      phases[await phaseOf(batch)]++;
-      await worker.kill9();
-      tally.faults++;
-      worker = await startWorkerProcess(taskQueue);
+test(
+  `kill -9 of the worker at random moments across ${RUNS} ec2-compromise runs: all complete, no effect doubled`,
+  async () => {
+    const started = Date.now();
+    const tally = new Tally();
+    const phases: Record<string, number> = { activity: 0, 'between-steps': 0, rollback: 0 };
+    const taskQueue = uniqueId('tq-chaos-worker');
+    let worker = await startWorkerProcess(taskQueue);
+    const runs: Run[] = [];
+    for (let first = 0; first < RUNS; first += BATCH) {
+      const env = await aws.seed('chaos-kill', { instances: Math.min(BATCH, RUNS - first) });
+      const batch = await Promise.all(
+        env.instances.map((instance, i) =>
+          startRun(temporal.client, taskQueue, {
+            instance,
+            vpcId: env.vpcId,
+            topicArn: env.topicArn,
+            fate: FATES[(first + i) % FATES.length],
+          }),
+        ),
+      );
+      runs.push(...batch);
+      let done = false;
+      const driving = Promise.all(
+        batch.map((r) =>
+          driveRun(temporal.client, r, RUN_TIMEOUT_MS).catch((err) => {
+            r.error = String(err);
+          }),
+        ),
+      ).finally(() => (done = true));
+      // Kill at random moments until the batch is over; each kill is followed by a fresh worker process.
+      while (!done && tally.faults < MAX_KILLS) {
+        await Promise.race([pause(randomBetween(1000, 8000)), driving]);
+        if (done) break;
+        phases[await phaseOf(batch)]++;
+        await worker.kill9();
+        tally.faults++;
+        worker = await startWorkerProcess(taskQueue);
+      }
+      await driving;
     }
-    await driving;
-  }
-  await worker.kill9();
+    await worker.kill9();
 
-  for (const r of runs) await checkRun(aws.clients.ec2, r, tally);
-  await checkVpcs(aws.clients.ec2, runs, tally);
-  await closeRuns(temporal.client, runs);
-  const fates = FATES.map((f) => `${runs.filter((r) => r.fate === f).length} ${f}`).join(', ');
-  recordRow({
-    scenario: 'worker kill -9',
-    faults: tally.faults,
-    runs: runs.length,
-    lost: tally.lost.length,
-    doubled: tally.doubled.length,
-    notes:
-      `kills during an activity ${phases.activity}, between steps ${phases['between-steps']}, ` +
-      `during a rollback ${phases.rollback}; runs: ${fates}`,
-    seconds: Math.round((Date.now() - started) / 1000),
-  });
-  expect(tally.lost).toEqual([]);
-  expect(tally.doubled).toEqual([]);
-  expect(tally.faults).toBeGreaterThan(0);
-}, (FULL ? 90 : 6) * 60_000);
+    for (const r of runs) await checkRun(aws.clients, r, tally);
+    await checkVpcs(aws.clients.ec2, runs, tally);
+    await closeRuns(temporal.client, runs);
+    const fates = FATES.map((f) => `${runs.filter((r) => r.fate === f).length} ${f}`).join(', ');
+    recordRow({
+      scenario: 'worker kill -9',
+      faults: tally.faults,
+      runs: runs.length,
+      lost: tally.lost.length,
+      doubled: tally.doubled.length,
+      notes:
+        `kills during an activity ${phases.activity}, between steps ${phases['between-steps']}, ` +
+        `during a rollback ${phases.rollback}; runs: ${fates}`,
+      seconds: Math.round((Date.now() - started) / 1000),
+    });
+    expect(tally.lost).toEqual([]);
+    expect(tally.doubled).toEqual([]);
+    expect(tally.faults).toBeGreaterThan(0);
+  },
+  (FULL ? 90 : 6) * 60_000,
+);
