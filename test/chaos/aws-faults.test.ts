@@ -52,7 +52,7 @@ test(
       if (kind === 'server-error') bursts.set(action, BURST);
       return kind;
     };
-    const proxy = await startFaultProxy(emulatorConfig().endpoint, plan, { holdMs: 3000 });
+    const proxy = await startFaultProxy(emulatorConfig().endpoint, plan, { holdMs: FULL ? 3000 : 1500 });
     const { region, credentials } = emulatorConfig();
     const clients = createAwsClients({ region, credentials, endpoint: proxy.url });
     const runs: Run[] = [];

@@ -13,8 +13,11 @@ import { killAll, startWorkerProcess } from './processes';
 
 const RUNS = size(5, 100);
 const BATCH = FULL ? 20 : RUNS;
-/** Each kill costs the runs a heartbeat or workflow task timeout (10–15 s): the quick run kills twice. */
-const MAX_KILLS = FULL ? Infinity : 2;
+/**
+ * Kills per batch of runs. Each kill costs the runs a heartbeat or workflow task timeout (10–15 s) and a worker start,
+ * so kills are spread out rather than back to back (which would only stall every run).
+ */
+const KILLS_PER_BATCH = FULL ? 4 : 2;
 const RUN_TIMEOUT_MS = 10 * 60_000;
 
 let aws: TestAws;
@@ -81,9 +84,9 @@ test(
           }),
         ),
       ).finally(() => (done = true));
-      // Kill at random moments until the batch is over; each kill is followed by a fresh worker process.
-      while (!done && tally.faults < MAX_KILLS) {
-        await Promise.race([pause(randomBetween(1000, 8000)), driving]);
+      // Kill at random moments while the batch runs; each kill is followed by a fresh worker process.
+      for (let k = 0; k < KILLS_PER_BATCH && !done; k++) {
+        await Promise.race([pause(randomBetween(1000, 15_000)), driving]);
         if (done) break;
         phases[await phaseOf(batch)]++;
         await worker.kill9();
