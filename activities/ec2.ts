@@ -46,6 +46,7 @@ import { createEc2IsolationActivities } from './ec2-isolation';
 import { createEc2NetworkActivities } from './ec2-network';
 import { awsCall, classifyAwsError, describeAwsError } from './errors';
 import { CallPlan } from './plan';
+import { sendOnce } from './send-once';
 import type { ActionName, ActionOutput, ActivityInput, StepContext } from './schemas';
 
 export { tagRecord } from './ec2-common';
@@ -488,12 +489,14 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
         };
         if (ctx?.runbookId) evidence[TAG.runbookId] = ctx.runbookId.slice(0, MAX_TAG_VALUE);
         if (ctx?.incidentId) evidence[TAG.incidentId] = ctx.incidentId.slice(0, MAX_TAG_VALUE);
-        const create = new CreateSnapshotCommand({
-          VolumeId: volumeId,
-          Description: `firebreak evidence of ${instanceId} ${volumeId} (${executionId}/${stepId})`.slice(0, 255),
-          // Tagged in the same call, so a snapshot never exists without the tags a retry looks it up by.
-          TagSpecifications: [{ ResourceType: 'snapshot', Tags: toTags(evidence) }],
-        });
+        const create = sendOnce(
+          new CreateSnapshotCommand({
+            VolumeId: volumeId,
+            Description: `firebreak evidence of ${instanceId} ${volumeId} (${executionId}/${stepId})`.slice(0, 255),
+            // Tagged in the same call, so a snapshot never exists without the tags a retry looks it up by.
+            TagSpecifications: [{ ResourceType: 'snapshot', Tags: toTags(evidence) }],
+          }),
+        );
         const created = await plan.call('ec2', create, () =>
           awsCall(what, () => ec2.send(create), `volume ${volumeId}`),
         );

@@ -27,6 +27,7 @@ import { MAX_STDERR, MAX_STDOUT, pause, sha256 } from './ssm-common';
 import type { ActionName, ActionOutput, ActivityInput, StepContext } from './schemas';
 import { createSsmAutomationActivities } from './ssm-automation';
 import { createVolatileDataActivities } from './ssm-volatile';
+import { sendOnce } from './send-once';
 
 type SsmActionName = Extract<ActionName, `ssm.${string}`>;
 export type SsmActivities = { [A in SsmActionName]: (input: ActivityInput<A>) => Promise<ActionOutput<A>> };
@@ -230,16 +231,18 @@ function buildRunCommand(clients: Pick<AwsClients, 'ssm'>, opts: SsmActivityOpti
     const explicit = input.instanceId ? [input.instanceId] : input.instanceIds;
     const where = explicit ? `instance ${explicit.join(', ')}` : 'its targets';
     const marker = ctx ? commandMarker(ctx) : undefined;
-    const send = new SendCommandCommand({
-      // InstanceIds is what real SSM needs. moto 5.2.1 sends a command with only InstanceIds to every instance it
-      // knows; only these instances' invocations are read back below.
-      InstanceIds: explicit,
-      Targets: input.targets?.map((t) => ({ Key: t.key, Values: t.values })),
-      DocumentName: documentName,
-      Parameters: parameters,
-      Comment: commentFor(marker, comment),
-      TimeoutSeconds: input.timeoutSeconds,
-    });
+    const send = sendOnce(
+      new SendCommandCommand({
+        // InstanceIds is what real SSM needs. moto 5.2.1 sends a command with only InstanceIds to every instance it
+        // knows; only these instances' invocations are read back below.
+        InstanceIds: explicit,
+        Targets: input.targets?.map((t) => ({ Key: t.key, Values: t.values })),
+        DocumentName: documentName,
+        Parameters: parameters,
+        Comment: commentFor(marker, comment),
+        TimeoutSeconds: input.timeoutSeconds,
+      }),
+    );
     if (input.dryRun) {
       const plan = new CallPlan(true);
       await plan.call('ssm', send, async () => undefined);

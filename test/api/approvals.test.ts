@@ -14,6 +14,7 @@ import { RunbookRegistry } from '../../runbooks/registry';
 import type { SeedResult } from '../../scripts/seed';
 import { testAws, type TestAws } from '../stack/aws';
 import { testTemporal, withWorker, type TestTemporal } from '../stack/temporal';
+import { recordRow } from '../chaos/chaos';
 
 let aws: TestAws;
 let temporal: TestTemporal;
@@ -318,6 +319,8 @@ test('one reject decides the gate whatever approvals came before', async () => {
 test('50× two approvers at the same moment: exactly one 200 and one 409, the gate approved by the accepted one', async () => {
   await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
     const api = await app(taskQueue);
+    const started = Date.now();
+    const recorded: number[] = [];
     const round = async () => {
       const id = await start(api, 'race');
       await poll(api, id, (b) => b.status === 'waiting-approval');
@@ -326,6 +329,7 @@ test('50× two approvers at the same moment: exactly one 200 and one 409, the ga
       expect(statuses).toEqual([200, 409]);
       const winner = a.statusCode === 200 ? a.json() : c.json();
       const final = await poll(api, id, (b) => b.workflowStatus === 'COMPLETED');
+      recorded.push(final.steps[0].approvals.length);
       expect(final.status).toBe('succeeded');
       expect(final.steps[0].approval.decidedBy).toEqual(winner.decidedBy);
       expect(final.steps[0].approvals).toHaveLength(1);
@@ -334,6 +338,16 @@ test('50× two approvers at the same moment: exactly one 200 and one 409, the ga
     const winners: string[] = [];
     for (let batch = 0; batch < 5; batch++) winners.push(...(await Promise.all(Array.from({ length: 10 }, round))));
     expect(winners).toHaveLength(50);
+    // The chaos report's row (npm run chaos): each race's gate recorded one decision, not none, not two.
+    recordRow({
+      scenario: 'approval race: two approvers',
+      faults: winners.length,
+      runs: winners.length,
+      lost: recorded.filter((n) => n === 0).length,
+      doubled: recorded.filter((n) => n > 1).length,
+      notes: `both decisions sent at once; accepted: alice ${winners.filter((w) => w === 'user:alice').length}, carol ${winners.filter((w) => w === 'user:carol').length}; the other answered 409`,
+      seconds: Math.round((Date.now() - started) / 1000),
+    });
     await api.close();
   });
 });
@@ -341,6 +355,7 @@ test('50× two approvers at the same moment: exactly one 200 and one 409, the ga
 test('50× a decision as the deadline fires: either the human decision or the timeout, never both, and the API agrees', async () => {
   await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
     const api = await app(taskQueue);
+    const decisions: number[] = [];
     const round = async () => {
       const id = await start(api, 'deadline');
       const waiting = await poll(api, id, (b) => b.status === 'waiting-approval');
@@ -351,6 +366,8 @@ test('50× a decision as the deadline fires: either the human decision or the ti
       const res = await decide(api, id, 'alice');
       const final = await poll(api, id, (b) => b.workflowStatus === 'COMPLETED');
       const gate = final.steps[0];
+      // Decisions that took effect: the human ones on the gate, and the deadline's.
+      decisions.push((gate.approvals ?? []).length + (gate.approval?.via === 'timeout' ? 1 : 0));
       if (res.statusCode === 200) {
         expect(gate.approval).toMatchObject({ via: 'human', decidedBy: { id: 'user:alice' } });
         expect(final.status).toBe('succeeded');
@@ -362,11 +379,22 @@ test('50× a decision as the deadline fires: either the human decision or the ti
       expect(final.status).toBe('rolled-back');
       return 'timeout';
     };
+    const started = Date.now();
     const outcomes: string[] = [];
     for (let batch = 0; batch < 5; batch++) outcomes.push(...(await Promise.all(Array.from({ length: 10 }, round))));
     expect(outcomes).toHaveLength(50);
     // Both sides of the race were exercised.
     expect(new Set(outcomes)).toEqual(new Set(['human', 'timeout']));
+    // The chaos report's row (npm run chaos): each round ended with exactly one of the two decisions.
+    recordRow({
+      scenario: 'approval race: decision at the deadline',
+      faults: outcomes.length,
+      runs: outcomes.length,
+      lost: decisions.filter((n) => n === 0).length,
+      doubled: decisions.filter((n) => n > 1).length,
+      notes: `human decision won ${outcomes.filter((o) => o === 'human').length}, deadline won ${outcomes.filter((o) => o === 'timeout').length}; never both (checked per round)`,
+      seconds: Math.round((Date.now() - started) / 1000),
+    });
     await api.close();
   });
 });

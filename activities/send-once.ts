@@ -1,0 +1,31 @@
+/**
+ * Calls that are not idempotent (EC2 CreateSnapshot and SSM SendCommand take no client token) must reach AWS at most
+ * once per activity attempt: the SDK's own retry of an attempt whose answer was lost (a 5xx after AWS acted, a reset
+ * connection) would create a second snapshot or run the command twice. The activity's retry is the safe one: it looks
+ * up what an earlier attempt created (by tags, by the command's marker) before it creates anything.
+ */
+import type { MiddlewareStack } from '@smithy/types';
+
+/**
+ * Marks `command` to be sent once: should the SDK try it again, the new try fails unsent with the first try's error,
+ * so the SDK gives up with that error (classified as before, retryable by the activity when it was transient).
+ */
+export function sendOnce<C extends { middlewareStack: MiddlewareStack<any, any> }>(command: C): C {
+  let sent = false;
+  let firstError: unknown;
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      if (sent) throw firstError;
+      sent = true;
+      try {
+        return await next(args);
+      } catch (err) {
+        firstError = err;
+        throw err;
+      }
+    },
+    // The deserialize step runs inside the retry middleware (finalizeRequest), once per try.
+    { step: 'deserialize', name: 'firebreakSendOnce', priority: 'high' },
+  );
+  return command;
+}
