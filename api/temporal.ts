@@ -52,7 +52,7 @@ export async function callTemporalChange<T>(client: Client, call: () => Promise<
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause;
     const late =
-      err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+      updateUnconfirmed(err) ||
       (err instanceof UnavailableError && isDeadline(cause) && (await serverAnswers(client)));
     if (late) {
       throw new NotConfirmedError(
@@ -66,6 +66,15 @@ export async function callTemporalChange<T>(client: Client, call: () => Promise<
   }
 }
 
+/** The client gave up waiting for an Update's outcome (deadline or cancellation), wherever in the cause chain. */
+function updateUnconfirmed(err: unknown): boolean {
+  for (let e = err as { name?: string; cause?: unknown } | undefined, i = 0; e && i < 5; i++, e = e.cause as never) {
+    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError || e.name === 'WorkflowUpdateRPCTimeoutOrCancelledError')
+      return true;
+  }
+  return false;
+}
+
 /** Whether the Temporal server answers at all, now (a short probe): a late answer from a live server is no outage. */
 async function serverAnswers(client: Client): Promise<boolean> {
   try {
@@ -77,7 +86,7 @@ async function serverAnswers(client: Client): Promise<boolean> {
 }
 
 /** gRPC DEADLINE_EXCEEDED (4) anywhere in the cause chain, and no sign of an unreachable server. */
-function isDeadline(err: unknown): boolean {
+export function isDeadline(err: unknown): boolean {
   type E = { code?: number; message?: string; cause?: unknown };
   let deadline = false;
   for (let e = err as E | undefined, depth = 0; e && depth < 5; depth++, e = e.cause as E | undefined) {

@@ -42,6 +42,7 @@ import {
   approvalUpdate,
   RejectionType,
   incidentNewsSignal,
+  rollbackRequestSignal,
   rollbackUpdate,
   runbookProgressSignal,
   stateQuery,
@@ -267,76 +268,100 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     },
   );
 
-  setHandler(
-    rollbackUpdate,
-    (request) => {
-      if (state.status === 'rollback-failed' && state.rollback) {
-        retryRequest = request;
-        state.rollback.retries = [
-          ...(state.rollback.retries ?? []),
-          { requestedBy: request.requestedBy, requestedAt: now(), reason: request.reason },
-        ];
-        log.info('rollback retry requested', { by: request.requestedBy.id, reason: request.reason });
-        return { accepted: true as const, status: state.status };
-      }
-      rollbackRequest = request;
-      if (state.status === 'succeeded') {
-        state.release = {
-          requestedBy: request.requestedBy,
-          requestedAt: now(),
-          reason: request.reason,
-          roles: releaseRoles(runbook),
-        };
-      }
-      log.info('rollback requested', { by: request.requestedBy.id, reason: request.reason });
+  /** Takes a rollback (or release, or retry) request the validator let through. */
+  const acceptRollback = (request: RollbackRequest) => {
+    if (state.status === 'rollback-failed' && state.rollback) {
+      retryRequest = request;
+      state.rollback.retries = [
+        ...(state.rollback.retries ?? []),
+        { requestedBy: request.requestedBy, requestedAt: now(), reason: request.reason },
+      ];
+      log.info('rollback retry requested', { by: request.requestedBy.id, reason: request.reason });
       return { accepted: true as const, status: state.status };
-    },
-    {
-      validator: (request) => {
-        if (!request?.reason || !request.requestedBy?.id) {
-          throw ApplicationFailure.nonRetryable(
-            'a rollback request needs a reason and an identity',
-            RejectionType.invalid,
-          );
-        }
-        if (state.status === 'rollback-failed') {
-          if (retryRequest) {
-            throw ApplicationFailure.nonRetryable('a rollback retry is already requested', RejectionType.notRunning);
-          }
-          // Retrying a release's compensations is the release decision again: the release roles only.
-          const roles = releaseRoles(runbook);
-          if (state.release && !holdsRole(request.requestedBy, roles)) {
-            throw ApplicationFailure.nonRetryable(
-              `retrying this release needs one of the roles ${roles.join(', ')}`,
-              RejectionType.forbidden,
-            );
-          }
-          return;
-        }
-        if (rollbackRequest || state.rollback) {
-          throw ApplicationFailure.nonRetryable('a rollback is already under way or done', RejectionType.notRunning);
-        }
-        const inWindow = state.status === 'succeeded' && state.rollbackWindowUntil !== undefined;
-        if (request.release && !inWindow) {
-          throw ApplicationFailure.nonRetryable(
-            `only a succeeded execution inside its rollback window can be released (execution is ${state.status})`,
-            RejectionType.notInWindow,
-          );
-        }
-        if (TERMINAL_STATUSES.includes(state.status) && !inWindow) {
-          throw ApplicationFailure.nonRetryable(`execution is ${state.status}`, RejectionType.notRunning);
-        }
-        // Rolling back a succeeded execution releases the containment: a decision, for the release roles only.
-        const roles = releaseRoles(runbook);
-        if (inWindow && !holdsRole(request.requestedBy, roles)) {
-          throw ApplicationFailure.nonRetryable(
-            `releasing this execution needs one of the roles ${roles.join(', ')}`,
-            RejectionType.forbidden,
-          );
-        }
-      },
-    },
-  );
+    }
+    rollbackRequest = request;
+    if (state.status === 'succeeded') {
+      state.release = {
+        requestedBy: request.requestedBy,
+        requestedAt: now(),
+        reason: request.reason,
+        roles: releaseRoles(runbook),
+      };
+    }
+    log.info('rollback requested', { by: request.requestedBy.id, reason: request.reason });
+    return { accepted: true as const, status: state.status };
+  };
+  /** Refuses (throws) a rollback request this execution cannot take now; the Update's validator and the signal's check. */
+  const refuseRollback = (request: RollbackRequest): void => {
+    if (!request?.reason || !request.requestedBy?.id) {
+      throw ApplicationFailure.nonRetryable(
+        'a rollback request needs a reason and an identity',
+        RejectionType.invalid,
+      );
+    }
+    if (state.status === 'rollback-failed') {
+      if (retryRequest) {
+        throw ApplicationFailure.nonRetryable('a rollback retry is already requested', RejectionType.notRunning);
+      }
+      // Retrying a release's compensations is the release decision again: the release roles only.
+      const roles = releaseRoles(runbook);
+      if (state.release && !holdsRole(request.requestedBy, roles)) {
+        throw ApplicationFailure.nonRetryable(
+          `retrying this release needs one of the roles ${roles.join(', ')}`,
+          RejectionType.forbidden,
+        );
+      }
+      return;
+    }
+    if (rollbackRequest || state.rollback) {
+      throw ApplicationFailure.nonRetryable('a rollback is already under way or done', RejectionType.notRunning);
+    }
+    const inWindow = state.status === 'succeeded' && state.rollbackWindowUntil !== undefined;
+    if (request.release && !inWindow) {
+      throw ApplicationFailure.nonRetryable(
+        `only a succeeded execution inside its rollback window can be released (execution is ${state.status})`,
+        RejectionType.notInWindow,
+      );
+    }
+    if (TERMINAL_STATUSES.includes(state.status) && !inWindow) {
+      throw ApplicationFailure.nonRetryable(`execution is ${state.status}`, RejectionType.notRunning);
+    }
+    // Rolling back a succeeded execution releases the containment: a decision, for the release roles only.
+    const roles = releaseRoles(runbook);
+    if (inWindow && !holdsRole(request.requestedBy, roles)) {
+      throw ApplicationFailure.nonRetryable(
+        `releasing this execution needs one of the roles ${roles.join(', ')}`,
+        RejectionType.forbidden,
+      );
+    }
+  };
+  setHandler(rollbackUpdate, acceptRollback, { validator: refuseRollback });
+  // The same request as a signal: the API sends it when no worker confirmed the Update in time, because the server
+  // holds a signal durably (an admitted Update only in memory). Nobody waits for an answer, so a refusal is recorded in
+  // the state; a repeat of the request already taken (the Update admitted meanwhile, then run) is no refusal.
+  setHandler(rollbackRequestSignal, (request) => {
+    const taken = state.status === 'rollback-failed' ? retryRequest : rollbackRequest;
+    if (taken && sameRequest(taken, request)) return;
+    try {
+      refuseRollback(request);
+    } catch (err) {
+      const failure = err instanceof ApplicationFailure ? err : undefined;
+      state.refusedRequests = [
+        ...(state.refusedRequests ?? []).slice(-19),
+        {
+          kind: request?.release ? 'release' : 'rollback',
+          requestedBy: request?.requestedBy,
+          reason: request?.reason,
+          refusedAt: now(),
+          type: failure?.type ?? undefined,
+          message: (err as Error).message,
+        },
+      ];
+      log.warn('rollback request (signal) refused', { message: (err as Error).message });
+      return;
+    }
+    acceptRollback(request);
+  });
 
   handleWindowExtensions({ state, runbook, rollbackRequested: () => rollbackRequest !== undefined });
 
@@ -1023,4 +1048,9 @@ function attemptsOf(err: unknown, retry: RetryPolicy | undefined): number | unde
     if (detail) return detail.firebreakAttempt;
   }
   return err instanceof ActivityFailure ? (retry?.maximumAttempts ?? DEFAULT_RETRY.maximumAttempts) : undefined;
+}
+
+/** The same rollback request (its Update and its signal fallback carry one request). */
+function sameRequest(a: RollbackRequest, b: RollbackRequest): boolean {
+  return a.reason === b?.reason && a.requestedBy?.id === b?.requestedBy?.id && !!a.release === !!b?.release;
 }
