@@ -288,18 +288,6 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
     },
   );
 
-  // Signals have no validator: an alert that is not a normalised one is left out (and logged), never fatal. A signal
-  // reaches a run that is closing (it re-opens it, as a firing alert does) or, once the run completed, a new run
-  // (signal-with-start); one arriving with the task that would complete or continue the run makes the server refuse
-  // that completion, so the run handles it first.
-  setHandler(alertSignal, (alerts) => {
-    updatesThisRun++;
-    for (const alert of Array.isArray(alerts) ? alerts : []) {
-      if (alert?.deliveryId && alert.name) receive(alert);
-      else log.warn('alert signal without a normalised alert left out', { incidentId: state.incidentId });
-    }
-  });
-
   setHandler(
     severityUpdate,
     (change) => {
@@ -364,6 +352,19 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       },
     },
   );
+
+  // Signals have no validator: an alert that is not a normalised one is left out (and logged), never fatal. A signal
+  // reaches a run that is closing (it re-opens it, as a firing alert does) or, once the run completed, a new run
+  // (signal-with-start); one arriving with the task that would complete or continue the run makes the server refuse
+  // that completion, so the run handles it first. Registered here, after everything `receive` calls is defined: a
+  // signal that came with the start is handled the moment its handler is set.
+  setHandler(alertSignal, (alerts) => {
+    updatesThisRun++;
+    for (const alert of Array.isArray(alerts) ? alerts : []) {
+      if (alert?.deliveryId && alert.name) receive(alert);
+      else log.warn('alert signal without a normalised alert left out', { incidentId: state.incidentId });
+    }
+  });
 
   /**
    * Follows the runbook to a new status: from its progress signals, and at its end from its result (`final`), after
