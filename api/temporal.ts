@@ -52,8 +52,7 @@ export async function callTemporalChange<T>(client: Client, call: () => Promise<
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause;
     const late =
-      updateUnconfirmed(err) ||
-      (err instanceof UnavailableError && isDeadline(cause) && (await serverAnswers(client)));
+      updateUnconfirmed(err) || (err instanceof UnavailableError && isDeadline(cause) && (await serverAnswers(client)));
     if (late) {
       throw new NotConfirmedError(
         `Temporal took the request but no worker confirmed it within ${TEMPORAL_DEADLINE_MS / 1000}s (is the worker ` +

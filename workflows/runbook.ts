@@ -294,10 +294,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   /** Refuses (throws) a rollback request this execution cannot take now; the Update's validator and the signal's check. */
   const refuseRollback = (request: RollbackRequest): void => {
     if (!request?.reason || !request.requestedBy?.id) {
-      throw ApplicationFailure.nonRetryable(
-        'a rollback request needs a reason and an identity',
-        RejectionType.invalid,
-      );
+      throw ApplicationFailure.nonRetryable('a rollback request needs a reason and an identity', RejectionType.invalid);
     }
     if (state.status === 'rollback-failed') {
       if (retryRequest) {
@@ -340,8 +337,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   // holds a signal durably (an admitted Update only in memory). Nobody waits for an answer, so a refusal is recorded in
   // the state; a repeat of the request already taken (the Update admitted meanwhile, then run) is no refusal.
   setHandler(rollbackRequestSignal, (request) => {
-    const taken = state.status === 'rollback-failed' ? retryRequest : rollbackRequest;
-    if (taken && sameRequest(taken, request)) return;
+    if ([rollbackRequest, retryRequest].some((taken) => taken && sameRequest(taken, request))) return;
     try {
       refuseRollback(request);
     } catch (err) {

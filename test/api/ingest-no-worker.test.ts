@@ -72,6 +72,23 @@ test('with no worker, 100 alerts at concurrency 50 are all admitted; a worker th
   expect(acks.filter((a) => a.outcome !== 'accepted')).toEqual([]);
   const incidentIds = [...new Set(acks.map((a) => a.incidentId as string))];
   expect(incidentIds).toHaveLength(10);
+  // An alarm that fires and clears before any worker runs: both signals wait in the new run's first task.
+  const flapping = unique('flapping');
+  const flap = [];
+  for (const state of ['firing', 'resolved'])
+    flap.push(
+      await api.inject({
+        method: 'POST',
+        url: '/v1/alerts',
+        headers: { 'x-firebreak-secret': SECRET },
+        payload: { id: randomUUID(), name: flapping, state, severity: 'SEV4' },
+      }),
+    );
+  expect(flap.map((r) => [r.statusCode, r.json().results[0].outcome])).toEqual([
+    [202, 'accepted'],
+    [202, 'accepted'],
+  ]);
+  const flapId = flap[0].json().results[0].incidentId;
   // Nothing has run yet: the incident cannot be read without a worker, and the API says so (not that it is missing).
   const unread = await api.inject({ method: 'GET', url: `/v1/incidents/${incidentIds[0]}` });
   expect(unread.statusCode).toBe(503);
@@ -98,6 +115,20 @@ test('with no worker, 100 alerts at concurrency 50 are all admitted; a worker th
       for await (const run of temporal.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push(run);
       expect(runs).toHaveLength(1);
     }
+    // Opened and resolved in its first task, then closed (no runbook, no grace): nothing lost, nothing failed.
+    const deadline = Date.now() + 60_000;
+    let flapped = (await api.inject({ method: 'GET', url: `/v1/incidents/${flapId}` })).json();
+    while (flapped.status !== 'closed' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      flapped = (await api.inject({ method: 'GET', url: `/v1/incidents/${flapId}` })).json();
+    }
+    expect(flapped).toMatchObject({
+      status: 'closed',
+      workflowStatus: 'COMPLETED',
+      alertCount: 2,
+      resolvedBy: { kind: 'alert' },
+      lastDelivery: { outcome: 'resolved' },
+    });
   });
   for (const id of incidentIds) await temporal.client.workflow.getHandle(id).terminate('test done');
   await api.close();

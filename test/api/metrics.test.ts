@@ -211,9 +211,9 @@ it('counts executions, approvals, releases, dedup hits and open incidents, witho
         (t) => sample(t, 'firebreak_incidents_open', { severity: 'SEV4' }) === sev4Before + 1,
         'SEV4 incident open',
       );
-      expect(sample(afterAlerts, 'firebreak_alerts_accepted_total', { endpoint: '/v1/alerts', outcome: 'accepted' })).toBe(
-        2,
-      );
+      expect(
+        sample(afterAlerts, 'firebreak_alerts_accepted_total', { endpoint: '/v1/alerts', outcome: 'accepted' }),
+      ).toBe(2);
 
       // The worker timed the tag and its compensation, on its own endpoint.
       const workerText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

@@ -42,7 +42,9 @@ const Ingested = Type.Object(
     }),
     incidentId: Type.Union([Type.String(), Type.Null()]),
     fingerprint: Type.String(),
-    deliveryId: Type.String({ description: "the provider's delivery ID: redeliveries of it are counted as duplicates" }),
+    deliveryId: Type.String({
+      description: "the provider's delivery ID: redeliveries of it are counted as duplicates",
+    }),
     runId: Type.Optional(Type.String({ description: 'the run (occurrence) the alert went to, when a start named it' })),
     incidentUrl: Type.Optional(Type.String()),
   },
