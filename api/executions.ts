@@ -11,12 +11,15 @@ import {
   approvalUpdate,
   extendWindowUpdate,
   RejectionType,
+  rollbackRequestSignal,
   rollbackUpdate,
   RUNBOOK_WORKFLOW,
   stateQuery,
   type ApprovalResult,
   type ExecutionState,
+  type ExecutionStatus,
   type Principal,
+  type RollbackRequest,
   type RunbookWorkflowInput,
   type WindowExtension,
 } from '../workflows/messages';
@@ -31,13 +34,14 @@ import { SA } from '../workflows/search-attributes';
 import {
   ConflictError,
   ForbiddenError,
+  NotConfirmedError,
   NotFoundError,
   UnavailableError,
   ValidationFailedError,
   type ApiError,
 } from './errors';
 import type { ExecutionView } from './schemas';
-import { callTemporal, describeWorkflow, runUpdate } from './temporal';
+import { callTemporal, describeWorkflow, isDeadline, runUpdate } from './temporal';
 import { listWorkflows, type ListFilters, type ListPage } from './visibility';
 
 export interface ExecutionServiceOptions {
@@ -46,6 +50,16 @@ export interface ExecutionServiceOptions {
   publicUrl: string;
   /** When executions continue as new; default EXECUTION_HISTORY_DEFAULTS (tests set it low). */
   history?: Partial<ExecutionHistoryLimits>;
+}
+
+/**
+ * The answer to a rollback or release request. `confirmed`: a worker's validator took it (its status then is the
+ * execution's); otherwise the server holds it durably and the execution has not run it yet (`pending-worker`).
+ */
+export interface RollbackAck {
+  accepted: true;
+  confirmed: boolean;
+  status: ExecutionStatus | 'pending-worker';
 }
 
 export class ExecutionService {
@@ -121,9 +135,8 @@ export class ExecutionService {
     );
   }
 
-  async rollback(executionId: string, reason: string, requestedBy: Principal) {
-    const handle = this.handle(executionId);
-    return this.update(handle, () => handle.executeUpdate(rollbackUpdate, { args: [{ reason, requestedBy }] }));
+  async rollback(executionId: string, reason: string, requestedBy: Principal): Promise<RollbackAck> {
+    return this.requestRollback(executionId, { reason, requestedBy });
   }
 
   /** The state as the running workflow answers it now (no describe: for metrics after a decision). */
@@ -132,11 +145,33 @@ export class ExecutionService {
   }
 
   /** Releases a succeeded execution inside its rollback window (a rollback Update that refuses anything else). */
-  async release(executionId: string, reason: string, requestedBy: Principal) {
+  async release(executionId: string, reason: string, requestedBy: Principal): Promise<RollbackAck> {
+    return this.requestRollback(executionId, { reason, requestedBy, release: true });
+  }
+
+  /**
+   * A rollback (or release) request: the Update first, so a worker's validator refuses it at once (4xx). When no worker
+   * confirms it in time (none runs, or it is far behind), the server holds the Update only in memory; the same request
+   * then goes as a signal, which the server holds durably, and the answer says so (`confirmed: false`, 202). The
+   * execution runs it when a worker is back; the Update, if it still arrives too, is refused as a repeat.
+   */
+  private async requestRollback(executionId: string, request: RollbackRequest): Promise<RollbackAck> {
     const handle = this.handle(executionId);
-    return this.update(handle, () =>
-      handle.executeUpdate(rollbackUpdate, { args: [{ reason, requestedBy, release: true }] }),
-    );
+    try {
+      const ack = await this.update(handle, () => handle.executeUpdate(rollbackUpdate, { args: [request] }));
+      return { ...ack, confirmed: true };
+    } catch (err) {
+      // Unconfirmed, or a live server too slow to answer at all: whether the signal lands decides the answer.
+      if (!(err instanceof NotConfirmedError || (err instanceof UnavailableError && isDeadline(err.cause)))) throw err;
+      try {
+        await callTemporal(this.opts.client, () => handle.signal(rollbackRequestSignal, request));
+      } catch (signalErr) {
+        if (signalErr instanceof WorkflowNotFoundError)
+          throw new ConflictError(`execution ${executionId} is closed`, undefined, { cause: signalErr });
+        throw err;
+      }
+      return { accepted: true, confirmed: false, status: 'pending-worker' };
+    }
   }
 
   /** Moves the end of a succeeded execution's rollback window later. */

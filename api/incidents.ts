@@ -1,8 +1,9 @@
 /**
- * Incidents over the Temporal client: alert ingestion (exactly one incident workflow per fingerprint), reading,
+ * Incidents over the Temporal client: alert admission (exactly one incident workflow per fingerprint, no worker round
+ * trip), reading,
  * listing, severity overrides and resolution. Shared by the API routes and, later, the CLI.
  */
-import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { compactBatch } from '../alerts/compact';
 import { fingerprint } from '../alerts/fingerprint';
@@ -11,14 +12,13 @@ import type { Severity } from '../runbooks/dsl/types';
 import type { AlertRouter, NotifyRouting } from '../alerts/router';
 import type { ExecutionHistoryLimits } from '../workflows/runbook-state';
 import {
-  alertUpdate,
+  alertSignal,
   INCIDENT_WORKFLOW,
   IncidentRejection,
   incidentStateQuery,
   MAX_ALERTS_PER_UPDATE,
   resolveUpdate,
   severityUpdate,
-  type AlertAck,
   type IncidentHistoryLimits,
   type IncidentInput,
   type IncidentState,
@@ -26,7 +26,7 @@ import {
 import type { Principal } from '../workflows/messages';
 import { SA } from '../workflows/search-attributes';
 import { ConflictError, UnavailableError, ValidationFailedError } from './errors';
-import { callTemporal, callTemporalChange, describeWorkflow, rejectionType, runUpdate } from './temporal';
+import { callTemporal, callTemporalChange, describeWorkflow, runUpdate } from './temporal';
 import { KeyedBatcher } from './batcher';
 import { listWorkflows, type ListFilters, type ListPage } from './visibility';
 
@@ -63,45 +63,69 @@ export interface Occurrence {
 
 export type IncidentView = IncidentState & { workflowStatus: string; runId: string; occurrences: Occurrence[] };
 
-export interface IngestResult extends Omit<AlertAck, 'incidentId' | 'outcome' | 'severity'> {
+/**
+ * The API's answer to an alert: admitted (durably, at the server) or, for a resolved alert, no open incident to tell.
+ * What the incident made of it (opened, re-fired, duplicate …) is the incident's to say: `lastDelivery` and its
+ * counters (GET /v1/incidents/:id), once a worker ran it.
+ */
+export interface IngestResult {
+  /** `accepted`: the server holds the alert for the incident; a worker applies it (even one started later). */
+  outcome: 'accepted' | 'no-open-incident';
   incidentId: string | null;
-  severity?: Severity;
-  outcome: AlertAck['outcome'] | 'no-open-incident';
   fingerprint: string;
+  deliveryId: string;
+  /** The run the alert was delivered to (a new run when it opened a new occurrence). */
+  runId?: string;
+  /** Where the incident, and this delivery's outcome, can be read. */
+  incidentUrl?: string;
+}
+
+/** A batch the server took: the run it went to, where the answer names it (a plain signal's does not). */
+interface Delivered {
+  runId?: string;
 }
 
 export class IncidentService {
   constructor(private readonly opts: IncidentServiceOptions) {}
 
-  /** One Temporal update in flight per incident; what arrives meanwhile goes out together in the next one. */
-  private readonly batcher = new KeyedBatcher<NormalisedAlert, AlertAck | null>(MAX_ALERTS_PER_UPDATE, (id, alerts) =>
+  /** One signal in flight per incident; what arrives meanwhile goes out together in the next one (fewer events). */
+  private readonly batcher = new KeyedBatcher<NormalisedAlert, Delivered | null>(MAX_ALERTS_PER_UPDATE, (id, alerts) =>
     this.deliver(id, alerts),
   );
 
   /**
-   * Delivers one alert. Firing alerts start the incident or join the open one through an update-with-start (conflict
-   * policy USE_EXISTING), so concurrent deliveries cannot start two; resolved alerts only reach an open incident.
-   * Resolves once Temporal has durably accepted the update; throws UnavailableError (503) when it cannot.
+   * Admits one alert. Firing alerts go by signal-with-start: the server starts the fingerprint's incident workflow
+   * (exactly one: it dedups the start by workflow ID) or signals the running one, and holds the alert durably, worker
+   * or not. Resolved alerts only reach a running incident (a plain signal). Throws UnavailableError (503) when Temporal
+   * cannot be reached, NotConfirmedError (503) when it answered too late to know.
    */
   async ingest(alert: NormalisedAlert): Promise<IngestResult> {
     const fp = fingerprint(alert);
     const incidentId = `incident-${fp}`;
-    const ack = await this.batcher.submit(incidentId, alert);
-    return ack ? { ...ack, fingerprint: fp } : noOpenIncident(incidentId, fp);
+    const delivered = await this.batcher.submit(incidentId, alert);
+    const base = this.opts.publicUrl.replace(/\/$/, '');
+    if (!delivered)
+      return { outcome: 'no-open-incident', incidentId: null, fingerprint: fp, deliveryId: alert.deliveryId };
+    return {
+      outcome: 'accepted',
+      incidentId,
+      fingerprint: fp,
+      deliveryId: alert.deliveryId,
+      runId: delivered.runId,
+      incidentUrl: `${base}/v1/incidents/${encodeURIComponent(incidentId)}`,
+    };
   }
 
-  /** Sends a batch of one incident's alerts, in arrival order; null for a resolved alert with no open incident. */
-  private async deliver(incidentId: string, received: NormalisedAlert[]): Promise<(AlertAck | null)[]> {
+  /** Sends a batch of one incident's alerts, in arrival order: the run that got it, or null (no open incident). */
+  private async deliver(incidentId: string, received: NormalisedAlert[]): Promise<(Delivered | null)[]> {
     const alerts = compactBatch(received);
     const openerAt = alerts.findIndex((a) => a.state === 'firing');
     if (openerAt < 0) {
       try {
-        return await callTemporalChange(this.opts.client, () =>
-          this.handle(incidentId).executeUpdate(alertUpdate, { args: [alerts] }),
-        );
+        await callTemporalChange(this.opts.client, () => this.handle(incidentId).signal(alertSignal, alerts));
+        return alerts.map(() => ({}));
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError || rejectionType(err) === IncidentRejection.closed)
-          return alerts.map(() => null);
+        if (completedUnderUs(err)) return alerts.map(() => null);
         throw err;
       }
     }
@@ -128,33 +152,23 @@ export class IncidentService {
       history: this.opts.history,
       runbookHistory: this.opts.runbookHistory,
     };
-    const attempt = () =>
-      callTemporalChange(this.opts.client, () =>
-        this.opts.client.workflow.executeUpdateWithStart(alertUpdate, {
-          args: [alerts],
-          startWorkflowOperation: new WithStartWorkflowOperation(INCIDENT_WORKFLOW, {
-            workflowId: incidentId,
-            taskQueue: this.opts.taskQueue,
-            args: [input],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            typedSearchAttributes: [
-              { key: SA.kind, value: 'incident' },
-              { key: SA.status, value: 'opened' },
-              { key: SA.severity, value: decision.severity },
-            ],
-          }),
-        }),
-      );
-    for (let tries = 1; ; tries++) {
-      try {
-        return await attempt();
-      } catch (err) {
-        // The open incident completed at that very moment (the update was admitted but never seen by the workflow,
-        // which accepts alerts until it completes): these alerts open the next occurrence.
-        if (tries < 3 && (rejectionType(err) === IncidentRejection.closed || completedUnderUs(err))) continue;
-        throw err;
-      }
-    }
+    // A running incident (open or closing) gets the signal; with none running (never, or its last run completed, the
+    // default reuse policy allowing a new run) the server starts one with it: the recurrence is a new occurrence.
+    const handle = await callTemporalChange(this.opts.client, () =>
+      this.opts.client.workflow.signalWithStart(INCIDENT_WORKFLOW, {
+        workflowId: incidentId,
+        taskQueue: this.opts.taskQueue,
+        args: [input],
+        signal: alertSignal,
+        signalArgs: [alerts],
+        typedSearchAttributes: [
+          { key: SA.kind, value: 'incident' },
+          { key: SA.status, value: 'opened' },
+          { key: SA.severity, value: decision.severity },
+        ],
+      }),
+    );
+    return alerts.map(() => ({ runId: handle.signaledRunId }));
   }
 
   /** The incident's current occurrence (or the run `runId`), with links to every occurrence. */
@@ -236,23 +250,11 @@ export class IncidentService {
   }
 }
 
-/** The workflow completed between admitting the update and running it (the server aborts such updates). */
+/** No running incident to signal: none was ever started, or its last run completed. */
 function completedUnderUs(err: unknown): boolean {
   if (err instanceof WorkflowNotFoundError) return true;
   for (let e = err as { message?: string; cause?: unknown } | undefined, i = 0; e && i < 5; i++, e = e.cause as never) {
     if (/workflow execution already completed/i.test(e.message ?? '')) return true;
   }
   return false;
-}
-
-function noOpenIncident(incidentId: string, fp: string): IngestResult {
-  return {
-    incidentId: null,
-    outcome: 'no-open-incident',
-    fingerprint: fp,
-    status: 'closed',
-    refiredCount: 0,
-    duplicateCount: 0,
-    automation: { reason: `no open incident ${incidentId} for this resolved alert` },
-  };
 }

@@ -192,6 +192,19 @@ export const ExecutionSchema = Type.Object({
   ),
   rollbackWindowUntil: Type.Optional(Type.String()),
   windowExtensions: Type.Optional(Type.Array(WindowExtensionSchema)),
+  refusedRequests: Type.Optional(
+    Type.Array(
+      Type.Object({
+        kind: Type.String(),
+        requestedBy: Type.Optional(Type.Object({ id: Type.String() })),
+        reason: Type.Optional(Type.String()),
+        refusedAt: Type.String(),
+        type: Type.Optional(Type.String()),
+        message: Type.String(),
+      }),
+      { description: 'rollback/release requests accepted while no worker ran (202 confirmed:false), then refused' },
+    ),
+  ),
   release: Type.Optional(
     Type.Object({
       requestedBy: Principal,
@@ -275,6 +288,12 @@ export const WindowBody = Type.Object(
 export const RollbackAccepted = Type.Object({
   executionId: Type.String(),
   accepted: Type.Boolean(),
+  confirmed: Type.Boolean({
+    description:
+      'true: the execution took the request (status is its status then); false: no worker confirmed it in time, the ' +
+      'Temporal server holds it durably and the execution runs it when a worker runs (status pending-worker; a ' +
+      "refusal then shows in the execution's refusedRequests)",
+  }),
   status: Type.String(),
 });
 
@@ -529,6 +548,16 @@ export const IncidentSchema = Type.Object({
   duplicateCount: Type.Integer(),
   alertCount: Type.Integer(),
   reopenedCount: Type.Optional(Type.Integer()),
+  lastDelivery: Type.Optional(
+    Type.Object(
+      {
+        deliveryId: Type.String(),
+        outcome: Type.String({ description: 'opened, refired, reopened, duplicate, resolved or already-resolved' }),
+        at: Type.String(),
+      },
+      { description: 'what the incident made of the latest alert delivered to it (POST /v1/alerts answers before)' },
+    ),
+  ),
   automation: Type.Object({
     kind: Type.String(),
     runbookId: Type.Optional(Type.String()),

@@ -52,8 +52,7 @@ export async function callTemporalChange<T>(client: Client, call: () => Promise<
   } catch (err) {
     const cause = (err as { cause?: unknown }).cause;
     const late =
-      err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
-      (err instanceof UnavailableError && isDeadline(cause) && (await serverAnswers(client)));
+      updateUnconfirmed(err) || (err instanceof UnavailableError && isDeadline(cause) && (await serverAnswers(client)));
     if (late) {
       throw new NotConfirmedError(
         `Temporal took the request but no worker confirmed it within ${TEMPORAL_DEADLINE_MS / 1000}s (is the worker ` +
@@ -64,6 +63,15 @@ export async function callTemporalChange<T>(client: Client, call: () => Promise<
     }
     throw err;
   }
+}
+
+/** The client gave up waiting for an Update's outcome (deadline or cancellation), wherever in the cause chain. */
+function updateUnconfirmed(err: unknown): boolean {
+  for (let e = err as { name?: string; cause?: unknown } | undefined, i = 0; e && i < 5; i++, e = e.cause as never) {
+    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError || e.name === 'WorkflowUpdateRPCTimeoutOrCancelledError')
+      return true;
+  }
+  return false;
 }
 
 /** Whether the Temporal server answers at all, now (a short probe): a late answer from a live server is no outage. */
@@ -77,7 +85,7 @@ async function serverAnswers(client: Client): Promise<boolean> {
 }
 
 /** gRPC DEADLINE_EXCEEDED (4) anywhere in the cause chain, and no sign of an unreachable server. */
-function isDeadline(err: unknown): boolean {
+export function isDeadline(err: unknown): boolean {
   type E = { code?: number; message?: string; cause?: unknown };
   let deadline = false;
   for (let e = err as E | undefined, depth = 0; e && depth < 5; depth++, e = e.cause as E | undefined) {

@@ -1,7 +1,7 @@
 /**
  * The incident workflow's messages and state, shared by the workflow, the API and tests.
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AlertResource, AlertSource, NormalisedAlert } from '../alerts/alert';
 import type { FieldError } from '../runbooks/dsl/params';
 import type { RunbookDefinition, Severity } from '../runbooks/dsl/types';
@@ -120,6 +120,11 @@ export interface IncidentState {
   alertCount: number;
   /** Times a firing alert re-opened the incident after its resolution, before it closed. */
   reopenedCount?: number;
+  /**
+   * What the incident made of the latest delivery it received (the API acknowledges an alert before the workflow sees
+   * it: this is where a sender learns whether it opened, re-fired or was a duplicate). Unset before the first.
+   */
+  lastDelivery?: DeliveryOutcome;
   automation:
     | {
         kind: 'runbook';
@@ -148,6 +153,13 @@ export interface AlertAck {
   automation: { runbookId?: string; executionId?: string; reason?: string };
 }
 
+export interface DeliveryOutcome {
+  deliveryId: string;
+  outcome: AlertAck['outcome'];
+  /** Workflow time at which the incident handled it. */
+  at: string;
+}
+
 export interface SeverityChange {
   severity: Severity;
   reason: string;
@@ -167,6 +179,13 @@ export const incidentStateQuery = defineQuery<IncidentState>('incidentState');
  * arrive for one incident while an earlier update is in flight (Temporal bounds in-flight updates per workflow).
  */
 export const alertUpdate = defineUpdate<AlertAck[], [NormalisedAlert[]]>('alerts');
+/**
+ * Delivers alerts to the incident, in order, through signal-with-start (the API's path since admission stopped waiting
+ * for a worker): durable once the server answers, whether or not a worker runs. No validator and no answer: malformed
+ * alerts are skipped, and each alert's outcome is recorded on the incident (`lastDelivery`, the counters).
+ * The `alerts` Update stays for executions (and histories) that use it.
+ */
+export const alertSignal = defineSignal<[NormalisedAlert[]]>('alertDeliveries');
 /** Most alerts in one update (keeps the payload well under Temporal's size limits). */
 export const MAX_ALERTS_PER_UPDATE = 50;
 export const severityUpdate = defineUpdate<IncidentState, [SeverityChange]>('setSeverity');

@@ -27,6 +27,7 @@ import type { NormalisedAlert } from '../alerts/alert';
 import { SEVERITIES } from '../runbooks/dsl/types';
 import { DeliveryWindow } from './delivery-window';
 import {
+  alertSignal,
   alertUpdate,
   INCIDENT_HISTORY_DEFAULTS,
   IncidentRejection,
@@ -196,7 +197,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   setHandler(incidentStateQuery, () => state);
 
   const receive = (alert: NormalisedAlert): AlertAck => {
-    const ack = (outcome: AlertAck['outcome']): AlertAck => ({
+    const ack = (outcome: AlertAck['outcome']): AlertAck => {
+      state.lastDelivery = { deliveryId: alert.deliveryId, outcome, at: now() };
+      return acknowledgement(outcome);
+    };
+    const acknowledgement = (outcome: AlertAck['outcome']): AlertAck => ({
       incidentId: state.incidentId,
       outcome,
       status: state.status,
@@ -347,6 +352,19 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       },
     },
   );
+
+  // Signals have no validator: an alert that is not a normalised one is left out (and logged), never fatal. A signal
+  // reaches a run that is closing (it re-opens it, as a firing alert does) or, once the run completed, a new run
+  // (signal-with-start); one arriving with the task that would complete or continue the run makes the server refuse
+  // that completion, so the run handles it first. Registered here, after everything `receive` calls is defined: a
+  // signal that came with the start is handled the moment its handler is set.
+  setHandler(alertSignal, (alerts) => {
+    updatesThisRun++;
+    for (const alert of Array.isArray(alerts) ? alerts : []) {
+      if (alert?.deliveryId && alert.name) receive(alert);
+      else log.warn('alert signal without a normalised alert left out', { incidentId: state.incidentId });
+    }
+  });
 
   /**
    * Follows the runbook to a new status: from its progress signals, and at its end from its result (`final`), after
@@ -508,7 +526,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
 
   /** The first run: the opening notification, then the runbook as a child execution (or the lack of one). */
   async function open(): Promise<void> {
-    // The first alert arrives with the start (update-with-start).
+    // The first alert arrives with the start (signal-with-start, or update-with-start in older executions).
     await condition(() => state.alertCount > 0);
     if (state.resource)
       upsertSearchAttributes([{ key: SA.resource, value: `${state.resource.type}/${state.resource.id}` }]);

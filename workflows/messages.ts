@@ -279,6 +279,18 @@ export interface ExecutionState {
   release?: { requestedBy: Principal; requestedAt: string; reason: string; roles: string[] };
   /** Every extension of the rollback window a human made, in order. */
   windowExtensions?: WindowExtension[];
+  /**
+   * Rollback and release requests that arrived as signals (no worker confirmed the Update in time) and were refused
+   * when the execution ran them: the requester learns it here. The latest 20.
+   */
+  refusedRequests?: {
+    kind: 'rollback' | 'release';
+    requestedBy?: Principal;
+    reason?: string;
+    refusedAt: string;
+    type?: string;
+    message: string;
+  }[];
   /** Why the execution failed; stays the original cause even when a rollback also failed. */
   failure?: ErrorInfo & { stepId?: string; fieldErrors?: FieldError[] };
 }
@@ -342,5 +354,11 @@ export const approvalUpdate = defineUpdate<ApprovalResult, [ApprovalDecision]>('
 export const rollbackUpdate = defineUpdate<{ accepted: true; status: ExecutionStatus }, [RollbackRequest]>(
   'requestRollback',
 );
+/**
+ * A rollback or release request as a signal: what the API sends when no worker confirmed `requestRollback` in time (a
+ * signal is durable at the server; an admitted Update is not). Checked as the Update's validator checks it; a refusal
+ * lands in the state's `refusedRequests`.
+ */
+export const rollbackRequestSignal = defineSignal<[RollbackRequest]>('rollbackRequested');
 /** Moves the end of a succeeded execution's rollback window later (release roles only; a reason; bounded). */
 export const extendWindowUpdate = defineUpdate<WindowExtension, [WindowExtensionRequest]>('extendRollbackWindow');

@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics at GET /metrics: what alert ingestion accepted and refused, by outcome and reason; decisions,
- * rollback requests and dedup hits as they pass through the API; and gauges of executions, open incidents and
+ * rollback requests as they pass through the API; and gauges of executions, open incidents and
  * pending approvals read from Temporal's visibility store on scrape (api/visibility-metrics.ts). One registry per app,
  * so tests (and several apps in one process) never share counters. docs/grafana-dashboard.json charts these names.
  */
@@ -11,7 +11,10 @@ import { VisibilityCounter, type VisibilityCounterOptions } from '../visibility-
 
 export interface FirebreakMetrics {
   registry: Registry;
-  /** Alerts accepted, by endpoint and outcome (opened, refired, duplicate, resolved, no-open-incident …). */
+  /**
+   * Alerts admitted, by endpoint and outcome (accepted, no-open-incident). Duplicates are the incident's to count
+   * (its `duplicateCount`): the API answers before the incident sees the alert.
+   */
   alertsAccepted: Counter<'endpoint' | 'outcome'>;
   /** Deliveries refused, by endpoint and reason (bad signature, topic not allowed, malformed, unsupported …). */
   alertsRefused: Counter<'endpoint' | 'status' | 'reason'>;
@@ -21,8 +24,6 @@ export interface FirebreakMetrics {
   authRefused: Counter<'status' | 'reason' | 'route'>;
   /** Requests refused with 429, by which limit (per source address, per principal). */
   rateLimited: Counter<'scope'>;
-  /** Alerts acknowledged as duplicates of an open incident's (the alert ack's `duplicate` outcome). */
-  dedupHits: Counter<'endpoint'>;
   /** Seconds from a gate opening to a human decision through the API. */
   approvalDecisionSeconds: Histogram<'runbook' | 'decision'>;
   /** Rollbacks requested through the API: `rollback` while running, `release` after success. */
@@ -48,7 +49,7 @@ const metrics: FastifyPluginAsync<MetricsOptions> = async (app, opts) => {
     registry,
     alertsAccepted: new Counter({
       name: 'firebreak_alerts_accepted_total',
-      help: 'Alerts durably delivered to an incident, by endpoint and outcome.',
+      help: 'Alerts admitted (durably held by Temporal for their incident), by endpoint and outcome (accepted, no-open-incident).',
       labelNames: ['endpoint', 'outcome'],
       registers: [registry],
     }),
@@ -74,12 +75,6 @@ const metrics: FastifyPluginAsync<MetricsOptions> = async (app, opts) => {
       name: 'firebreak_rate_limited_total',
       help: 'Requests refused with 429, by the limit they exceeded.',
       labelNames: ['scope'],
-      registers: [registry],
-    }),
-    dedupHits: new Counter({
-      name: 'firebreak_alert_dedup_hits_total',
-      help: 'Alerts acknowledged as duplicates of an alert an open incident already has.',
-      labelNames: ['endpoint'],
       registers: [registry],
     }),
     approvalDecisionSeconds: new Histogram({

@@ -1,11 +1,12 @@
 /**
- * Incidents for the history corpus: alerts delivered through the API's incident service (update-with-start, one
+ * Incidents for the history corpus: alerts delivered through the API's incident service (signal-with-start, one
  * incident per fingerprint), the runbook child they start, re-firings, redeliveries, the alarm back to OK, human
  * overrides. Each incident and each runbook child it started is recorded once closed.
  */
 import { randomUUID } from 'node:crypto';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import type { NormalisedAlert } from '../../alerts/alert';
+import { fingerprint } from '../../alerts/fingerprint';
 import type { RunbookDefinition } from '../../runbooks/dsl/types';
 import type { IncidentService } from '../../api/incidents';
 import { incidentStateQuery, type IncidentState } from '../../workflows/incident-messages';
@@ -43,10 +44,33 @@ function incidentState(
   });
 }
 
-async function ingest(service: IncidentService, alert: NormalisedAlert, want: string) {
+/** Delivers an alert as the API does and waits until the incident handled it: `want` is the outcome it must record. */
+async function ingest(ctx: ScenarioContext, service: IncidentService, alert: NormalisedAlert, want: string) {
+  const before = await deliveriesSeen(ctx, alert);
   const ack = await service.ingest(alert);
-  if (ack.outcome !== want) throw new Error(`alert ${alert.deliveryId}: expected ${want}, got ${ack.outcome}`);
-  return ack;
+  if (ack.outcome !== 'accepted') throw new Error(`alert ${alert.deliveryId}: not accepted (${ack.outcome})`);
+  const s = await incidentState(
+    ctx,
+    ack.incidentId!,
+    (st) => st.alertCount + st.duplicateCount > before && st.lastDelivery?.deliveryId === alert.deliveryId,
+    `alert ${alert.deliveryId} handled`,
+  );
+  if (s.lastDelivery?.outcome !== want)
+    throw new Error(`alert ${alert.deliveryId}: expected ${want}, got ${s.lastDelivery?.outcome}`);
+  const executionId = s.automation.kind === 'runbook' ? s.automation.executionId : undefined;
+  return { incidentId: ack.incidentId, automation: { executionId } };
+}
+
+/** Alerts (and redeliveries) the alert's running incident has handled so far; 0 when none runs. */
+async function deliveriesSeen(ctx: ScenarioContext, alert: NormalisedAlert): Promise<number> {
+  try {
+    const handle = ctx.client.workflow.getHandle(`incident-${fingerprint(alert)}`);
+    if ((await handle.describe()).status.name !== 'RUNNING') return 0;
+    const s = await handle.query(incidentStateQuery);
+    return s.alertCount + s.duplicateCount;
+  } catch {
+    return 0;
+  }
 }
 
 /** Records the incident and, when it started one, its runbook child (after both closed). */
@@ -90,16 +114,16 @@ export const incidentScenarios: Scenario[] = [
       const service = incidentService(ctx, [verifying]);
       const fire = egressAlarm(ctx.nextInstance());
       const first = fire('ALARM');
-      const { incidentId, automation } = await ingest(service, first, 'opened');
+      const { incidentId, automation } = await ingest(ctx, service, first, 'opened');
       const child = ctx.client.workflow.getHandle(automation.executionId!);
       await executionState(child, (s) => s.status === 'waiting-approval', 'approval');
-      await ingest(service, first, 'duplicate'); // the same delivery again (SNS/EventBridge redelivery)
-      await ingest(service, fire('ALARM'), 'refired');
+      await ingest(ctx, service, first, 'duplicate'); // the same delivery again (SNS/EventBridge redelivery)
+      await ingest(ctx, service, fire('ALARM'), 'refired');
       await child.executeUpdate(approvalUpdate, {
         args: [{ stepId: 'approve-isolation', decision: 'approve', comment: 'isolate it', decidedBy: commander }],
       });
       await executionState(child, (s) => s.steps.some((st) => st.status === 'waiting'), 'verification step');
-      await ingest(service, fire('OK'), 'resolved');
+      await ingest(ctx, service, fire('OK'), 'resolved');
       return recordBoth(
         ctx,
         'incident-runbook-resolved',
@@ -118,11 +142,11 @@ export const incidentScenarios: Scenario[] = [
     async run(ctx) {
       const service = incidentService(ctx, [ec2Compromise]);
       const fire = egressAlarm(ctx.nextInstance());
-      const { incidentId, automation } = await ingest(service, fire('ALARM'), 'opened');
+      const { incidentId, automation } = await ingest(ctx, service, fire('ALARM'), 'opened');
       const child = ctx.client.workflow.getHandle(automation.executionId!);
       await executionState(child, (s) => s.status === 'waiting-approval', 'approval');
-      await ingest(service, fire('OK'), 'resolved');
-      await ingest(service, fire('ALARM'), 'reopened'); // flapping: the resolution is withdrawn
+      await ingest(ctx, service, fire('OK'), 'resolved');
+      await ingest(ctx, service, fire('ALARM'), 'reopened'); // flapping: the resolution is withdrawn
       await child.executeUpdate(approvalUpdate, {
         args: [{ stepId: 'approve-isolation', decision: 'reject', comment: 'flapping alarm', decidedBy: commander }],
       });
@@ -133,7 +157,7 @@ export const incidentScenarios: Scenario[] = [
         (s) => s.automation.kind === 'runbook' && s.automation.status === 'rolled-back',
         'runbook rolled back',
       );
-      await ingest(service, fire('OK'), 'resolved');
+      await ingest(ctx, service, fire('OK'), 'resolved');
       return recordBoth(
         ctx,
         'incident-flapping-rolled-back',
@@ -152,7 +176,7 @@ export const incidentScenarios: Scenario[] = [
     async run(ctx) {
       const service = incidentService(ctx, [withDeadline('incident-deadline-fail', '1s', 'fail')]);
       const fire = egressAlarm(ctx.nextInstance());
-      const { incidentId, automation } = await ingest(service, fire('ALARM'), 'opened');
+      const { incidentId, automation } = await ingest(ctx, service, fire('ALARM'), 'opened');
       await closed(ctx.client.workflow.getHandle(automation.executionId!));
       await incidentState(
         ctx,
@@ -188,9 +212,9 @@ export const incidentScenarios: Scenario[] = [
           metric: 'HTTPCode_Target_5XX_Count',
           dimensions: { LoadBalancer: lb },
         });
-      const { incidentId } = await ingest(service, fire('ALARM'), 'opened');
+      const { incidentId } = await ingest(ctx, service, fire('ALARM'), 'opened');
       await service.setSeverity(incidentId!, 'SEV1', 'customer-facing outage', commander);
-      await ingest(service, fire('OK'), 'resolved');
+      await ingest(ctx, service, fire('OK'), 'resolved');
       return recordBoth(
         ctx,
         'incident-no-automation',

@@ -116,6 +116,18 @@ async function incident(api: FastifyInstance, id: string, predicate: (b: any) =>
   }
 }
 
+/**
+ * The API admits an alert (202 `accepted`) before the incident handles it: waits until the incident recorded the
+ * delivery with the outcome `want`, and returns the incident.
+ */
+async function handled(api: FastifyInstance, ack: { incidentId: string; deliveryId: string }, want: string) {
+  return incident(
+    api,
+    ack.incidentId,
+    (b) => b.lastDelivery?.deliveryId === ack.deliveryId && b.lastDelivery.outcome === want,
+  );
+}
+
 /** Lists until `done` holds (visibility is eventually consistent) or the time is up; returns the last items. */
 async function listUntil(
   api: FastifyInstance,
@@ -201,9 +213,17 @@ test('a GuardDuty finding via EventBridge starts ec2-compromise on that instance
     const res = await postEventBridge(api, event);
     expect(res.statusCode).toBe(202);
     const ack = res.json();
-    expect(ack).toMatchObject({ outcome: 'opened', severity: 'SEV2', automation: { runbookId: 'ec2-compromise' } });
+    expect(ack).toMatchObject({
+      outcome: 'accepted',
+      incidentUrl: `http://firebreak.test/v1/incidents/${ack.incidentId}`,
+      deliveryId: event.id,
+    });
+    const opened = await handled(api, ack, 'opened');
+    expect(opened).toMatchObject({ severity: 'SEV2', automation: { runbookId: 'ec2-compromise' } });
+    ack.automation = opened.automation;
     const again = await postEventBridge(api, event);
-    expect(again.json()).toMatchObject({ incidentId: ack.incidentId, outcome: 'duplicate', duplicateCount: 1 });
+    expect(again.json()).toMatchObject({ incidentId: ack.incidentId, outcome: 'accepted' });
+    expect(await handled(api, ack, 'duplicate')).toMatchObject({ duplicateCount: 1, alertCount: 1 });
 
     const waiting = await incident(api, ack.incidentId, (b) => b.automation.status === 'waiting-approval');
     expect(waiting.status).toBe('runbook-running');
@@ -267,8 +287,8 @@ test('a finding for a resource no runbook handles opens an incident without auto
     };
     const res = await postEventBridge(api, event);
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toMatchObject({
-      outcome: 'opened',
+    expect(res.json()).toMatchObject({ outcome: 'accepted' });
+    expect(await handled(api, res.json(), 'opened')).toMatchObject({
       automation: { reason: 'no runbook trigger matches this alert' },
     });
     const state = await incident(api, res.json().incidentId, (b) => b.status === 'triaged');
@@ -308,15 +328,16 @@ test('200 concurrent deliveries of one alarm and redeliveries of one MessageId s
     const acks = responses.map((r) => r.json());
     const ids = new Set(acks.map((a) => a.incidentId));
     expect(ids.size).toBe(1);
-    const outcomes = acks.reduce<Record<string, number>>(
-      (m, a) => ({ ...m, [a.outcome]: (m[a.outcome] ?? 0) + 1 }),
-      {},
-    );
-    expect(outcomes).toEqual({ opened: 1, refired: 150, duplicate: 49 });
+    expect(acks.filter((a) => a.outcome !== 'accepted')).toEqual([]);
     const metrics = (await api.inject({ method: 'GET', url: '/metrics' })).body;
-    expect(metrics).toContain('firebreak_alerts_accepted_total{endpoint="/v1/alerts/sns",outcome="refired"} 150');
+    expect(metrics).toContain('firebreak_alerts_accepted_total{endpoint="/v1/alerts/sns",outcome="accepted"} 200');
     const [incidentId] = ids;
-    const state = await incident(api, incidentId, (b) => b.automation.status === 'waiting-approval');
+    // What the incident made of them: one opening, 150 re-firings, 49 redeliveries.
+    const state = await incident(
+      api,
+      incidentId,
+      (b) => b.automation.status === 'waiting-approval' && b.alertCount + b.duplicateCount === 200,
+    );
     expect(state).toMatchObject({ alertCount: 151, refiredCount: 150, duplicateCount: 49 });
 
     // Exactly one runbook execution exists for that instance.
@@ -325,7 +346,8 @@ test('200 concurrent deliveries of one alarm and redeliveries of one MessageId s
 
     // The alarm goes back to OK while the runbook waits: recorded; the incident closes once the runbook settles.
     const ok = await postSns(api, alarmNotification({ alarm, instanceId, state: 'OK' }));
-    expect(ok.json()).toMatchObject({ incidentId, outcome: 'resolved' });
+    expect(ok.json()).toMatchObject({ incidentId, outcome: 'accepted' });
+    await handled(api, ok.json(), 'resolved');
     const resolvedWhileRunning = await incident(api, incidentId, (b) => b.resolvedBy?.kind === 'alert');
     expect(resolvedWhileRunning.status).toBe('runbook-running');
     await temporal.client.workflow.getHandle(state.automation.executionId).executeUpdate(approvalUpdate, {
@@ -447,13 +469,18 @@ test('Temporal stopped: 503 so SNS redelivers; after a restart the redelivery st
         up = await postSns(api, body);
       }
       expect(up.statusCode).toBe(202);
-      // A 503 while the server warms up can come after Temporal durably took the update (the answer timed out, not
-      // the update): the redelivery then reads as a duplicate. Either way exactly one incident and one run (below).
-      expect(retried > 0 ? ['opened', 'duplicate'] : ['opened']).toContain(up.json().outcome);
+      expect(up.json().outcome).toBe('accepted');
+      // A 503 while the server warms up can come after Temporal durably took the signal (the answer timed out, not
+      // the signal): that redelivery then counts as a duplicate. Either way exactly one incident and one run (below).
+      const before = await incident(api, up.json().incidentId, (b) => b.alertCount === 1);
       const redelivered = await postSns(api, body);
-      expect(redelivered.json()).toMatchObject({ incidentId: up.json().incidentId, outcome: 'duplicate' });
-      const state = await incident(api, up.json().incidentId, (b) => b.automation.status === 'waiting-approval');
-      expect(state).toMatchObject({ alertCount: 1, refiredCount: 0 });
+      expect(redelivered.json()).toMatchObject({ incidentId: up.json().incidentId, outcome: 'accepted' });
+      const state = await incident(
+        api,
+        up.json().incidentId,
+        (b) => b.automation.status === 'waiting-approval' && b.duplicateCount >= before.duplicateCount + 1,
+      );
+      expect(state).toMatchObject({ alertCount: 1, refiredCount: 0, lastDelivery: { outcome: 'duplicate' } });
       const runs = await client.workflow.count(`WorkflowType = 'runbookWorkflow'`);
       expect(runs.count).toBe(1);
       await client.workflow.getHandle(state.automation.executionId).terminate('test done');
@@ -515,7 +542,9 @@ test('a verification step waits for the alert to go back to OK; the incident tel
     const opened = await post(unique('d'), 'firing');
     expect(opened.statusCode).toBe(202);
     const [ack] = opened.json().results;
-    expect(ack).toMatchObject({ outcome: 'opened', automation: { runbookId: 'mitigate-and-verify' } });
+    expect(ack).toMatchObject({ outcome: 'accepted' });
+    ack.automation = (await handled(api, ack, 'opened')).automation;
+    expect(ack.automation).toMatchObject({ runbookId: 'mitigate-and-verify' });
     const execUrl = `/v1/executions/${ack.automation.executionId}`;
     const deadline = Date.now() + 30_000;
     let exec = (await api.inject({ method: 'GET', url: execUrl })).json();
@@ -526,7 +555,7 @@ test('a verification step waits for the alert to go back to OK; the incident tel
     expect(exec.steps.map((s: { status: string }) => s.status)).toEqual(['succeeded', 'waiting', 'pending']);
 
     const cleared = await post(unique('d'), 'resolved');
-    expect(cleared.json().results[0]).toMatchObject({ incidentId: ack.incidentId, outcome: 'resolved' });
+    expect(cleared.json().results[0]).toMatchObject({ incidentId: ack.incidentId, outcome: 'accepted' });
     const closed = await incident(api, ack.incidentId, (b) => b.status === 'closed');
     expect(closed.automation.status).toBe('succeeded');
     const done = (await api.inject({ method: 'GET', url: execUrl })).json();
@@ -573,20 +602,17 @@ test('lists page with tokens; an Alertmanager group and an EventBridge alarm eve
     });
     expect(res.statusCode).toBe(202);
     const results = res.json().results;
-    expect(results.map((r: { outcome: string; severity: string }) => [r.outcome, r.severity])).toEqual([
-      ['opened', 'SEV3'],
-      ['opened', 'SEV3'],
-      ['opened', 'SEV3'],
-    ]);
+    expect(results.map((r: { outcome: string }) => r.outcome)).toEqual(['accepted', 'accepted', 'accepted']);
     expect(new Set(results.map((r: { incidentId: string }) => r.incidentId)).size).toBe(3);
+    for (const r of results) expect(await handled(api, r, 'opened')).toMatchObject({ severity: 'SEV3' });
 
     const alarm = fixture('eventbridge-cloudwatch-alarm-state-change.json');
     alarm.id = randomUUID();
     alarm.detail.alarmName = unique('api-5xx-rate');
     const eb = await postEventBridge(api, alarm);
     expect(eb.statusCode).toBe(202);
-    expect(eb.json()).toMatchObject({
-      outcome: 'opened',
+    expect(eb.json()).toMatchObject({ outcome: 'accepted' });
+    expect(await handled(api, eb.json(), 'opened')).toMatchObject({
       automation: { reason: 'no runbook trigger matches this alert' },
     });
 

@@ -86,8 +86,30 @@ function app(taskQueue: string, overrides: Partial<AppDeps> = {}): Promise<Fasti
   });
 }
 
-/** Posts a generic alert; returns its ack. */
+/**
+ * Posts a generic alert; once the incident handled it, returns what it made of it (the API answers `accepted` before:
+ * the outcome and counts are the incident's, read back from GET /v1/incidents/:id).
+ */
 async function alert(api: FastifyInstance, name: string, state: 'firing' | 'resolved', instance = 0) {
+  const ack = await post(api, name, state, instance);
+  if (ack.outcome === 'no-open-incident') return ack;
+  expect(ack).toMatchObject({
+    outcome: 'accepted',
+    incidentUrl: `http://firebreak.test/v1/incidents/${ack.incidentId}`,
+  });
+  const b = await incident(api, ack.incidentId, (i) => i.lastDelivery?.deliveryId === ack.deliveryId);
+  return {
+    ...ack,
+    outcome: b.lastDelivery.outcome,
+    status: b.status,
+    severity: b.severity,
+    refiredCount: b.refiredCount,
+    duplicateCount: b.duplicateCount,
+    automation: b.automation,
+  };
+}
+
+async function post(api: FastifyInstance, name: string, state: 'firing' | 'resolved', instance = 0) {
   const res = await api.inject({
     method: 'POST',
     url: '/v1/alerts',
@@ -143,15 +165,21 @@ test('a GuardDuty finding recurring after its incident closed opens a new occurr
     const finding = fixture('eventbridge-guardduty-finding.json');
     finding.detail.id = unique('finding');
     finding.detail.resource.instanceDetails.instanceId = instanceId;
-    const post = () =>
-      api.inject({
-        method: 'POST',
-        url: '/v1/alerts/eventbridge',
-        headers: { 'x-firebreak-secret': SECRET },
-        payload: { ...finding, id: randomUUID() },
-      });
+    const post = async () => {
+      const ack = (
+        await api.inject({
+          method: 'POST',
+          url: '/v1/alerts/eventbridge',
+          headers: { 'x-firebreak-secret': SECRET },
+          payload: { ...finding, id: randomUUID() },
+        })
+      ).json();
+      expect(ack.outcome).toBe('accepted');
+      const b = await incident(api, ack.incidentId, (i) => i.lastDelivery?.deliveryId === ack.deliveryId);
+      return { ...ack, outcome: b.lastDelivery.outcome, automation: b.automation };
+    };
 
-    const first = (await post()).json();
+    const first = await post();
     expect(first).toMatchObject({ outcome: 'opened', automation: { runbookId: 'ec2-compromise' } });
     const id = first.incidentId;
     const one = await incident(api, id, (b) => b.automation.status === 'waiting-approval');
@@ -172,7 +200,7 @@ test('a GuardDuty finding recurring after its incident closed opens a new occurr
     );
 
     // The same finding again, as GuardDuty sends it with a new event id.
-    const again = (await post()).json();
+    const again = await post();
     expect(again).toMatchObject({ incidentId: id, outcome: 'opened' });
     expect(again.automation.executionId).not.toBe(one.automation.executionId);
     const two = await incident(api, id, (b) => b.automation.status === 'waiting-approval');

@@ -1,7 +1,7 @@
 /**
- * With only the worker down, a change the API hands to Temporal is not "Temporal is unavailable": the server admitted
- * it and a worker will run it later. The API says exactly that (503 NOT_CONFIRMED, safe to retry), and the change is
- * indeed applied once a worker is back.
+ * With only the worker down, a change the API hands to Temporal is not "Temporal is unavailable": a rollback goes to
+ * the server durably (a signal, once the Update went unconfirmed) and the API says so (202, confirmed: false,
+ * pending-worker); the rollback is indeed applied once a worker is back, and a repeat of it is refused then.
  */
 import { buildApp } from '../../api/app';
 import { createActivities } from '../../activities';
@@ -34,7 +34,7 @@ const worker = (taskQueue: string) =>
     activities: createActivities(aws.clients),
   });
 
-test('a rollback requested while no worker runs: 503 NOT_CONFIRMED, then applied when a worker is back', async () => {
+test('a rollback requested while no worker runs: 202 accepted pending a worker, then applied when one is back', async () => {
   const taskQueue = unique('nc-tq');
   const api = await buildApp({
     client: temporal.client,
@@ -68,22 +68,29 @@ test('a rollback requested while no worker runs: 503 NOT_CONFIRMED, then applied
   });
 
   // No worker now: Temporal answers (describe works), but nobody runs the Update.
-  const refused = await api.inject({
+  const pending = await api.inject({
     method: 'POST',
     url: `/v1/executions/${executionId}/rollback`,
     payload: { reason: 'stop it' },
   });
-  expect(refused.statusCode).toBe(503);
-  expect(refused.json().error).toMatchObject({
-    code: 'NOT_CONFIRMED',
-    message: expect.stringMatching(/may still be applied/),
+  expect(pending.statusCode).toBe(202);
+  expect(pending.json()).toEqual({ executionId, accepted: true, confirmed: false, status: 'pending-worker' });
+  // A rollback of an execution that does not exist is still a 404, worker or not.
+  const missing = await api.inject({
+    method: 'POST',
+    url: `/v1/executions/${executionId}-nope/rollback`,
+    payload: { reason: 'stop it' },
   });
+  expect(missing.statusCode).toBe(404);
 
   const second = await worker(taskQueue);
   await second.runUntil(async () => {
     const done = await until(executionId, (b) => b.status === 'rolled-back');
     expect(done).toMatchObject({ status: 'rolled-back', rollback: { trigger: 'requested', reason: 'stop it' } });
-    // The retry the 503 invites is refused as a repeat, not applied twice.
+    // Both the unconfirmed Update and the signal reached the execution: it rolled back once, and the request's
+    // signal was no refusal of its own Update.
+    expect((await get(executionId)).refusedRequests ?? []).toEqual([]);
+    // A repeat is refused as one, not applied twice.
     const retry = await api.inject({
       method: 'POST',
       url: `/v1/executions/${executionId}/rollback`,

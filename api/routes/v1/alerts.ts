@@ -1,8 +1,10 @@
 /**
  * Alert ingestion: SNS HTTP(S) subscriptions, EventBridge API destinations, and a generic webhook (incl. Prometheus
  * Alertmanager). Every endpoint authenticates its sender itself (SNS by signature and topic allow-list, the others by
- * a shared secret), so they declare `alerts:ingest`, which the bearer check skips. An alert is acknowledged only after Temporal durably accepted
- * it; when Temporal is unreachable the answer is 503 and the sender redelivers.
+ * a shared secret), so they declare `alerts:ingest`, which the bearer check skips. An alert is acknowledged (202) as soon
+ * as the Temporal server durably holds it (signal-with-start), without waiting for a worker: worker load or absence
+ * never turns an admitted alert into an error. When Temporal is unreachable, or answers too late to know, the answer is
+ * 503 and the sender redelivers (redeliveries are counted as duplicates by the incident).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -30,22 +32,24 @@ export interface AlertRoutesOptions {
 
 const MAX_BODY = 512 * 1024;
 
-const Ingested = Type.Object({
-  incidentId: Type.Union([Type.String(), Type.Null()]),
-  outcome: Type.String({
-    description: 'opened, refired, reopened, duplicate, resolved, already-resolved or no-open-incident',
-  }),
-  fingerprint: Type.String(),
-  status: Type.String(),
-  severity: Type.Optional(Type.String()),
-  refiredCount: Type.Integer(),
-  duplicateCount: Type.Integer(),
-  automation: Type.Object({
-    runbookId: Type.Optional(Type.String()),
-    executionId: Type.Optional(Type.String()),
-    reason: Type.Optional(Type.String({ description: 'why no runbook runs for this incident' })),
-  }),
-});
+const Ingested = Type.Object(
+  {
+    outcome: Type.Union([Type.Literal('accepted'), Type.Literal('no-open-incident')], {
+      description:
+        'accepted: the Temporal server durably holds the alert for the incident (started for it if none was running), ' +
+        'worker or not; no-open-incident: a resolved alert with no running incident to tell. What the incident made of ' +
+        'it (opened, refired, reopened, duplicate, resolved) is on the incident: GET incidentUrl, lastDelivery and counts.',
+    }),
+    incidentId: Type.Union([Type.String(), Type.Null()]),
+    fingerprint: Type.String(),
+    deliveryId: Type.String({
+      description: "the provider's delivery ID: redeliveries of it are counted as duplicates",
+    }),
+    runId: Type.Optional(Type.String({ description: 'the run (occurrence) the alert went to, when a start named it' })),
+    incidentUrl: Type.Optional(Type.String()),
+  },
+  { description: 'Admitted, not yet applied: the incident workflow applies it when a worker runs it.' },
+);
 
 const alerts: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, opts) => {
   if (!opts.verifier) {
@@ -57,9 +61,8 @@ const alerts: FastifyPluginAsyncTypebox<AlertRoutesOptions> = async (app, opts) 
   const ingest = async (request: FastifyRequest, alert: NormalisedAlert): Promise<IngestResult> => {
     const result = await opts.incidents.ingest(alert);
     app.metrics.alertsAccepted.inc({ endpoint: endpointOf(request), outcome: result.outcome });
-    if (result.outcome === 'duplicate') app.metrics.dedupHits.inc({ endpoint: endpointOf(request) });
     request.log.info(
-      { event: 'alert.ingested', source: alert.source, via: alert.via, deliveryId: alert.deliveryId, ...result },
+      { event: 'alert.ingested', source: alert.source, via: alert.via, ...result },
       `alert ${result.outcome}`,
     );
     return result;

@@ -143,14 +143,20 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
       const ack = await logRefusal(request, { action: 'rollback', executionId: request.params.id }, () =>
         service.rollback(request.params.id, request.body.reason, request.principal),
       );
-      request.log.info({ executionId: request.params.id, by: request.principal.id }, 'rollback requested');
-      await observe(request, request.params.id, (state) =>
-        app.metrics.rollbackRequests.inc({
-          runbook: state.runbookId,
-          kind: ack.status === 'succeeded' ? 'release' : 'rollback',
-        }),
+      request.log.info(
+        { executionId: request.params.id, by: request.principal.id, confirmed: ack.confirmed },
+        'rollback requested',
       );
-      return reply.status(202).send({ executionId: request.params.id, accepted: ack.accepted, status: ack.status });
+      // Unconfirmed: no worker answers a state query either.
+      if (ack.confirmed) {
+        await observe(request, request.params.id, (state) =>
+          app.metrics.rollbackRequests.inc({
+            runbook: state.runbookId,
+            kind: ack.status === 'succeeded' ? 'release' : 'rollback',
+          }),
+        );
+      }
+      return reply.status(202).send({ executionId: request.params.id, ...ack });
     },
   );
 };

@@ -57,8 +57,8 @@ const release: FastifyPluginAsyncTypebox<ReleaseRoutesOptions> = async (app, { e
       const ack = await logged(request, 'release', id, () =>
         service.release(id, request.body.reason, request.principal),
       );
-      request.log.info({ executionId: id, by: request.principal.id }, 'release requested');
-      return reply.status(202).send({ executionId: id, accepted: ack.accepted, status: ack.status });
+      request.log.info({ executionId: id, by: request.principal.id, confirmed: ack.confirmed }, 'release requested');
+      return reply.status(202).send({ executionId: id, ...ack });
     },
   );
 
