@@ -90,8 +90,15 @@ test('two findings on one instance: one containment at a time, both releases cor
       });
       expect(res.statusCode).toBe(202);
       const ack = res.json();
-      expect(ack).toMatchObject({ outcome: 'opened', automation: { runbookId: 'ec2-compromise' } });
-      return { incidentId: ack.incidentId as string, executionId: ack.automation.executionId as string };
+      expect(ack).toMatchObject({ outcome: 'accepted' });
+      // Admission answers before the incident runs; the incident names its runbook execution once it has started it.
+      const opened = await poll(
+        'incident opened with its runbook',
+        async () => (await api.inject({ method: 'GET', url: `/v1/incidents/${ack.incidentId}` })).json(),
+        (b: any) => b.lastDelivery?.outcome === 'opened' && b.automation?.executionId !== undefined,
+      );
+      expect(opened.automation).toMatchObject({ runbookId: 'ec2-compromise' });
+      return { incidentId: ack.incidentId as string, executionId: opened.automation.executionId as string };
     };
     const execution = (id: string, what: string, predicate: (b: any) => boolean) =>
       poll(what, async () => (await api.inject({ method: 'GET', url: `/v1/executions/${id}` })).json(), predicate);

@@ -363,8 +363,8 @@ test('an incident awaiting its runbook child learns the outcome across the child
         async () => (await api.inject({ method: 'GET', url: `/v1/incidents/${ack.incidentId}` })).json(),
         predicate,
       );
-    const executionId = ack.automation.executionId as string;
-    await incident((b) => b.automation.status === 'waiting-approval', 'gate');
+    const gate = await incident((b) => b.automation?.status === 'waiting-approval', 'gate');
+    const executionId = gate.automation.executionId as string;
     await temporal.client.workflow.getHandle(executionId).executeUpdate(approvalUpdate, {
       args: [{ stepId: 'approve-isolation', decision: 'approve', decidedBy: commander }],
     });
