@@ -27,6 +27,7 @@ import {
   type ResourceRecord,
 } from '../workflows/resource-messages';
 import { SA } from '../workflows/search-attributes';
+import { resolveResourceKey, type OwnTarget } from '../activities/resource';
 import {
   ConflictError,
   ForbiddenError,
@@ -43,6 +44,8 @@ export interface ExecutionServiceOptions {
   client: Client;
   taskQueue: string;
   publicUrl: string;
+  /** Resolves `self` in resource keys as the worker does; unset: keys as given. */
+  ownTarget?: OwnTarget;
 }
 
 export class ExecutionService {
@@ -162,9 +165,11 @@ export class ExecutionService {
     const id = spec ? params[spec.param] : undefined;
     if (!spec || typeof id !== 'string') return;
     const resource = `${spec.type}/${id}`;
-    const handle = this.opts.client.workflow.getHandle(resourceWorkflowId(resourceKeyOf(target, resource)));
     let record: ResourceRecord;
     try {
+      const key = resourceKeyOf(target, resource);
+      const own = this.opts.ownTarget;
+      const handle = this.opts.client.workflow.getHandle(resourceWorkflowId(own ? await resolveResourceKey(key, own) : key));
       const description = await handle.describe();
       if (description.status.name !== 'RUNNING') return;
       record = await handle.query(resourceRecordQuery);

@@ -4,8 +4,8 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createIncidentActivities } from '../activities/incident';
-import { createResourceActivities } from '../activities/resource';
-import { createClientFactory, type ClientSource } from '../activities/clients';
+import { createResourceActivities, ownTargetOf, type OwnTarget } from '../activities/resource';
+import { createClientFactory, isClientFactory, type ClientSource } from '../activities/clients';
 import type { ActionActivities } from '../activities/schemas';
 import type { Config } from '../config/env';
 import { temporalConnectionOptions } from '../config/temporal-connection';
@@ -42,18 +42,20 @@ export interface WorkerDeps {
 export async function createWorker(deps: WorkerDeps): Promise<Worker> {
   const { config } = deps;
   const connection = deps.connection ?? (await NativeConnection.connect(temporalConnectionOptions(config)));
-  const activities =
-    deps.activities ??
-    createActivities(
-      deps.clients ??
-        createClientFactory({
-          region: config.awsRegion,
-          endpoint: config.awsEndpoint,
-          targetAccounts: config.targetAccounts,
-          assumeRoleName: config.assumeRoleName,
-          assumeRoleExternalId: config.assumeRoleExternalId,
-        }),
-    );
+  const source =
+    deps.clients ??
+    createClientFactory({
+      region: config.awsRegion,
+      endpoint: config.awsEndpoint,
+      targetAccounts: config.targetAccounts,
+      assumeRoleName: config.assumeRoleName,
+      assumeRoleExternalId: config.assumeRoleExternalId,
+    });
+  const activities = deps.activities ?? createActivities(source);
+  // Resource locks are keyed by the real account and region, whether an execution names them or not.
+  const own: OwnTarget = isClientFactory(source)
+    ? { account: source.ownAccount, region: config.awsRegion }
+    : ownTargetOf(source.sts, config.awsRegion);
   return Worker.create({
     connection,
     namespace: config.temporalNamespace,
@@ -65,7 +67,7 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
     // request and the incident's reading of its runbook's end are the engine's own.
     activities: {
       ...instrumentActivities(activities, deps.metrics),
-      ...createResourceActivities(config.taskQueue),
+      ...createResourceActivities(config.taskQueue, own),
       ...createIncidentActivities(),
     },
     ...(deps.tracing ?? {}),
