@@ -26,7 +26,7 @@ import {
   resourceWorkflowId,
   type ResourceRecord,
 } from '../workflows/resource-messages';
-import { SA } from '../workflows/search-attributes';
+import { SA, targetAttributes } from '../workflows/search-attributes';
 import { resolveResourceKey, type OwnTarget } from '../activities/resource';
 import {
   ConflictError,
@@ -70,6 +70,7 @@ export class ExecutionService {
       reason: body.reason,
       target: body.target,
     };
+    const where = await this.whereItActs(body.target);
     await callTemporal(this.opts.client, () =>
       this.opts.client.workflow.start(RUNBOOK_WORKFLOW, {
         taskQueue: this.opts.taskQueue,
@@ -82,10 +83,22 @@ export class ExecutionService {
           { key: SA.severity, value: runbook.definition.severity },
           { key: SA.status, value: 'running' },
           { key: SA.startedBy, value: startedBy.id },
+          ...targetAttributes(where),
         ],
       }),
     );
     return { executionId, runbookId: runbook.definition.id, digest: runbook.digest, status: 'running' as const };
+  }
+
+  /**
+   * The account and region an execution acts in, for its search attributes: what it names, else the worker's own
+   * (when known here). Unknown parts are left out rather than failing the start.
+   */
+  private async whereItActs(target: RunbookWorkflowInput['target']): Promise<{ account?: string; region?: string }> {
+    const own = this.opts.ownTarget;
+    if (!own) return { ...target };
+    const account = target?.account ?? (await own.account().catch(() => undefined));
+    return { account, region: target?.region ?? own.region };
   }
 
   /** The execution's state, running or closed. */
@@ -169,7 +182,9 @@ export class ExecutionService {
     try {
       const key = resourceKeyOf(target, resource);
       const own = this.opts.ownTarget;
-      const handle = this.opts.client.workflow.getHandle(resourceWorkflowId(own ? await resolveResourceKey(key, own) : key));
+      const handle = this.opts.client.workflow.getHandle(
+        resourceWorkflowId(own ? await resolveResourceKey(key, own) : key),
+      );
       const description = await handle.describe();
       if (description.status.name !== 'RUNNING') return;
       record = await handle.query(resourceRecordQuery);

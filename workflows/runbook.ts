@@ -77,7 +77,7 @@ import {
   rollbackScheduleToCloseMs,
 } from './rollback';
 import { resourceKeyOf } from './resource-messages';
-import { SA } from './search-attributes';
+import { PATCH_TARGET_ATTRIBUTES, SA, targetAttributes } from './search-attributes';
 import { handleWindowExtensions } from './release-window';
 
 /**
@@ -348,6 +348,8 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     { key: SA.status, value: state.status },
     { key: SA.incidentType, value: runbook.incidentType },
   ]);
+  const targetPairs = targetAttributes(input.target); // account and region, to filter by; a new command: patched
+  if (targetPairs.length > 0 && patched(PATCH_TARGET_ATTRIBUTES)) upsertSearchAttributes(targetPairs);
   const resourceId = runbook.resource ? input.params?.[runbook.resource.param] : undefined;
   const resource =
     input.resource ?? (typeof resourceId === 'string' ? `${runbook.resource!.type}/${resourceId}` : undefined);

@@ -6,6 +6,8 @@
 import { DescribeInstanceAttributeCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
+import { fetchRunChain } from '../../forensics/history';
+import { buildTimeline } from '../../forensics/timeline';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import { RunbookRegistry } from '../../runbooks/registry';
 import type { RunbookDefinition, Step } from '../../runbooks/dsl/types';
@@ -226,6 +228,14 @@ test('one started by hand without a target and one naming the account and region
     expect(record.holder?.executionId).toBe(byHand.workflowId);
     await byHand.cancel();
     await waitForState(byHand, (s) => s.status === 'cancelled');
+    // The forensic timelines say where each acted: the worker's own account as resolved, and the one named.
+    const where = async (id: string) => buildTimeline(await fetchRunChain(temporal.client, id)).execution?.target;
+    expect(await where(byHand.workflowId)).toEqual({ account: DEFAULT_ACCOUNT, region: 'us-east-1', source: 'worker' });
+    expect(await where(fromAlert.workflowId)).toEqual({
+      account: DEFAULT_ACCOUNT,
+      region: 'us-east-1',
+      source: 'target',
+    });
   });
 });
 
