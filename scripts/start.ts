@@ -2,10 +2,12 @@
  * `npm start`: the whole local stack in one command, stopped by Ctrl-C.
  *
  *   1. Temporal dev server (state in .data/temporal.db, so executions survive a restart) with its Web UI;
- *   2. moto, the AWS emulator, seeded with the demo environment (scripts/seed.ts) unless it already holds it;
+ *   2. moto, the AWS emulator, seeded with the demo environment (scripts/seed.ts) unless it already holds it, and
+ *      again in a second account and region (scripts/demo-seed.ts), which the worker is allowed to act in;
  *   3. the worker (worker/main.ts) and the API (api/server.ts), then waits for the API's /readyz;
  *   4. prints one `firebreak ready ...` line, a curl command that starts the demo incident, one that posts a GuardDuty
- *      finding for the demo instance (which opens an incident that starts ec2-compromise), and where to look.
+ *      finding for the demo instance (which opens an incident that starts ec2-compromise), one that contains the
+ *      second account's demo instance through the execution's target, and where to look.
  *
  * Child output goes to .data/logs/<name>.log. Ctrl-C / SIGTERM / SIGHUP stops the worker and the API first, then
  * Temporal and moto, and exits 0; a second signal kills what is left. If a child dies on its own, the rest is stopped
@@ -571,7 +573,8 @@ class Supervisor {
     const other = demo.second;
     if (!other?.instanceId) return [];
     const body = JSON.stringify({
-      params: { instanceId: other.instanceId, notifyTopicArn: other.topicArn ?? '<sns-topic-arn>' },
+      // Notifications go out from the worker's own account: to the first demo's topic.
+      params: { instanceId: other.instanceId, notifyTopicArn: demo.topicArn ?? '<sns-topic-arn>' },
       target: { account: other.account, region: other.region },
       reason: `demo: suspected compromise of ${other.instanceId} in ${other.account}/${other.region}`,
     });
