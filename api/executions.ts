@@ -182,9 +182,9 @@ export class ExecutionService {
     try {
       const key = resourceKeyOf(target, resource);
       const own = this.opts.ownTarget;
-      const handle = this.opts.client.workflow.getHandle(
-        resourceWorkflowId(own ? await resolveResourceKey(key, own) : key),
-      );
+      // The worker's account unknown here (no AWS credentials on the API): the record as keyed before resolution.
+      const resolved = own ? await resolveResourceKey(key, own).catch(() => key) : key;
+      const handle = this.opts.client.workflow.getHandle(resourceWorkflowId(resolved));
       const description = await handle.describe();
       if (description.status.name !== 'RUNNING') return;
       record = await handle.query(resourceRecordQuery);
