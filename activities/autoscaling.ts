@@ -16,6 +16,7 @@ import {
   DetachInstancesCommand,
   EnterStandbyCommand,
   ExitStandbyCommand,
+  SetInstanceProtectionCommand,
   UpdateAutoScalingGroupCommand,
   type AutoScalingInstanceDetails,
 } from '@aws-sdk/client-auto-scaling';
@@ -34,15 +35,39 @@ export type AutoScalingActivities = {
 export const ASG_BEFORE_TAG = 'firebreak:asg-before';
 type Mode = 'detach' | 'standby';
 
-/** `<mode>;<min size before, or empty>;<group name>`: the group name last, as it may hold `;`. */
-function encode(mode: Mode, minSizeBefore: number | undefined, group: string): string {
-  return `${mode};${minSizeBefore ?? ''};${group}`;
+/**
+ * `<mode>[+protected];<min size before, or empty>;<group name>`: the group name last, as it may hold `;`. `+protected`:
+ * the instance was protected from scale-in, which a detach loses and the reattach must set again.
+ */
+function encode(mode: Mode, minSizeBefore: number | undefined, group: string, protectedFromScaleIn = false): string {
+  return `${mode}${protectedFromScaleIn ? '+protected' : ''};${minSizeBefore ?? ''};${group}`;
 }
 
-function decode(value: string | undefined): { mode: Mode; minSizeBefore?: number; group: string } | undefined {
-  const m = value?.match(/^(detach|standby);(\d*);(.+)$/);
+function decode(
+  value: string | undefined,
+): { mode: Mode; minSizeBefore?: number; group: string; protectedFromScaleIn: boolean } | undefined {
+  const m = value?.match(/^(detach|standby)(\+protected)?;(\d*);(.+)$/);
   if (!m) return undefined;
-  return { mode: m[1] as Mode, minSizeBefore: m[2] ? Number(m[2]) : undefined, group: m[3] };
+  return {
+    mode: m[1] as Mode,
+    protectedFromScaleIn: m[2] !== undefined,
+    minSizeBefore: m[3] ? Number(m[3]) : undefined,
+    group: m[4],
+  };
+}
+
+/** The instance's Auto Scaling membership (group, lifecycle state, scale-in protection), or undefined. */
+export async function asgMembership(
+  autoScaling: AwsClients['autoScaling'],
+  what: string,
+  instanceId: string,
+): Promise<AutoScalingInstanceDetails | undefined> {
+  const out = await awsCall(
+    what,
+    () => autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] })),
+    `Auto Scaling membership of ${instanceId}`,
+  );
+  return out.AutoScalingInstances?.find((i) => i.InstanceId === instanceId);
 }
 
 export function createAutoScalingActivities(source: ClientSource): AutoScalingActivities {
@@ -52,14 +77,7 @@ export function createAutoScalingActivities(source: ClientSource): AutoScalingAc
 function build(clients: Pick<AwsClients, 'autoScaling' | 'ec2'>): AutoScalingActivities {
   const { autoScaling, ec2 } = clients;
 
-  async function membership(what: string, instanceId: string): Promise<AutoScalingInstanceDetails | undefined> {
-    const out = await awsCall(
-      what,
-      () => autoScaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] })),
-      `Auto Scaling membership of ${instanceId}`,
-    );
-    return out.AutoScalingInstances?.find((i) => i.InstanceId === instanceId);
-  }
+  const membership = (what: string, instanceId: string) => asgMembership(autoScaling, what, instanceId);
 
   async function group(what: string, name: string) {
     const out = await awsCall(
@@ -102,7 +120,8 @@ function build(clients: Pick<AwsClients, 'autoScaling' | 'ec2'>): AutoScalingAct
       const { desired, min } = await group(what, name);
       const minSizeBefore = desired - 1 < min ? min : undefined;
       const resource = `instance ${instanceId} in Auto Scaling group ${name}`;
-      const value = encode(mode, minSizeBefore, name);
+      // Detaching loses scale-in protection (attaching gives the group's default): recorded, so the reattach restores it.
+      const value = encode(mode, minSizeBefore, name, mode === 'detach' && member.ProtectedFromScaleIn === true);
       if (!recorded && value.length <= MAX_TAG_VALUE) {
         const tag = new CreateTagsCommand({ Resources: [instanceId], Tags: toTags({ [ASG_BEFORE_TAG]: value }) });
         await plan.call('ec2', tag, () => awsCall(what, () => ec2.send(tag), resource));
@@ -162,6 +181,18 @@ function build(clients: Pick<AwsClients, 'autoScaling' | 'ec2'>): AutoScalingAct
         changed = true;
       }
       const instance = await describeInstance(ec2, what, instanceId);
+      if (mode === 'detach' && decode(tagRecord(instance.Tags)[ASG_BEFORE_TAG])?.protectedFromScaleIn) {
+        const now = plan.dryRun ? undefined : await membership(what, instanceId);
+        if (now?.ProtectedFromScaleIn !== true) {
+          const protect = new SetInstanceProtectionCommand({
+            AutoScalingGroupName: name,
+            InstanceIds: [instanceId],
+            ProtectedFromScaleIn: true,
+          });
+          await plan.call('autoscaling', protect, () => awsCall(what, () => autoScaling.send(protect), resource));
+          changed = true;
+        }
+      }
       if (ASG_BEFORE_TAG in tagRecord(instance.Tags)) {
         const untag = new DeleteTagsCommand({ Resources: [instanceId], Tags: [{ Key: ASG_BEFORE_TAG }] });
         await plan.call('ec2', untag, () => awsCall(what, () => ec2.send(untag), resource));

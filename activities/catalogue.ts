@@ -52,7 +52,8 @@ export const ActionCatalogue: { readonly [A in ActionName]: ActionInfo & { name:
     mutating: false,
     evidence: 'instance-metadata',
     description:
-      'Describe an instance: state, VPC, ENIs with their security groups, volumes, tags, termination protection.',
+      'Describe an instance: state, VPC, ENIs with their security groups, volumes, tags, termination protection, ' +
+      'Auto Scaling group (lifecycle state, scale-in protection), target group registrations, instance profile.',
   },
   'ec2.isolateInstance': {
     name: 'ec2.isolateInstance',

@@ -43,6 +43,7 @@ import {
 } from './ec2-common';
 import { createEc2InstanceActivities } from './ec2-instance';
 import { createEc2IsolationActivities } from './ec2-isolation';
+import { membershipsOf } from './ec2-membership';
 import { createEc2NetworkActivities } from './ec2-network';
 import { awsCall, classifyAwsError, describeAwsError } from './errors';
 import { CallPlan } from './plan';
@@ -107,9 +108,12 @@ function stepKey(ctx: StepContext | undefined): string | undefined {
 /**
  * Creates the EC2 activities, keyed by action name.
  *
- * @param source fixed clients, or the factory that gives each step its target's clients; only `ec2` is used
+ * @param source fixed clients, or the factory that gives each step its target's clients; `ec2`, and `autoScaling` and
+ *   `elbv2` for the capture of the instance's memberships (left out of the capture without them)
  */
-export function createEc2Activities(source: Pick<AwsClients, 'ec2'> | ClientFactory): Ec2Activities {
+export function createEc2Activities(
+  source: (Pick<AwsClients, 'ec2'> & Partial<Pick<AwsClients, 'autoScaling' | 'elbv2'>>) | ClientFactory,
+): Ec2Activities {
   return routeByTarget(source, (clients) => ({
     ...baseActivities(clients),
     ...createEc2NetworkActivities(clients),
@@ -118,7 +122,9 @@ export function createEc2Activities(source: Pick<AwsClients, 'ec2'> | ClientFact
   }));
 }
 
-function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, BaseActionName> {
+function baseActivities(
+  clients: Pick<AwsClients, 'ec2'> & Partial<Pick<AwsClients, 'autoScaling' | 'elbv2'>>,
+): Pick<Ec2Activities, BaseActionName> {
   const { ec2 } = clients;
   const describeInstance = (what: string, instanceId: string): Promise<Instance> => describeOne(ec2, what, instanceId);
 
@@ -283,6 +289,7 @@ function baseActivities(clients: Pick<AwsClients, 'ec2'>): Pick<Ec2Activities, B
           .map((b) => ({ volumeId: b.Ebs!.VolumeId!, deviceName: b.DeviceName })),
         tags: tagRecord(instance.Tags),
         terminationProtection: protection,
+        ...(await membershipsOf(clients, what, instance)),
       };
     },
 

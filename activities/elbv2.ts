@@ -51,6 +51,63 @@ function decode(targetGroupArn: string, value: string): Registration[] {
  */
 const isRegistered = (state: string | undefined) => state !== 'draining';
 
+type Elbv2 = AwsClients['elbv2'];
+
+/** Every instance-type target group (of the VPC, when given). */
+async function targetGroupsOf(elbv2: Elbv2, what: string, vpcId: string | undefined): Promise<TargetGroup[]> {
+  const out: TargetGroup[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await awsCall(
+      what,
+      () => elbv2.send(new DescribeTargetGroupsCommand({ Marker: marker })),
+      'target groups',
+    );
+    out.push(...(page.TargetGroups ?? []));
+    marker = page.NextMarker;
+  } while (marker);
+  return out.filter((g) => (g.TargetType ?? 'instance') === 'instance' && (!vpcId || g.VpcId === vpcId));
+}
+
+/** The instance's registrations in one target group, with the health each reports. */
+async function registrationsIn(
+  elbv2: Elbv2,
+  what: string,
+  arn: string,
+  instanceId: string,
+): Promise<(Registration & { state?: string })[]> {
+  const out = await awsCall(
+    what,
+    () => elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })),
+    `target group ${arn}`,
+  );
+  return (out.TargetHealthDescriptions ?? [])
+    .filter((d) => d.Target?.Id === instanceId && isRegistered(d.TargetHealth?.State))
+    .map((d) => ({
+      targetGroupArn: arn,
+      port: d.Target!.Port,
+      availabilityZone: d.Target!.AvailabilityZone,
+      state: d.TargetHealth?.State,
+    }));
+}
+
+/**
+ * Where the instance is registered now: every target group of its VPC, each port (what a release re-registers) and
+ * its health. For the capture step (activities/ec2.ts): read only.
+ */
+export async function targetRegistrations(
+  elbv2: Elbv2,
+  what: string,
+  instanceId: string,
+  vpcId: string | undefined,
+): Promise<(Registration & { state?: string })[]> {
+  const found: (Registration & { state?: string })[] = [];
+  for (const g of await targetGroupsOf(elbv2, what, vpcId)) {
+    found.push(...(await registrationsIn(elbv2, what, g.TargetGroupArn!, instanceId)));
+  }
+  return found;
+}
+
 export function createElbv2Activities(source: ClientSource): Elbv2Activities {
   return routeByTarget(source, build);
 }
@@ -58,31 +115,9 @@ export function createElbv2Activities(source: ClientSource): Elbv2Activities {
 function build(clients: Pick<AwsClients, 'elbv2' | 'ec2'>): Elbv2Activities {
   const { elbv2, ec2 } = clients;
 
-  async function targetGroups(what: string, vpcId: string | undefined): Promise<TargetGroup[]> {
-    const out: TargetGroup[] = [];
-    let marker: string | undefined;
-    do {
-      const page = await awsCall(
-        what,
-        () => elbv2.send(new DescribeTargetGroupsCommand({ Marker: marker })),
-        'target groups',
-      );
-      out.push(...(page.TargetGroups ?? []));
-      marker = page.NextMarker;
-    } while (marker);
-    return out.filter((g) => (g.TargetType ?? 'instance') === 'instance' && (!vpcId || g.VpcId === vpcId));
-  }
-
-  async function registrations(what: string, arn: string, instanceId: string): Promise<Registration[]> {
-    const out = await awsCall(
-      what,
-      () => elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn })),
-      `target group ${arn}`,
-    );
-    return (out.TargetHealthDescriptions ?? [])
-      .filter((d) => d.Target?.Id === instanceId && isRegistered(d.TargetHealth?.State))
-      .map((d) => ({ targetGroupArn: arn, port: d.Target!.Port, availabilityZone: d.Target!.AvailabilityZone }));
-  }
+  const targetGroups = (what: string, vpcId: string | undefined) => targetGroupsOf(elbv2, what, vpcId);
+  const registrations = async (what: string, arn: string, instanceId: string): Promise<Registration[]> =>
+    (await registrationsIn(elbv2, what, arn, instanceId)).map(({ state: _state, ...r }) => r);
 
   /** The record tag of each target group that has one. */
   async function records(what: string, arns: string[], key: string): Promise<Map<string, string>> {

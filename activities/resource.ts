@@ -3,24 +3,67 @@
  * the record is created on first use and exactly one exists per resource. Not a catalogue action: runbooks never name
  * it; the interpreter calls it around the steps that change the execution's resource.
  */
+import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { Context } from '@temporalio/activity';
 import {
   lockRequestSignal,
+  OWN,
   RESOURCE_WORKFLOW,
   resourceWorkflowId,
   type LockRequest,
   type ResourceKey,
 } from '../workflows/resource-messages';
+import { classifyAwsError } from './errors';
 
 export interface ResourceActivities {
+  /** @returns the record's workflow ID, under the resolved key: the one the execution signals from then on. */
   'resource.requestLock'(input: { key: ResourceKey; request: LockRequest }): Promise<{ workflowId: string }>;
 }
 
-/** @param taskQueue where the resource records run: the worker's own queue. */
-export function createResourceActivities(taskQueue: string): ResourceActivities {
+/** The worker's own account and region: what an execution that names no target acts in. */
+export interface OwnTarget {
+  account(): Promise<string>;
+  region: string;
+}
+
+/** The worker's own account from STS GetCallerIdentity, asked once (a failure is not cached). */
+export function ownTargetOf(sts: Pick<STSClient, 'send'>, region: string): OwnTarget {
+  let identity: Promise<string> | undefined;
+  return {
+    region,
+    account() {
+      identity ??= sts.send(new GetCallerIdentityCommand({})).then(
+        (out) => out.Account!,
+        (err) => {
+          identity = undefined;
+          return classifyAwsError(err, 'sts.GetCallerIdentity', 'the worker identity');
+        },
+      );
+      return identity;
+    },
+  };
+}
+
+/**
+ * The key with the worker's own account and region in place of `self`: an execution started without a target and one
+ * started from an alert that names the account and region take the same lock on the same instance.
+ */
+export async function resolveResourceKey(key: ResourceKey, own: OwnTarget): Promise<ResourceKey> {
+  return {
+    account: key.account === OWN ? await own.account() : key.account,
+    region: key.region === OWN ? own.region : key.region,
+    resource: key.resource,
+  };
+}
+
+/**
+ * @param taskQueue where the resource records run: the worker's own queue.
+ * @param own resolves `self` in keys; without it keys are used as given (records keyed `self`).
+ */
+export function createResourceActivities(taskQueue: string, own?: OwnTarget): ResourceActivities {
   return {
     async 'resource.requestLock'({ key, request }) {
-      const workflowId = resourceWorkflowId(key);
+      const workflowId = resourceWorkflowId(own ? await resolveResourceKey(key, own) : key);
       await Context.current().client.workflow.signalWithStart(RESOURCE_WORKFLOW, {
         workflowId,
         taskQueue,

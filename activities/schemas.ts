@@ -72,6 +72,34 @@ export const CaptureInstanceOutput = Type.Object({
   volumes: Type.Array(Type.Object({ volumeId: Type.String(), deviceName: Type.Optional(Type.String()) })),
   tags: Tags,
   terminationProtection: Type.Boolean(),
+  /** Its Auto Scaling group, if any: what autoscaling.detachInstance takes it out of and the release puts it back in. */
+  autoScaling: Type.Optional(
+    Type.Object({
+      autoScalingGroupName: Type.String(),
+      lifecycleState: Type.Optional(Type.String()),
+      healthStatus: Type.Optional(Type.String()),
+      protectedFromScaleIn: Type.Boolean(),
+    }),
+  ),
+  /** Every target group registration (port, health): what elbv2.deregisterInstance removes and the release restores. */
+  targetGroups: Type.Optional(
+    Type.Array(
+      Type.Object({
+        targetGroupArn: Type.String(),
+        port: Type.Optional(Type.Integer()),
+        availabilityZone: Type.Optional(Type.String()),
+        state: Type.Optional(Type.String()),
+      }),
+    ),
+  ),
+  /** The IAM instance profile association, if any (its credentials are what the instance can act with). */
+  instanceProfile: Type.Optional(
+    Type.Object({
+      arn: Type.String(),
+      associationId: Type.Optional(Type.String()),
+      state: Type.Optional(Type.String()),
+    }),
+  ),
 });
 
 export const IsolateInstanceInput = Type.Object({

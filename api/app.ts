@@ -35,6 +35,7 @@ import evidence from './routes/v1/evidence';
 import release from './routes/v1/release';
 import forensics from './routes/v1/forensics';
 import runbooks from './routes/v1/runbooks';
+import type { OwnTarget } from '../activities/resource';
 
 export interface AppDeps {
   client: Client;
@@ -63,6 +64,11 @@ export interface AppDeps {
   rateLimit?: RateLimitOptions;
   /** Proxies whose X-Forwarded-For is believed (Fastify's trustProxy: addresses or CIDRs, comma-separated). */
   trustProxy?: string;
+  /**
+   * The worker's own account and region, to find a resource's record as the worker keys it (activities/resource.ts);
+   * unset: records of executions without a target are looked up under `self`.
+   */
+  ownTarget?: OwnTarget;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimitOptions = {
@@ -176,6 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     taskQueue: deps.taskQueue,
     publicUrl: deps.publicUrl,
     history: deps.executionHistory,
+    ownTarget: deps.ownTarget,
   });
   await app.register(health, {
     // A short deadline: a probe must answer quickly, and an unreachable Temporal must read as "not ready" at once.

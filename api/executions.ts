@@ -30,7 +30,8 @@ import {
   type ResourceRecord,
 } from '../workflows/resource-messages';
 import type { ExecutionHistoryLimits } from '../workflows/runbook-state';
-import { SA } from '../workflows/search-attributes';
+import { SA, targetAttributes } from '../workflows/search-attributes';
+import { resolveResourceKey, type OwnTarget } from '../activities/resource';
 import {
   ConflictError,
   ForbiddenError,
@@ -50,6 +51,8 @@ export interface ExecutionServiceOptions {
   publicUrl: string;
   /** When executions continue as new; default EXECUTION_HISTORY_DEFAULTS (tests set it low). */
   history?: Partial<ExecutionHistoryLimits>;
+  /** Resolves `self` in resource keys as the worker does; unset: keys as given. */
+  ownTarget?: OwnTarget;
 }
 
 /**
@@ -85,6 +88,7 @@ export class ExecutionService {
       target: body.target,
       history: this.opts.history,
     };
+    const where = await this.whereItActs(body.target);
     await callTemporal(this.opts.client, () =>
       this.opts.client.workflow.start(RUNBOOK_WORKFLOW, {
         taskQueue: this.opts.taskQueue,
@@ -97,10 +101,22 @@ export class ExecutionService {
           { key: SA.severity, value: runbook.definition.severity },
           { key: SA.status, value: 'running' },
           { key: SA.startedBy, value: startedBy.id },
+          ...targetAttributes(where),
         ],
       }),
     );
     return { executionId, runbookId: runbook.definition.id, digest: runbook.digest, status: 'running' as const };
+  }
+
+  /**
+   * The account and region an execution acts in, for its search attributes: what it names, else the worker's own
+   * (when known here). Unknown parts are left out rather than failing the start.
+   */
+  private async whereItActs(target: RunbookWorkflowInput['target']): Promise<{ account?: string; region?: string }> {
+    const own = this.opts.ownTarget;
+    if (!own) return { ...target };
+    const account = target?.account ?? (await own.account().catch(() => undefined));
+    return { account, region: target?.region ?? own.region };
   }
 
   /** The execution's state, running or closed. */
@@ -201,9 +217,13 @@ export class ExecutionService {
     const id = spec ? params[spec.param] : undefined;
     if (!spec || typeof id !== 'string') return;
     const resource = `${spec.type}/${id}`;
-    const handle = this.opts.client.workflow.getHandle(resourceWorkflowId(resourceKeyOf(target, resource)));
     let record: ResourceRecord;
     try {
+      const key = resourceKeyOf(target, resource);
+      const own = this.opts.ownTarget;
+      // The worker's account unknown here (no AWS credentials on the API): the record as keyed before resolution.
+      const resolved = own ? await resolveResourceKey(key, own).catch(() => key) : key;
+      const handle = this.opts.client.workflow.getHandle(resourceWorkflowId(resolved));
       const description = await handle.describe();
       if (description.status.name !== 'RUNNING') return;
       record = await handle.query(resourceRecordQuery);

@@ -468,6 +468,10 @@ export const ExecutionListQuery = Type.Object(
     startedBy: Type.Optional(
       Type.String({ pattern: SAFE_VALUE, description: 'the principal that started it, e.g. user:alice or alert:<fp>' }),
     ),
+    account: Type.Optional(Type.String({ pattern: '^[0-9]{12}$', description: 'the AWS account it acts in' })),
+    region: Type.Optional(
+      Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-[0-9]+$', description: 'the AWS region it acts in, e.g. eu-west-1' }),
+    ),
     ...commonFilters,
   },
   { additionalProperties: false },
@@ -489,6 +493,9 @@ export const ListResponse = Type.Object({
       type: Type.Optional(Type.String()),
       resource: Type.Optional(Type.String()),
       runbookId: Type.Optional(Type.String()),
+      /** Executions: the AWS account and region they act in, when known. */
+      account: Type.Optional(Type.String()),
+      region: Type.Optional(Type.String()),
       /** Incidents: one item per occurrence (run); the same id recurs for each occurrence of a fingerprint. */
       runId: Type.Optional(Type.String()),
       /** The first run of the item's chain (runs that continued as new are not listed). */

@@ -2,12 +2,14 @@
  * `npm run api`: listens, and closes gracefully on SIGINT/SIGTERM (in-flight requests finish first).
  */
 import { ConfirmSubscriptionCommand, SNSClient } from '@aws-sdk/client-sns';
+import { STSClient } from '@aws-sdk/client-sts';
 import { Client, Connection } from '@temporalio/client';
 import { SnsSignatureVerifier } from '../alerts/sns';
 import { parseArn } from '../alerts/validate';
 import { loadConfig } from '../config/env';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import { setupTracing } from '../telemetry/tracing';
+import { ownTargetOf } from '../activities/resource';
 import { runbooks } from '../runbooks';
 import { RunbookRegistry } from '../runbooks/registry';
 import { buildApp } from './app';
@@ -34,6 +36,8 @@ async function main(): Promise<void> {
     logger: { level: config.logLevel },
     processMetrics: true,
     trustProxy: config.trustProxy,
+    // As the worker keys resource records: its account (the same default credentials) and region.
+    ownTarget: ownTargetOf(new STSClient({ region: config.awsRegion, endpoint: config.awsEndpoint }), config.awsRegion),
     rateLimit: {
       windowMs: config.rateLimit.windowSec * 1000,
       perPrincipal: config.rateLimit.perPrincipal,

@@ -16,6 +16,9 @@ export interface ListFilters {
   runbook?: string;
   /** Executions: the principal that started them. */
   startedBy?: string;
+  /** Executions: the AWS account and region they act in (FirebreakAccount, FirebreakRegion). */
+  account?: string;
+  region?: string;
   /** One workflow ID: all its runs (an incident's occurrences). */
   workflowId?: string;
   /** ISO times bounding the start time. */
@@ -33,6 +36,8 @@ export interface ListItem {
   type?: string;
   resource?: string;
   runbookId?: string;
+  account?: string;
+  region?: string;
   runId?: string;
   /** The first run of the run's continue-as-new chain: an incident's occurrence. */
   firstRunId?: string;
@@ -70,6 +75,8 @@ export function buildQuery(kind: 'incident' | 'runbook', f: Omit<ListFilters, 'p
   eq(SA.resource.name, f.resource);
   eq(SA.runbookId.name, f.runbook);
   eq(SA.startedBy.name, f.startedBy);
+  eq(SA.account.name, f.account);
+  eq(SA.region.name, f.region);
   eq('WorkflowId', f.workflowId);
   if (f.since) clauses.push(`StartTime >= '${isoTime(f.since, 'since')}'`);
   if (f.until) clauses.push(`StartTime <= '${isoTime(f.until, 'until')}'`);
@@ -165,6 +172,8 @@ export async function listWorkflows(client: Client, kind: 'incident' | 'runbook'
       type: sa.get(SA.incidentType),
       resource: sa.get(SA.resource),
       runbookId: sa.get(SA.runbookId),
+      account: sa.get(SA.account),
+      region: sa.get(SA.region),
       runId: e.execution?.runId ?? undefined,
       firstRunId: e.firstRunId || undefined,
       startedAt: time(e.startTime),

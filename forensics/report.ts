@@ -25,6 +25,9 @@ export const ReportSchema = Type.Object({
   detectedAt: Opt(Type.String()),
   closedAt: Opt(Type.String()),
   resource: Opt(Type.String()),
+  /** The account and region the runbook acted in (the execution timeline's target). */
+  account: Opt(Type.String()),
+  region: Opt(Type.String()),
   alertCount: Type.Integer(),
   runbook: Opt(
     Type.Object({ id: Type.String(), digest: Type.String(), executionId: Type.String(), status: Opt(Type.String()) }),
@@ -137,6 +140,8 @@ export function buildReport(incident: Timeline, execution?: Timeline): ReportDat
     ...(first?.occurredAt ? { detectedAt: first.occurredAt } : {}),
     ...(incident.closedAt ? { closedAt: incident.closedAt } : {}),
     ...(first?.resource ? { resource: `${first.resource.type}/${first.resource.id}` } : {}),
+    ...(exe?.target?.account ? { account: exe.target.account } : {}),
+    ...(exe?.target?.region ? { region: exe.target.region } : {}),
     alertCount: inc.alerts.filter((a) => a.outcome !== 'duplicate').length,
     ...(inc.child
       ? {
@@ -301,6 +306,7 @@ function renderReport(d: Omit<ReportData, 'markdown'>, incident: Timeline, execu
     '## Impact and severity',
     '',
     `- Resource: ${d.resource ?? 'unknown'}`,
+    `- Account and region: ${d.account ?? 'unknown'}, ${d.region ?? 'unknown'}`,
     `- Severity: ${d.severity}${d.initialSeverity !== d.severity ? ` (initially ${d.initialSeverity})` : ''}; ${d.severityReason}`,
     '- Impact: _to be written by the team._',
     '',

@@ -114,6 +114,11 @@ export const ExecutionPartSchema = Type.Object({
   severity: Opt(Str),
   incidentId: Opt(Str),
   resource: Opt(Str),
+  /**
+   * Where it acted: the account and region its target named (`source: target`), else (or for the part it did not name)
+   * the worker's own as its resource lock request resolved them (`source: worker`); absent when neither is known.
+   */
+  target: Opt(Type.Object({ account: Opt(Str), region: Opt(Str), source: Str })),
   parent: Opt(Type.Object({ workflowId: Str, runId: Opt(Str) })),
   status: Str,
   statusChanges: Type.Array(StatusChange),

@@ -588,6 +588,7 @@ class Builder {
       severity: String(input.severity ?? runbook.severity ?? ''),
       ...(input.incidentId ? { incidentId: String(input.incidentId) } : {}),
       ...(resourceOf(input) ? { resource: resourceOf(input) } : {}),
+      ...targetOf(input, this.activityOrder),
       ...(start.parentWorkflowExecution?.workflowId
         ? {
             parent: {
@@ -814,6 +815,22 @@ function rollbackTrigger(part: ExecutionPart, cancelled: boolean): string {
   );
   if (settled) return settled.via === 'timeout' ? 'approval-timeout' : 'rejected';
   return 'step-failed';
+}
+
+/**
+ * The account and region the execution acted in: its target's, completed from its resource lock request's result
+ * (`resource:<account>:<region>:<resource>`, the worker's own where the target named none; `self` before 0.3).
+ */
+function targetOf(input: Record<string, any>, activities: ActivityRun[]): Pick<ExecutionPart, 'target'> {
+  const named = { account: input.target?.account, region: input.target?.region };
+  const lock = activities.find((a) => a.activityType === 'resource.requestLock' && a.output !== undefined);
+  const m = /^resource:([^:]+):([^:]+):/.exec(String((lock?.output as { workflowId?: unknown })?.workflowId ?? ''));
+  const resolved = (v: string | undefined) => (v && v !== 'self' ? v : undefined);
+  const account = typeof named.account === 'string' ? named.account : resolved(m?.[1]);
+  const region = typeof named.region === 'string' ? named.region : resolved(m?.[2]);
+  if (!account && !region) return {};
+  const source = named.account || named.region ? 'target' : 'worker';
+  return { target: { ...(account ? { account } : {}), ...(region ? { region } : {}), source } };
 }
 
 function resourceOf(input: Record<string, any>): string | undefined {

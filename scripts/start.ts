@@ -2,10 +2,12 @@
  * `npm start`: the whole local stack in one command, stopped by Ctrl-C.
  *
  *   1. Temporal dev server (state in .data/temporal.db, so executions survive a restart) with its Web UI;
- *   2. moto, the AWS emulator, seeded with the demo environment (scripts/seed.ts) unless it already holds it;
+ *   2. moto, the AWS emulator, seeded with the demo environment (scripts/seed.ts) unless it already holds it, and
+ *      again in a second account and region (scripts/demo-seed.ts), which the worker is allowed to act in;
  *   3. the worker (worker/main.ts) and the API (api/server.ts), then waits for the API's /readyz;
  *   4. prints one `firebreak ready ...` line, a curl command that starts the demo incident, one that posts a GuardDuty
- *      finding for the demo instance (which opens an incident that starts ec2-compromise), and where to look.
+ *      finding for the demo instance (which opens an incident that starts ec2-compromise), one that contains the
+ *      second account's demo instance through the execution's target, and where to look.
  *
  * Child output goes to .data/logs/<name>.log. Ctrl-C / SIGTERM / SIGHUP stops the worker and the API first, then
  * Temporal and moto, and exits 0; a second signal kills what is left. If a child dies on its own, the rest is stopped
@@ -37,12 +39,9 @@ import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSyn
 import net from 'node:net';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
-import { DescribeInstancesCommand, DescribeVpcsCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseArn } from '../alerts/validate';
 import { ConfigError, loadConfig } from '../config/env';
-import { seedEnvironment } from './seed';
+import { DEMO_SECOND_ACCOUNT, demoSecondRegion, seedDemo, type DemoTarget as BaseDemoTarget } from './demo-seed';
 import { EMULATOR_CREDENTIALS, ROOT, startMoto, startTemporal, stopProcess, waitForPort } from './stack';
 
 const SUPERVISOR_ENV = 'FIREBREAK_START_SUPERVISOR';
@@ -53,8 +52,6 @@ const WEBHOOK_SECRET_FILE = path.join(DATA, 'webhook-secret');
 /** Account of moto's resources, when the demo topic's ARN does not say. */
 const MOTO_ACCOUNT = '123456789012';
 const READY_TIMEOUT_MS = 120_000;
-/** Seed name of the demo environment (scripts/seed.ts makes every name unique with it). */
-const DEMO_NAME = 'demo';
 /** Starts each run's section in a child's log. */
 const HEADER = '=== firebreak start';
 /** Grace before SIGKILL: the worker may be finishing activities. */
@@ -176,6 +173,14 @@ export function parseSettings(env: NodeJS.ProcessEnv): StartSettings {
     for (const k of ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE']) delete childEnv[k];
     // The emulator cannot sign SNS messages. The topics and the webhook secret follow once the demo is seeded.
     if (!env.FIREBREAK_SNS_VERIFY) childEnv.FIREBREAK_SNS_VERIFY = 'false';
+    // The second demo account (scripts/demo-seed.ts) is one the worker may act in, besides any the user allows.
+    const allowed = (env.FIREBREAK_TARGET_ACCOUNTS ?? '')
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean);
+    if (!allowed.includes(DEMO_SECOND_ACCOUNT)) {
+      childEnv.FIREBREAK_TARGET_ACCOUNTS = [...allowed, DEMO_SECOND_ACCOUNT].join(',');
+    }
   }
   if (problems.length === 0) {
     try {
@@ -472,37 +477,30 @@ class Supervisor {
   }
 
   private async seed(endpoint: string): Promise<DemoTarget> {
-    const cfg = {
-      region: this.s.region,
-      endpoint,
-      credentials: {
-        accessKeyId: EMULATOR_CREDENTIALS.AWS_ACCESS_KEY_ID,
-        secretAccessKey: EMULATOR_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-      },
-    };
-    const ec2 = new EC2Client(cfg);
-    const sns = new SNSClient(cfg);
-    const sqs = new SQSClient(cfg);
     try {
-      const existing = await findSeeded(ec2, sns);
-      if (existing) {
-        say(`demo environment already in the emulator (VPC ${existing.vpcId}): not seeding again`);
-        return existing;
-      }
-      const seeded = await seedEnvironment({ ec2, sns, sqs, name: DEMO_NAME });
-      const first = seeded.instances[0];
+      const found = await seedDemo({ endpoint, region: this.s.region });
       say(
-        `seeded the demo environment: VPC ${seeded.vpcId}, ${seeded.instances.length} instance(s), topic ${seeded.topicArn}`,
+        found.seeded
+          ? `seeded the demo environment: VPC ${found.vpcId}, instance ${found.instanceId}, topic ${found.topicArn}`
+          : `demo environment already in the emulator (VPC ${found.vpcId}): not seeding again`,
       );
-      return { vpcId: seeded.vpcId, instanceId: first?.instanceId, topicArn: seeded.topicArn };
+      // The second account and region: the worker acts there by AssumeRole (FIREBREAK_TARGET_ACCOUNTS allows it).
+      const region = demoSecondRegion(this.s.region);
+      const other = await seedDemo({
+        endpoint,
+        region,
+        account: DEMO_SECOND_ACCOUNT,
+        roleName: this.s.childEnv.FIREBREAK_ASSUME_ROLE_NAME || undefined,
+      });
+      say(
+        `${other.seeded ? 'seeded' : 'found'} the second demo environment in account ${DEMO_SECOND_ACCOUNT}, ` +
+          `region ${region}: instance ${other.instanceId}`,
+      );
+      return { ...found, second: { ...other, account: DEMO_SECOND_ACCOUNT, region } };
     } catch (err) {
       throw new Error(
         `seeding the emulator at ${endpoint} failed: ${err instanceof Error ? err.message : String(err)}`,
       );
-    } finally {
-      ec2.destroy();
-      sns.destroy();
-      sqs.destroy();
     }
   }
 
@@ -545,6 +543,7 @@ class Supervisor {
       `Start the demo incident${s.awsEndpoint ? '' : ' (fill in an instance of yours)'}:`,
       `  curl -sS -X POST ${api}/v1/runbooks/ec2-compromise/executions -H 'content-type: application/json'${auth} -d '${body}'`,
       ...alert,
+      ...this.crossAccountExample(api, auth, demo),
       '',
       `Follow the execution (its executionId is in the answer${alert.length > 0 ? 's' : ''} above):`,
       `  curl -sS${auth} ${api}/v1/executions/<executionId>`,
@@ -564,6 +563,28 @@ class Supervisor {
         : []),
     ];
     console.log(lines.join('\n'));
+  }
+
+  /**
+   * Emulator mode: the same containment in the second demo account and region, by its target: the worker assumes
+   * its responder role there (moto answers AssumeRole for any account).
+   */
+  private crossAccountExample(api: string, auth: string, demo: DemoTarget): string[] {
+    const other = demo.second;
+    if (!other?.instanceId) return [];
+    const body = JSON.stringify({
+      // Notifications go out from the worker's own account: to the first demo's topic.
+      params: { instanceId: other.instanceId, notifyTopicArn: demo.topicArn ?? '<sns-topic-arn>' },
+      target: { account: other.account, region: other.region },
+      reason: `demo: suspected compromise of ${other.instanceId} in ${other.account}/${other.region}`,
+    });
+    return [
+      '',
+      `Or across accounts: contain the demo instance of account ${other.account} in ${other.region} (allowed by`,
+      'FIREBREAK_TARGET_ACCOUNTS; the worker assumes its responder role there); list what runs there:',
+      `  curl -sS -X POST ${api}/v1/runbooks/ec2-compromise/executions -H 'content-type: application/json'${auth} -d '${body}'`,
+      `  curl -sS${auth} '${api}/v1/executions?account=${other.account}&region=${other.region}'`,
+    ];
   }
 
   /**
@@ -621,47 +642,9 @@ function webhookSecret(): string {
   return secret;
 }
 
-interface DemoTarget {
-  vpcId?: string;
-  instanceId?: string;
-  topicArn?: string;
-}
-
-/**
- * The demo environment when the emulator already holds it, else undefined: scripts/seed.ts tags what it creates
- * `firebreak:demo=true` and `firebreak:seed=<name>`, and names the topic `firebreak-notifications-<name>`.
- */
-async function findSeeded(ec2: EC2Client, sns: SNSClient): Promise<DemoTarget | undefined> {
-  const vpcs = await ec2.send(
-    new DescribeVpcsCommand({
-      Filters: [
-        { Name: 'tag:firebreak:demo', Values: ['true'] },
-        { Name: 'tag:firebreak:seed', Values: [DEMO_NAME] },
-      ],
-    }),
-  );
-  const vpcId = vpcs.Vpcs?.[0]?.VpcId;
-  if (!vpcId) return undefined;
-  const res = await ec2.send(
-    new DescribeInstancesCommand({
-      Filters: [
-        { Name: 'vpc-id', Values: [vpcId] },
-        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
-      ],
-    }),
-  );
-  const instances = (res.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-  const name = (i: Instance) => i.Tags?.find((t) => t.Key === 'Name')?.Value ?? '';
-  instances.sort(
-    (a, b) =>
-      (a.LaunchTime?.getTime() ?? 0) - (b.LaunchTime?.getTime() ?? 0) ||
-      name(a).localeCompare(name(b), 'en', { numeric: true }),
-  );
-  const arns = (await sns.send(new ListTopicsCommand({}))).Topics?.map((t) => t.TopicArn ?? '') ?? [];
-  const topicArn =
-    arns.find((arn) => arn.endsWith(`:firebreak-notifications-${DEMO_NAME}`)) ??
-    arns.find((a) => a.includes('firebreak'));
-  return { vpcId, instanceId: instances[0]?.InstanceId, topicArn };
+interface DemoTarget extends BaseDemoTarget {
+  /** Emulator mode: the demo environment in the second account and region. */
+  second?: BaseDemoTarget & { account: string; region: string };
 }
 
 async function supervise(): Promise<void> {

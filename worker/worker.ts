@@ -8,8 +8,8 @@
 import { NativeConnection, Worker, type State, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createIncidentActivities } from '../activities/incident';
-import { createResourceActivities } from '../activities/resource';
-import { createClientFactory, type ClientSource } from '../activities/clients';
+import { createResourceActivities, ownTargetOf, type OwnTarget } from '../activities/resource';
+import { createClientFactory, isClientFactory, type ClientSource } from '../activities/clients';
 import type { ActionActivities } from '../activities/schemas';
 import type { Config } from '../config/env';
 import { temporalConnectionOptions } from '../config/temporal-connection';
@@ -67,18 +67,22 @@ export interface FirebreakWorker {
 export async function createWorker(deps: WorkerDeps): Promise<FirebreakWorker> {
   const { config } = deps;
   const connection = deps.connection ?? (await NativeConnection.connect(temporalConnectionOptions(config)));
-  const realActivities = () =>
-    createActivities(
-      deps.clients ??
-        createClientFactory({
-          region: config.awsRegion,
-          endpoint: config.awsEndpoint,
-          targetAccounts: config.targetAccounts,
-          assumeRoleName: config.assumeRoleName,
-          assumeRoleExternalId: config.assumeRoleExternalId,
-        }),
-    );
-  const activities = instrumentActivities(deps.activities ?? realActivities(), deps.metrics);
+  const clientSource = (): ClientSource =>
+    deps.clients ??
+    createClientFactory({
+      region: config.awsRegion,
+      endpoint: config.awsEndpoint,
+      targetAccounts: config.targetAccounts,
+      assumeRoleName: config.assumeRoleName,
+      assumeRoleExternalId: config.assumeRoleExternalId,
+    });
+  const source = clientSource();
+  const realActivities = (from: ClientSource = clientSource()) => createActivities(from);
+  // Resource locks are keyed by the real account and region, whether an execution names them or not.
+  const own: OwnTarget = isClientFactory(source)
+    ? { account: source.ownAccount, region: config.awsRegion }
+    : ownTargetOf(source.sts, config.awsRegion);
+  const activities = instrumentActivities(deps.activities ?? realActivities(source), deps.metrics);
   // The slow queue's actions get clients of their own (unless the caller fixed them): each SDK client has its own
   // socket pool (50), which slow steps making call after call would otherwise share with the fast ones.
   const slowActivities =
@@ -105,7 +109,7 @@ export async function createWorker(deps: WorkerDeps): Promise<FirebreakWorker> {
           // lock's request and the incident's reading of its runbook's end are the engine's own.
           activities: {
             ...activities,
-            ...createResourceActivities(config.taskQueue),
+            ...createResourceActivities(config.taskQueue, own),
             ...createIncidentActivities(),
           },
           ...(deps.tracing ?? {}),

@@ -87,7 +87,8 @@ const { 'resource.requestLock': requestLock } = proxyActivities<ResourceActiviti
 export class ResourceLock {
   private grant?: LockGrant;
   private queuedVersion = 0;
-  private readonly workflowId: string;
+  /** The record's ID: `self` in the key until the request activity returns the resolved one (then that one). */
+  private workflowId: string;
 
   /** `grant`: the grant a run that continued as new held the lock with (it still holds it). */
   constructor(
@@ -142,7 +143,7 @@ export class ResourceLock {
     };
     if (this.held) {
       // Renewal: the record keeps this execution as holder with a new lease; nothing changed meanwhile.
-      await requestLock({ key: this.key, request });
+      this.resolved(await requestLock({ key: this.key, request }));
       state.resourceLock!.purpose = opts.purpose;
       return { ...this.grant!, purpose: opts.purpose };
     }
@@ -160,7 +161,7 @@ export class ResourceLock {
     // Taken before the request: the record's word back (queued behind a holder) can arrive while the request activity
     // is still completing, and must not be mistaken for news already seen.
     let seen = this.queuedVersion;
-    await requestLock({ key: this.key, request });
+    this.resolved(await requestLock({ key: this.key, request }));
     const lock = state.resourceLock;
     const granted = () => this.grant?.purpose === opts.purpose;
     let waiting = false;
@@ -220,6 +221,16 @@ export class ResourceLock {
     if (!lock || lock.outcome !== 'contained') return;
     lock.outcome = 'released';
     await this.signalRelease({ executionId: this.state.executionId, outcome: 'released' });
+  }
+
+  /**
+   * The activity keys the record by the worker's real account and region when the execution names none (`self`), so
+   * releases go where the request went. Histories recorded before that returned the `self` ID: they replay unchanged.
+   */
+  private resolved(out: { workflowId: string } | undefined): void {
+    if (!out?.workflowId) return;
+    this.workflowId = out.workflowId;
+    if (this.state.resourceLock) this.state.resourceLock.key = out.workflowId;
   }
 
   /** Leaves the record's queue: a grant after this would hold the resource for nobody until its lease ran out. */

@@ -18,8 +18,8 @@ export interface ResourceKey {
 
 /**
  * What stands for the account or region when the execution names none: the worker's own, which the workflow does not
- * know. An execution that names the worker's own account explicitly gets another key than one that names none, so
- * runbooks and alert routes should be consistent (the incident path always passes the alert's account when it has one).
+ * know. The lock request activity resolves it (STS GetCallerIdentity, the worker's region) before keying the record,
+ * so an execution that names the worker's own account and one that names none take the same lock.
  */
 export const OWN = 'self';
 

@@ -40,7 +40,7 @@ import {
   stepsLeaseMs,
 } from './resource-lock';
 import { resourceKeyOf } from './resource-messages';
-import { SA } from './search-attributes';
+import { PATCH_TARGET_ATTRIBUTES, SA, targetAttributes } from './search-attributes';
 import { compensation } from './runbook-compensation';
 import { registerHandlers } from './runbook-handlers';
 import { EXECUTION_HISTORY_DEFAULTS, RunbookState, type RunbookCarry } from './runbook-state';
@@ -103,6 +103,8 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
     { key: SA.status, value: state.status },
     { key: SA.incidentType, value: runbook.incidentType },
   ]);
+  const targetPairs = targetAttributes(input.target); // account and region, to filter by; a new command: patched
+  if (targetPairs.length > 0 && patched(PATCH_TARGET_ATTRIBUTES)) upsertSearchAttributes(targetPairs);
   const resourceId = runbook.resource ? input.params?.[runbook.resource.param] : undefined;
   const resource =
     input.resource ?? (typeof resourceId === 'string' ? `${runbook.resource!.type}/${resourceId}` : undefined);

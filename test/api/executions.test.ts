@@ -4,6 +4,7 @@
 import { DescribeInstanceAttributeCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import { ownTargetOf } from '../../activities/resource';
 import { buildApp } from '../../api/app';
 import { TokenStore } from '../../api/tokens';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
@@ -33,6 +34,7 @@ function app(taskQueue: string, registry = new RunbookRegistry([ec2Compromise]))
     registry,
     taskQueue,
     publicUrl: 'http://firebreak.test',
+    ownTarget: ownTargetOf(aws.clients.sts, 'us-east-1'),
     auth: {
       mode: 'token',
       tokens: TokenStore.fromPlain({

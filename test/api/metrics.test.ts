@@ -108,6 +108,7 @@ it('counts executions, approvals, releases, dedup hits and open incidents, witho
     config: { temporalAddress: '', temporalNamespace: 'default', taskQueue, awsRegion: 'us-east-1' },
     connection: temporal.connection,
     workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! },
+    clients: aws.clients,
     activities: createActivities(aws.clients),
     metrics: workerMetrics,
   });

@@ -31,6 +31,7 @@ const worker = (taskQueue: string) =>
     config: { temporalAddress: '', temporalNamespace: 'default', taskQueue, awsRegion: 'us-east-1' },
     connection: temporal.connection,
     workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! },
+    clients: aws.clients,
     activities: createActivities(aws.clients),
   });
 

@@ -54,6 +54,15 @@ test('report of an incident whose runbook was approved and contained, resolved b
   expect(report.title).toBe(firstAlert.title);
   expect(report.detectedAt).toBe(firstAlert.occurredAt);
   expect(report.resource).toBe(`${firstAlert.resource.type}/${firstAlert.resource.id}`);
+  // Where the runbook acted: the execution timeline's target, also in the markdown.
+  const where = timeline(`${name}.runbook`).execution?.target;
+  expect({ account: report.account, region: report.region }).toEqual({
+    account: where?.account,
+    region: where?.region,
+  });
+  expect(report.markdown).toContain(
+    `- Account and region: ${where?.account ?? 'unknown'}, ${where?.region ?? 'unknown'}`,
+  );
   expect(report.status).toBe('closed');
   expect(report.runbook).toEqual({
     id: 'ec2-compromise',

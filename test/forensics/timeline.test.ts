@@ -39,6 +39,31 @@ const updates = (name: string, update: string) =>
 const runbookScenarios = release.histories.filter((h) => h.entry.workflowType === 'runbookWorkflow');
 
 test.each(runbookScenarios.map((h) => h.entry.scenario))(
+  "%s: where it acted: its target's account and region, else the worker's own as its lock request resolved them",
+  (name) => {
+    const events = eventsOf(name);
+    const input = decode(attrs(events[0]).input.payloads[0]);
+    const lock = events.find(
+      (e) =>
+        e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED' && attrs(e).activityType.name === 'resource.requestLock',
+    );
+    const done = events.find(
+      (e) =>
+        e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_COMPLETED' && String(attrs(e).scheduledEventId) === lock?.eventId,
+    );
+    const [, account, region] = done ? String(decode(attrs(done).result.payloads[0]).workflowId).split(':') : [];
+    const known = (v: string | undefined) => (v && v !== 'self' ? v : undefined);
+    const expected = {
+      account: input.target?.account ?? known(account),
+      region: input.target?.region ?? known(region),
+    };
+    const target = buildTimeline([runOf(name)]).execution!.target;
+    expect({ account: target?.account, region: target?.region }).toEqual(expected);
+    if (target) expect(target.source).toBe(input.target ? 'target' : 'worker');
+  },
+);
+
+test.each(runbookScenarios.map((h) => h.entry.scenario))(
   '%s: step states, attempts, decisions and compensations equal what the workflow itself reported',
   (name) => {
     const t = buildTimeline([runOf(name)]);

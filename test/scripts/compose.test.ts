@@ -11,7 +11,7 @@ import ts from 'typescript';
 import { parse } from 'yaml';
 import { loadConfig } from '../../config/env';
 import { ROOT, toolPath } from '../../scripts/stack';
-import { SA } from '../../workflows/search-attributes';
+import { SA, searchAttributeTypeName } from '../../workflows/search-attributes';
 
 interface Service {
   image?: string;
@@ -189,11 +189,11 @@ describe('docker-compose.yml', () => {
     expect(resolved('temporal-ui').TEMPORAL_ADDRESS).toBe('temporal:7233');
   });
 
-  it('registers every search attribute of workflows/SA, as Keyword, in the namespace', () => {
+  it('registers every search attribute of workflows/SA, with its type, in the namespace', () => {
     const script = (svc('temporal-setup').command ?? []).join('\n');
-    const names = /for name in ([^;]+);/.exec(script)?.[1].trim().split(/\s+/);
-    expect(names).toEqual(Object.values(SA).map((k) => k.name));
-    expect(script).toContain('--type Keyword');
+    const names = /for sa in ([^;]+);/.exec(script)?.[1].trim().split(/\s+/);
+    expect(names).toEqual(Object.values(SA).map((k) => `${k.name}:${searchAttributeTypeName(k)}`));
+    expect(script).toMatch(/--type "\$?\$\{sa##\*:\}"/);
     expect(script).toContain('temporal operator search-attribute create --address temporal:7233');
     for (const name of ['worker', 'api', 'drill']) {
       expect(svc(name).depends_on?.['temporal-setup']?.condition).toBe('service_completed_successfully');

@@ -1,11 +1,16 @@
 /**
- * The stack helpers of scripts/stack.ts, on real processes: a free port, moto answering an AWS call, stopping.
+ * The stack helpers of scripts/stack.ts, on real processes: a free port, moto answering an AWS call, stopping; and
+ * what `npm start` adds for the cross-account demo (scripts/start.ts, scripts/demo-seed.ts), against the test moto.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
-import { DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, DescribeRegionsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { loadConfig } from '../../config/env';
+import { DEMO_SECOND_ACCOUNT, demoSecondRegion, seedDemo } from '../../scripts/demo-seed';
+import { parseSettings } from '../../scripts/start';
 import { EMULATOR_CREDENTIALS, freePort, startMoto, stopProcess, waitForPort, type Started } from '../../scripts/stack';
+import { testAwsIn } from '../stack/aws';
 
 function listen(port: number): Promise<net.Server> {
   return new Promise((resolve, reject) => {
@@ -103,5 +108,40 @@ describe('startMoto and stopProcess', () => {
     await stopProcess(stubborn, 300);
     expect(stubborn.signalCode).toBe('SIGKILL');
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+});
+
+describe('npm start: the second demo account and region', () => {
+  it('allow-lists the second demo account for the worker, besides the accounts the user allows', () => {
+    expect(parseSettings({}).childEnv.FIREBREAK_TARGET_ACCOUNTS).toBe(DEMO_SECOND_ACCOUNT);
+    const mine = parseSettings({ FIREBREAK_TARGET_ACCOUNTS: '111111111111' }).childEnv.FIREBREAK_TARGET_ACCOUNTS;
+    expect(mine).toBe(`111111111111,${DEMO_SECOND_ACCOUNT}`);
+    expect(loadConfig(parseSettings({}).childEnv).targetAccounts).toEqual([DEMO_SECOND_ACCOUNT]);
+    // Real AWS: nothing is added.
+    expect(parseSettings({ FIREBREAK_AWS_MODE: 'aws' }).childEnv.FIREBREAK_TARGET_ACCOUNTS).toBeUndefined();
+  });
+
+  it('seeds the demo in the second account and region through AssumeRole, once; found again on a restart', async () => {
+    const endpoint = process.env.FIREBREAK_AWS_ENDPOINT!;
+    const region = demoSecondRegion('us-east-1');
+    expect(region).not.toBe('us-east-1');
+    const first = await seedDemo({ endpoint, region, account: DEMO_SECOND_ACCOUNT });
+    expect(first.seeded).toBe(true);
+    expect(first.topicArn).toContain(`:${region}:${DEMO_SECOND_ACCOUNT}:`);
+    // Through the EC2 API: the instance is in that account and region, and not in the default account's region.
+    const there = await testAwsIn({ account: DEMO_SECOND_ACCOUNT, region });
+    const own = await testAwsIn({ region });
+    try {
+      const found = await there.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [first.instanceId!] }));
+      expect(found.Reservations?.[0]?.OwnerId).toBe(DEMO_SECOND_ACCOUNT);
+      await expect(
+        own.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [first.instanceId!] })),
+      ).rejects.toThrow(/does not exist/);
+    } finally {
+      there.close();
+      own.close();
+    }
+    const again = await seedDemo({ endpoint, region, account: DEMO_SECOND_ACCOUNT });
+    expect(again).toMatchObject({ seeded: false, instanceId: first.instanceId, vpcId: first.vpcId });
   });
 });

@@ -72,6 +72,8 @@ export async function withWorker<T>(
     config: { temporalAddress: '', temporalNamespace: 'default', taskQueue, awsRegion: 'us-east-1' },
     connection: temporal.connection,
     workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! },
+    // Also what resolves the worker's own account for resource locks (moto's default account).
+    clients: opts.clients,
     activities: opts.activities ? opts.activities(real) : real,
   });
   return worker.runUntil(body({ taskQueue, worker }));

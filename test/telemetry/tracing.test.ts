@@ -34,6 +34,7 @@ it('installs nothing when no OTLP endpoint is configured', async () => {
     config: { temporalAddress: '', temporalNamespace: 'default', taskQueue: uniqueId('tq'), awsRegion: 'us-east-1' },
     connection: temporal.connection,
     workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! },
+    clients: aws.clients,
     activities: createActivities(aws.clients),
   });
   const activityInterceptors = worker.fast!.options.interceptors.activity ?? [];
@@ -66,6 +67,7 @@ it('registers the interceptors and the workflow sink when it is set, and exports
     config: { temporalAddress: '', temporalNamespace: 'default', taskQueue, awsRegion: 'us-east-1' },
     connection: temporal.connection,
     workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! },
+    clients: aws.clients,
     activities: createActivities(aws.clients),
     tracing: tracing.worker,
   });

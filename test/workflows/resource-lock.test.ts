@@ -6,13 +6,15 @@
 import { DescribeInstanceAttributeCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
+import { fetchRunChain } from '../../forensics/history';
+import { buildTimeline } from '../../forensics/timeline';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import { RunbookRegistry } from '../../runbooks/registry';
 import type { RunbookDefinition, Step } from '../../runbooks/dsl/types';
 import { approvalUpdate, rollbackUpdate, type RunbookWorkflowInput } from '../../workflows/messages';
-import { OWN, resourceRecordQuery, resourceWorkflowId } from '../../workflows/resource-messages';
+import { resourceRecordQuery, resourceWorkflowId } from '../../workflows/resource-messages';
 import type { SeedResult } from '../../scripts/seed';
-import { testAws, type TestAws } from '../stack/aws';
+import { DEFAULT_ACCOUNT, testAws, type TestAws } from '../stack/aws';
 import {
   commander,
   startRunbook,
@@ -76,8 +78,9 @@ const approve = (handle: RunbookHandle) =>
 const release = (handle: RunbookHandle) =>
   handle.executeUpdate(rollbackUpdate, { args: [{ reason: 'false positive', requestedBy: commander }] });
 
+/** The worker resolves an execution without a target to its own account (moto's default) and region. */
 const recordId = (instanceId: string) =>
-  resourceWorkflowId({ account: OWN, region: OWN, resource: `ec2:instance/${instanceId}` });
+  resourceWorkflowId({ account: DEFAULT_ACCOUNT, region: 'us-east-1', resource: `ec2:instance/${instanceId}` });
 
 /** A contains the instance; B waits for it, then contains it on top, building on A's record of the original. */
 async function containTwice(env: SeedResult, taskQueue: string) {
@@ -199,6 +202,40 @@ test('a wait for a held resource is bounded: it fails naming the holder and chan
     await a.cancel();
     await waitForState(a, (s) => s.status === 'cancelled');
     expect(await protection(instanceId)).toBe(false);
+  });
+});
+
+test('one started by hand without a target and one naming the account and region (as from an alert): one lock', async () => {
+  const env = await aws.seed('lock-same', { instances: 1 });
+  const instanceId = env.instances[0].instanceId;
+  const impatient = withSteps((s) => s, { resource: { ...ec2Compromise.resource!, wait: '3s' } });
+  await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+    const byHand = await startRunbook(temporal, taskQueue, input(env));
+    const held = await waitForState(byHand, (s) => s.status === 'waiting-approval');
+    expect(held.resourceLock).toMatchObject({ status: 'held', key: recordId(instanceId) });
+    // What the incident passes for an alert that names its account and region (workflows/incident.ts).
+    const fromAlert = await startRunbook(temporal, taskQueue, {
+      ...input(env, impatient),
+      target: { account: DEFAULT_ACCOUNT, region: 'us-east-1' },
+      startedBy: { id: 'alert:test-fingerprint' },
+    });
+    const err = (await fromAlert.result().catch((e) => e)) as WorkflowFailedError;
+    expect((err.cause as ApplicationFailure).type).toBe('ResourceBusy');
+    expect(err.cause?.message).toContain(`held by ${byHand.workflowId}`);
+    const state = await waitForState(fromAlert, (s) => s.status === 'failed');
+    expect(state.resourceLock?.key).toBe(recordId(instanceId));
+    const record = await temporal.client.workflow.getHandle(recordId(instanceId)).query(resourceRecordQuery);
+    expect(record.holder?.executionId).toBe(byHand.workflowId);
+    await byHand.cancel();
+    await waitForState(byHand, (s) => s.status === 'cancelled');
+    // The forensic timelines say where each acted: the worker's own account as resolved, and the one named.
+    const where = async (id: string) => buildTimeline(await fetchRunChain(temporal.client, id)).execution?.target;
+    expect(await where(byHand.workflowId)).toEqual({ account: DEFAULT_ACCOUNT, region: 'us-east-1', source: 'worker' });
+    expect(await where(fromAlert.workflowId)).toEqual({
+      account: DEFAULT_ACCOUNT,
+      region: 'us-east-1',
+      source: 'target',
+    });
   });
 });
 

@@ -70,12 +70,15 @@ const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app
       },
     },
     async (request) => {
-      const { status, severity, runbook, startedBy, resource, since, until, pageSize, pageToken } = request.query;
+      const { status, severity, runbook, startedBy, account, region, resource, since, until, pageSize, pageToken } =
+        request.query;
       return service.list({
         status,
         severity,
         runbook,
         startedBy,
+        account,
+        region,
         resource,
         since,
         until,
