@@ -147,7 +147,11 @@ export class IncidentService {
       } catch (err) {
         // The open incident completed at that very moment (the update was admitted but never seen by the workflow,
         // which accepts alerts until it completes): these alerts open the next occurrence.
-        if (tries < 3 && (rejectionType(err) === IncidentRejection.closed || completedUnderUs(err))) continue;
+        // A closed incident completes a moment later (it first starts its evidence archive): wait for that.
+        if (tries < 6 && (rejectionType(err) === IncidentRejection.closed || completedUnderUs(err))) {
+          await new Promise((r) => setTimeout(r, 50 * 2 ** tries));
+          continue;
+        }
         throw err;
       }
     }

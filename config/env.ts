@@ -1,7 +1,8 @@
 /**
  * Configuration from environment variables, validated once at start. Every variable is documented in README.md.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseTokenEntries } from '../api/tokens';
@@ -109,6 +110,8 @@ export const ConfigSchema = Type.Object({
   otlpEndpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
   /** Drills: the AWS emulator (moto) they seed throw-away accounts in; unset: drills refuse to run. */
   drillEndpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Worker: the evidence store, a folder each closed incident's evidence bundle is archived into (writable). */
+  evidenceDir: Type.String({ minLength: 1 }),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -126,6 +129,7 @@ export class ConfigError extends Error {
 export const DEFAULT_WORKER_SHUTDOWN_GRACE = '10m';
 export const DEFAULT_INCIDENT_REOPEN_GRACE = '2m';
 export const DEFAULT_METRICS_CACHE = '15s';
+export const DEFAULT_EVIDENCE_DIR = '.data/evidence';
 
 /** A duration in the `ms` format (`90s`, `10m`, or plain milliseconds) as milliseconds; NaN when unreadable. */
 function duration(v: string | undefined, fallback: string): number {
@@ -215,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     metricsCacheMs: duration(env.FIREBREAK_METRICS_CACHE, DEFAULT_METRICS_CACHE),
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
     drillEndpoint: env.FIREBREAK_DRILL_AWS_ENDPOINT || undefined,
+    evidenceDir: path.resolve(env.FIREBREAK_EVIDENCE_DIR || DEFAULT_EVIDENCE_DIR),
   };
   const names: Record<string, string> = {
     temporalAddress: 'FIREBREAK_TEMPORAL_ADDRESS',
@@ -252,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     metricsCacheMs: 'FIREBREAK_METRICS_CACHE',
     otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
     drillEndpoint: 'FIREBREAK_DRILL_AWS_ENDPOINT',
+    evidenceDir: 'FIREBREAK_EVIDENCE_DIR',
   };
   const rateLimitNames: Record<string, string> = {
     windowSec: 'FIREBREAK_RATE_LIMIT_WINDOW_S',
@@ -279,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
   if (cfg.webhookSecret && cfg.webhookSecret.length < 16)
     errors.push('FIREBREAK_WEBHOOK_SECRET: at least 16 characters');
   errors.push(...tlsProblems(tls));
+  errors.push(...evidenceDirProblems(cfg.evidenceDir));
   if (opts.api) errors.push(...authProblems(cfg as Config, env));
   if (errors.length > 0) throw new ConfigError(`invalid configuration: ${errors.join('; ')}`, errors);
   return cfg as Config;
@@ -314,6 +321,20 @@ function tlsProblems(tls: Record<string, string | undefined>): string[] {
     }
   }
   return out;
+}
+
+/** The evidence store must be a folder the worker can write, or creatable in one it can: checked now, not at a close. */
+function evidenceDirProblems(dir: string): string[] {
+  let existing = dir;
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  try {
+    if (!statSync(existing).isDirectory())
+      return [`FIREBREAK_EVIDENCE_DIR: ${JSON.stringify(existing)} is not a folder`];
+    accessSync(existing, constants.W_OK);
+  } catch {
+    return [`FIREBREAK_EVIDENCE_DIR: cannot write in ${JSON.stringify(existing)}`];
+  }
+  return [];
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;

@@ -2,12 +2,14 @@
  * Builds the Temporal worker: the bundled workflows and the instrumented activities with injected AWS clients.
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import path from 'node:path';
 import { createActivities } from '../activities';
+import { createArchiveActivities } from '../activities/archive';
 import { createIncidentActivities } from '../activities/incident';
 import { createResourceActivities } from '../activities/resource';
 import { createClientFactory, type ClientSource } from '../activities/clients';
 import type { ActionActivities } from '../activities/schemas';
-import type { Config } from '../config/env';
+import { DEFAULT_EVIDENCE_DIR, type Config } from '../config/env';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import type { Tracing } from '../telemetry/tracing';
 import { instrumentActivities } from './activities';
@@ -24,6 +26,7 @@ export interface WorkerDeps {
         | 'assumeRoleExternalId'
         | 'temporalTls'
         | 'temporalApiKey'
+        | 'evidenceDir'
       >
     >;
   connection?: NativeConnection;
@@ -62,11 +65,12 @@ export async function createWorker(deps: WorkerDeps): Promise<Worker> {
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
     // Catalogue actions report their attempt (instrumented, and timed for the worker's metrics); the resource lock's
-    // request and the incident's reading of its runbook's end are the engine's own.
+    // request, the incident's reading of its runbook's end and the evidence archive are the engine's own.
     activities: {
       ...instrumentActivities(activities, deps.metrics),
       ...createResourceActivities(config.taskQueue),
       ...createIncidentActivities(),
+      ...createArchiveActivities(config.evidenceDir ?? path.resolve(DEFAULT_EVIDENCE_DIR)),
     },
     ...(deps.tracing ?? {}),
     // On SIGTERM (a deploy) running steps may finish first; after the grace time they are cancelled as "worker

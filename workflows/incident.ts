@@ -42,6 +42,7 @@ import {
 } from './incident-messages';
 import { incidentNewsSignal, runbookProgressSignal, TERMINAL_STATUSES, type RunbookProgress } from './messages';
 import type { IncidentNews } from '../runbooks/dsl/types';
+import { archiveWorkflow, archiveWorkflowId } from './archive';
 import { runbookWorkflow } from './runbook';
 import { outcomeOfFailure, outcomeOfResult } from './runbook-outcome';
 import { SA } from './search-attributes';
@@ -74,12 +75,14 @@ const MAX_TIMELINE = 500;
  * - outcomeFromResult: status, notifications and search attributes follow the child's result (and failure), once.
  * - reopenUntilClosed: a firing alert re-opens a resolved incident until its run completes, whoever resolved it.
  * - continueAsNew: the incident continues as new before its history nears Temporal's limits.
+ * - archiveOnClose: a closing incident starts the archive of its evidence (workflows/archive.ts).
  */
 export const INCIDENT_PATCHES = {
   childPerOccurrence: 'incident-child-per-occurrence',
   outcomeFromResult: 'incident-outcome-from-child-result',
   reopenUntilClosed: 'incident-reopen-until-closed',
   continueAsNew: 'incident-continue-as-new',
+  archiveOnClose: 'incident-archive-on-close',
 } as const;
 
 export async function incidentWorkflow(input: IncidentInput): Promise<IncidentState> {
@@ -504,7 +507,34 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   state.closedAt = now();
   setStatus('closed', 'resolved and automation settled');
   log.info('incident closed', { incidentId: state.incidentId });
+  if (patched(INCIDENT_PATCHES.archiveOnClose)) await archive();
   return state;
+
+  /**
+   * Starts the archive of this occurrence's evidence, abandoned: it waits for this run (and the runbook execution) to
+   * close. Awaited, since a child whose start is still pending when its parent completes is never started. A failure
+   * to start it is recorded, never fatal: the incident has closed either way.
+   */
+  async function archive(): Promise<void> {
+    const occurrence = state.occurrence ?? info.firstExecutionRunId;
+    const automation = state.automation;
+    try {
+      await startChild(archiveWorkflow, {
+        workflowId: archiveWorkflowId(state.incidentId, occurrence),
+        args: [
+          {
+            incidentId: state.incidentId,
+            occurrence,
+            runId: info.runId,
+            executionId: automation.kind === 'runbook' && runbookStarted ? automation.executionId : undefined,
+          },
+        ],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    } catch (err) {
+      record('state', `evidence archive not started: ${(err as Error).message}`);
+    }
+  }
 
   /** The first run: the opening notification, then the runbook as a child execution (or the lack of one). */
   async function open(): Promise<void> {
