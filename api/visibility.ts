@@ -16,6 +16,8 @@ export interface ListFilters {
   runbook?: string;
   /** Executions: the principal that started them. */
   startedBy?: string;
+  /** true: drills only; false: real ones only (FirebreakDrill unset); unset: both. */
+  drill?: boolean;
   /** One workflow ID: all its runs (an incident's occurrences). */
   workflowId?: string;
   /** ISO times bounding the start time. */
@@ -39,6 +41,7 @@ export interface ListItem {
   startedAt?: string;
   closedAt?: string;
   workflowStatus: string;
+  drill?: string;
 }
 
 export interface ListPage {
@@ -71,6 +74,7 @@ export function buildQuery(kind: 'incident' | 'runbook', f: Omit<ListFilters, 'p
   eq(SA.runbookId.name, f.runbook);
   eq(SA.startedBy.name, f.startedBy);
   eq('WorkflowId', f.workflowId);
+  if (f.drill !== undefined) clauses.push(`${SA.drill.name} ${f.drill ? 'IS NOT NULL' : 'IS NULL'}`);
   if (f.since) clauses.push(`StartTime >= '${isoTime(f.since, 'since')}'`);
   if (f.until) clauses.push(`StartTime <= '${isoTime(f.until, 'until')}'`);
   // No ORDER BY: the dev server's SQLite visibility rejects it, and every store already lists newest first.
@@ -170,6 +174,7 @@ export async function listWorkflows(client: Client, kind: 'incident' | 'runbook'
       startedAt: time(e.startTime),
       closedAt: time(e.closeTime),
       workflowStatus: statusName.replace('WORKFLOW_EXECUTION_STATUS_', ''),
+      ...(sa.get(SA.drill) ? { drill: sa.get(SA.drill) } : {}),
     };
   });
   const token =

@@ -114,6 +114,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         severity: input.severity,
         severityReason: input.severityReason,
         openedAt: now(),
+        ...(input.drill ? { drill: input.drill } : {}),
         // Stable across continue-as-new: names this occurrence of the fingerprint's incident.
         occurrence: info.firstExecutionRunId,
         refiredCount: 0,
@@ -507,7 +508,8 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   state.closedAt = now();
   setStatus('closed', 'resolved and automation settled');
   log.info('incident closed', { incidentId: state.incidentId });
-  if (patched(INCIDENT_PATCHES.archiveOnClose)) await archive();
+  // A drill's evidence is of no use to anyone: not archived.
+  if (!state.drill && patched(INCIDENT_PATCHES.archiveOnClose)) await archive();
   return state;
 
   /**
@@ -570,7 +572,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       // The execution outlives the incident's closing (e.g. to stay in its rollback window) and its continue-as-new.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       // Set with the start (no command of its own), so searching executions by who started them finds this one too.
-      typedSearchAttributes: [{ key: SA.startedBy, value: `alert:${input.fingerprint}` }],
+      // A drill's execution is marked as one too, so metrics and lists leave it out.
+      typedSearchAttributes: [
+        { key: SA.startedBy, value: `alert:${input.fingerprint}` },
+        ...(input.drill ? [{ key: SA.drill, value: input.drill }] : []),
+      ],
     });
     runbookStarted = true;
     if (automation.status === 'starting') automation.status = 'running';
@@ -658,6 +664,7 @@ function searchAttributes(s: IncidentState, all: boolean): SearchAttributePair[]
     { key: SA.severity, value: s.severity },
     { key: SA.incidentType, value: s.incidentType },
   ];
+  if (s.drill) pairs.push({ key: SA.drill, value: s.drill });
   if (all && s.resource) pairs.push({ key: SA.resource, value: `${s.resource.type}/${s.resource.id}` });
   return pairs;
 }

@@ -11,6 +11,7 @@ import type { RunbookDefinition } from '../../runbooks/dsl/types';
 import type { IncidentService } from '../../api/incidents';
 import { incidentStateQuery, type IncidentState } from '../../workflows/incident-messages';
 import { approvalUpdate } from '../../workflows/messages';
+import { archiveWorkflowId } from '../../workflows/archive';
 import {
   alarm,
   closed,
@@ -65,7 +66,20 @@ async function recordBoth(
     await closed(ctx.client.workflow.getHandle(child.workflowId));
     out.push({ scenario: `${name}.runbook`, workflowId: child.workflowId, description: child.description });
   }
+  out.push(await archived(ctx, name, incidentId));
   return out;
+}
+
+/** The evidence archive the incident's latest occurrence started as it closed, once it has written the bundle. */
+async function archived(ctx: ScenarioContext, name: string, incidentId: string): Promise<Recorded> {
+  const { occurrence } = (await ctx.client.workflow.getHandle(incidentId).result()) as IncidentState;
+  const workflowId = archiveWorkflowId(incidentId, occurrence!);
+  await closed(ctx.client.workflow.getHandle(workflowId));
+  return {
+    scenario: `${name}.archive`,
+    workflowId,
+    description: `the evidence archive of the incident's occurrence ${occurrence}, started as it closed`,
+  };
 }
 
 /** ec2-compromise plus a verification step waiting for the alarm to go back to OK; a short rollback window. */
@@ -219,9 +233,18 @@ export const incidentScenarios: Scenario[] = [
         await closed(ctx.client.workflow.getHandle(incidentId!));
         return { incidentId: incidentId!, executionId: automation.executionId! };
       };
+      const archives: Recorded[] = [];
       const first = await occurrence();
+      archives.push({
+        ...(await archived(ctx, 'incident-recurrence', first.incidentId)),
+        scenario: 'incident-recurrence.archive-1',
+      });
       // The same fingerprint after the incident closed: a new run of the incident's workflow ID, a new runbook child.
       const second = await occurrence();
+      archives.push({
+        ...(await archived(ctx, 'incident-recurrence', first.incidentId)),
+        scenario: 'incident-recurrence.archive-2',
+      });
       if (second.incidentId !== first.incidentId || second.executionId === first.executionId)
         throw new Error(`expected a new occurrence of ${first.incidentId}, got ${JSON.stringify(second)}`);
       const runbook = (n: number) =>
@@ -235,6 +258,7 @@ export const incidentScenarios: Scenario[] = [
         },
         { scenario: 'incident-recurrence.runbook-1', workflowId: first.executionId, description: runbook(1) },
         { scenario: 'incident-recurrence.runbook-2', workflowId: second.executionId, description: runbook(2) },
+        ...archives,
       ];
     },
   },
