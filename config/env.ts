@@ -112,6 +112,11 @@ export const ConfigSchema = Type.Object({
   drillEndpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
   /** Worker: the evidence store, a folder each closed incident's evidence bundle is archived into (writable). */
   evidenceDir: Type.String({ minLength: 1 }),
+  /**
+   * Worker: the namespace retention it sets at start (how long Temporal keeps closed histories); unset: left as it
+   * is. Temporal accepts 1 day or more.
+   */
+  namespaceRetentionMs: Type.Optional(Type.Integer({ minimum: 24 * 60 * 60 * 1000 })),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -220,6 +225,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
     drillEndpoint: env.FIREBREAK_DRILL_AWS_ENDPOINT || undefined,
     evidenceDir: path.resolve(env.FIREBREAK_EVIDENCE_DIR || DEFAULT_EVIDENCE_DIR),
+    namespaceRetentionMs: env.FIREBREAK_NAMESPACE_RETENTION
+      ? duration(env.FIREBREAK_NAMESPACE_RETENTION, '0')
+      : undefined,
   };
   const names: Record<string, string> = {
     temporalAddress: 'FIREBREAK_TEMPORAL_ADDRESS',
@@ -258,6 +266,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
     drillEndpoint: 'FIREBREAK_DRILL_AWS_ENDPOINT',
     evidenceDir: 'FIREBREAK_EVIDENCE_DIR',
+    namespaceRetentionMs: 'FIREBREAK_NAMESPACE_RETENTION',
   };
   const rateLimitNames: Record<string, string> = {
     windowSec: 'FIREBREAK_RATE_LIMIT_WINDOW_S',
@@ -266,7 +275,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     alertsPerAddress: 'FIREBREAK_RATE_LIMIT_ALERTS',
   };
   const raw = (key: string) =>
-    key === 'workerShutdownGraceMs' || key === 'incidentReopenGraceMs' || key === 'metricsCacheMs'
+    key === 'workerShutdownGraceMs' ||
+    key === 'incidentReopenGraceMs' ||
+    key === 'metricsCacheMs' ||
+    key === 'namespaceRetentionMs'
       ? env[names[key]] // the duration as written, not its NaN
       : (cfg as Record<string, unknown>)[key];
   const errors = [...Value.Errors(ConfigSchema, cfg)].map((e) => {

@@ -411,7 +411,8 @@ export function formatScorecard(c: Scorecard): string {
   const s = (n?: number) => (n === undefined ? '-' : `${(n / 1000).toFixed(1)}s`);
   const lines = [
     `Drill ${c.drillId}: ${c.passed ? 'PASSED' : 'FAILED'} (${c.status})`,
-    `  runbook ${c.runbookId}, execution ${c.executionId}, account ${c.account} (${c.region}), approvals ${c.approvals}`,
+    `  runbook ${c.runbookId},${c.incidentId ? ` incident ${c.incidentId},` : ''} execution ${c.executionId}`,
+    `  account ${c.account} (${c.region}), approvals ${c.approvals}`,
     `  total ${s(c.totalMs)}, waiting for humans ${s(c.humanWaitMs)}`,
     '  steps:',
     ...c.steps.map(
