@@ -160,6 +160,12 @@ export class ExecutionService {
     return callTemporal(this.opts.client, () => this.handle(executionId).query(stateQuery));
   }
 
+  /** Whether the execution belongs to a drill (FirebreakDrill set): drills never count in the metrics. */
+  async isDrill(executionId: string): Promise<boolean> {
+    const description = await callTemporal(this.opts.client, () => this.handle(executionId).describe());
+    return description.typedSearchAttributes.get(SA.drill) !== undefined;
+  }
+
   /** Releases a succeeded execution inside its rollback window (a rollback Update that refuses anything else). */
   async release(executionId: string, reason: string, requestedBy: Principal): Promise<RollbackAck> {
     return this.requestRollback(executionId, { reason, requestedBy, release: true });

@@ -457,6 +457,9 @@ export const IncidentListQuery = Type.Object(
   {
     status: Type.Optional(StringEnum(INCIDENT_STATUS_FILTERS, { description: '`open`: every status but closed' })),
     type: Type.Optional(SafeValue),
+    drill: Type.Optional(
+      Type.Boolean({ default: false, description: 'true: drills only; false (default): real incidents only' }),
+    ),
     ...commonFilters,
   },
   { additionalProperties: false },
@@ -503,6 +506,8 @@ export const ListResponse = Type.Object({
       startedAt: Type.Optional(Type.String()),
       closedAt: Type.Optional(Type.String()),
       workflowStatus: Type.String(),
+      /** The drill it belongs to (FirebreakDrill); absent for a real one. */
+      drill: Type.Optional(Type.String()),
     }),
   ),
   nextPageToken: Type.Optional(Type.String()),
@@ -524,6 +529,7 @@ export const IncidentSchema = Type.Object({
   severity: Type.String(),
   severityReason: Type.String(),
   openedAt: Type.String(),
+  drill: Type.Optional(Type.String({ description: 'the drill this incident belongs to; absent for a real incident' })),
   occurrence: Type.Optional(Type.String({ description: 'this occurrence of the incident (its first run ID)' })),
   runId: Type.Optional(Type.String({ description: 'the run shown' })),
   run: Type.Optional(

@@ -19,6 +19,8 @@ export interface ListFilters {
   /** Executions: the AWS account and region they act in (FirebreakAccount, FirebreakRegion). */
   account?: string;
   region?: string;
+  /** true: drills only; false: real ones only (FirebreakDrill unset); unset: both. */
+  drill?: boolean;
   /** One workflow ID: all its runs (an incident's occurrences). */
   workflowId?: string;
   /** ISO times bounding the start time. */
@@ -44,6 +46,7 @@ export interface ListItem {
   startedAt?: string;
   closedAt?: string;
   workflowStatus: string;
+  drill?: string;
 }
 
 export interface ListPage {
@@ -78,6 +81,7 @@ export function buildQuery(kind: 'incident' | 'runbook', f: Omit<ListFilters, 'p
   eq(SA.account.name, f.account);
   eq(SA.region.name, f.region);
   eq('WorkflowId', f.workflowId);
+  if (f.drill !== undefined) clauses.push(`${SA.drill.name} ${f.drill ? 'IS NOT NULL' : 'IS NULL'}`);
   if (f.since) clauses.push(`StartTime >= '${isoTime(f.since, 'since')}'`);
   if (f.until) clauses.push(`StartTime <= '${isoTime(f.until, 'until')}'`);
   // No ORDER BY: the dev server's SQLite visibility rejects it, and every store already lists newest first.
@@ -179,6 +183,7 @@ export async function listWorkflows(client: Client, kind: 'incident' | 'runbook'
       startedAt: time(e.startTime),
       closedAt: time(e.closeTime),
       workflowStatus: statusName.replace('WORKFLOW_EXECUTION_STATUS_', ''),
+      ...(sa.get(SA.drill) ? { drill: sa.get(SA.drill) } : {}),
     };
   });
   const token =

@@ -1,7 +1,8 @@
 /**
  * Configuration from environment variables, validated once at start. Every variable is documented in README.md.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseTokenEntries } from '../api/tokens';
@@ -119,6 +120,13 @@ export const ConfigSchema = Type.Object({
   otlpEndpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
   /** Drills: the AWS emulator (moto) they seed throw-away accounts in; unset: drills refuse to run. */
   drillEndpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Worker: the evidence store, a folder each closed incident's evidence bundle is archived into (writable). */
+  evidenceDir: Type.String({ minLength: 1 }),
+  /**
+   * Worker: the namespace retention it sets at start (how long Temporal keeps closed histories); unset: left as it
+   * is. Temporal accepts 1 day or more.
+   */
+  namespaceRetentionMs: Type.Optional(Type.Integer({ minimum: 24 * 60 * 60 * 1000 })),
 });
 export type Config = Static<typeof ConfigSchema>;
 
@@ -139,6 +147,7 @@ export const DEFAULT_METRICS_CACHE = '15s';
 export const DEFAULT_WORKER_MAX_ACTIVITIES = 100;
 export const DEFAULT_WORKER_MAX_SLOW_ACTIVITIES = 50;
 export const DEFAULT_WORKER_MAX_WORKFLOW_TASKS = 40;
+export const DEFAULT_EVIDENCE_DIR = '.data/evidence';
 
 /** A duration in the `ms` format (`90s`, `10m`, or plain milliseconds) as milliseconds; NaN when unreadable. */
 function duration(v: string | undefined, fallback: string): number {
@@ -232,6 +241,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     metricsCacheMs: duration(env.FIREBREAK_METRICS_CACHE, DEFAULT_METRICS_CACHE),
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
     drillEndpoint: env.FIREBREAK_DRILL_AWS_ENDPOINT || undefined,
+    evidenceDir: path.resolve(env.FIREBREAK_EVIDENCE_DIR || DEFAULT_EVIDENCE_DIR),
+    namespaceRetentionMs: env.FIREBREAK_NAMESPACE_RETENTION
+      ? duration(env.FIREBREAK_NAMESPACE_RETENTION, '0')
+      : undefined,
   };
   const names: Record<string, string> = {
     temporalAddress: 'FIREBREAK_TEMPORAL_ADDRESS',
@@ -273,6 +286,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     metricsCacheMs: 'FIREBREAK_METRICS_CACHE',
     otlpEndpoint: 'OTEL_EXPORTER_OTLP_ENDPOINT',
     drillEndpoint: 'FIREBREAK_DRILL_AWS_ENDPOINT',
+    evidenceDir: 'FIREBREAK_EVIDENCE_DIR',
+    namespaceRetentionMs: 'FIREBREAK_NAMESPACE_RETENTION',
   };
   const rateLimitNames: Record<string, string> = {
     windowSec: 'FIREBREAK_RATE_LIMIT_WINDOW_S',
@@ -280,7 +295,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     perAddress: 'FIREBREAK_RATE_LIMIT_ADDRESS',
     alertsPerAddress: 'FIREBREAK_RATE_LIMIT_ALERTS',
   };
-  const durationKeys = ['workerShutdownGraceMs', 'incidentReopenGraceMs', 'metricsCacheMs'];
+  const durationKeys = ['workerShutdownGraceMs', 'incidentReopenGraceMs', 'metricsCacheMs', 'namespaceRetentionMs'];
   const countKeys = ['workerMaxActivities', 'workerMaxSlowActivities', 'workerMaxWorkflowTasks'];
   const raw = (key: string) =>
     durationKeys.includes(key) || countKeys.includes(key)
@@ -304,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
   if (cfg.webhookSecret && cfg.webhookSecret.length < 16)
     errors.push('FIREBREAK_WEBHOOK_SECRET: at least 16 characters');
   errors.push(...tlsProblems(tls));
+  errors.push(...evidenceDirProblems(cfg.evidenceDir));
   if (opts.api) errors.push(...authProblems(cfg as Config, env));
   if (errors.length > 0) throw new ConfigError(`invalid configuration: ${errors.join('; ')}`, errors);
   return cfg as Config;
@@ -339,6 +355,20 @@ function tlsProblems(tls: Record<string, string | undefined>): string[] {
     }
   }
   return out;
+}
+
+/** The evidence store must be a folder the worker can write, or creatable in one it can: checked now, not at a close. */
+function evidenceDirProblems(dir: string): string[] {
+  let existing = dir;
+  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  try {
+    if (!statSync(existing).isDirectory())
+      return [`FIREBREAK_EVIDENCE_DIR: ${JSON.stringify(existing)} is not a folder`];
+    accessSync(existing, constants.W_OK);
+  } catch {
+    return [`FIREBREAK_EVIDENCE_DIR: cannot write in ${JSON.stringify(existing)}`];
+  }
+  return [];
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;

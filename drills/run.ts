@@ -3,7 +3,9 @@
  *
  * A fresh 12-digit account in moto (AssumeRole into any account gives credentials acting there), seeded from the
  * scenario; a worker of its own on its own task queue with that account's clients, so the drill's actions can reach
- * nothing else; the execution marked with FirebreakDrill (metrics leave it out). Gates are answered by the drill
+ * nothing else. The drill opens an incident of its own, marked as a drill (its state's `drill` and FirebreakDrill on it
+ * and its runbook execution: lists leave it out unless asked, metrics always), which runs the runbook as a real one
+ * would; once the drill is over the incident is resolved and closes. Gates are answered by the drill
  * approver (`drill:approver`, not the starter: four-eyes holds) or, with `approvals: 'manual'`, by a person through the
  * API or the console. Once it succeeded the drill releases it, so the rollback is exercised too. The scorecard is
  * read from the execution's own state.
@@ -13,7 +15,13 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { durationMs } from '../runbooks/dsl/duration';
 import type { Duration } from '@temporalio/common';
@@ -21,9 +29,11 @@ import { createAwsClients, destroyAwsClients } from '../activities/clients';
 import type { LoadedRunbook } from '../runbooks/dsl/types';
 import { seedEnvironment } from '../scripts/seed';
 import { createWorker } from '../worker/worker';
+import { fingerprint } from '../alerts/fingerprint';
+import type { NormalisedAlert } from '../alerts/alert';
+import { alertUpdate, INCIDENT_WORKFLOW, resolveUpdate, type IncidentInput } from '../workflows/incident-messages';
 import {
   approvalUpdate,
-  RUNBOOK_WORKFLOW,
   rollbackUpdate,
   stateQuery,
   TERMINAL_STATUSES,
@@ -74,6 +84,8 @@ export interface StepScore {
 
 export interface Scorecard {
   drillId: string;
+  /** The incident the drill went through (marked as a drill); its runbook execution is `executionId`. */
+  incidentId?: string;
   runbookId: string;
   executionId: string;
   account: string;
@@ -144,33 +156,107 @@ export async function runDrill(opts: DrillOptions): Promise<Scorecard> {
       ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : {}),
     });
     return await worker.runUntil(async () => {
-      const handle = await client.workflow.start(RUNBOOK_WORKFLOW, {
+      // The drill goes through an incident, as a real alert would: opened, its runbook run as the incident's child.
+      const { incidentId, executionId } = await openDrillIncident(client, {
+        drillId,
         taskQueue: drillId,
-        workflowId: drillId,
-        args: [
-          {
-            runbook: runbook.definition,
-            digest: runbook.digest,
-            params,
-            startedBy: DRILL_STARTER,
-            reason: `drill ${drillId}`,
-          },
-        ],
-        typedSearchAttributes: [
-          { key: SA.kind, value: 'runbook' },
-          { key: SA.runbookId, value: runbook.definition.id },
-          { key: SA.digest, value: runbook.digest },
-          { key: SA.severity, value: runbook.definition.severity },
-          { key: SA.status, value: 'running' },
-          { key: SA.drill, value: drillId },
-        ],
+        runbook,
+        params,
+        account,
+        region: opts.region,
+        topicArn: seed.topicArn,
       });
+      log(`drill ${drillId}: incident ${incidentId}, execution ${executionId}`);
+      const handle = client.workflow.getHandle(executionId);
+      await waitUntilStarted(handle);
       const { state, timedOut } = await drive(handle, opts, approvals, log);
-      return score(state, { drillId, account, region: opts.region, approvals, scenario, timedOut });
+      // The drill is over: the incident is resolved and closes once its runbook has settled.
+      const incident = client.workflow.getHandle(incidentId);
+      await incident.executeUpdate(resolveUpdate, { args: [{ reason: 'drill over', by: DRILL_STARTER }] });
+      await incident.result();
+      return {
+        ...score(state, { drillId, account, region: opts.region, approvals, scenario, timedOut }),
+        incidentId,
+      };
     });
   } finally {
     destroyAwsClients(clients);
     sqs.destroy();
+  }
+}
+
+/**
+ * Opens the drill's incident: routed to the drill's runbook with the scenario's params (no trigger matching), on the
+ * drill's task queue, marked as a drill in its state and with FirebreakDrill from its start.
+ */
+async function openDrillIncident(
+  client: Client,
+  d: {
+    drillId: string;
+    taskQueue: string;
+    runbook: LoadedRunbook;
+    params: Record<string, unknown>;
+    account: string;
+    region: string;
+    topicArn: string;
+  },
+): Promise<{ incidentId: string; executionId: string }> {
+  const def = d.runbook.definition;
+  const resourceId = def.resource ? d.params[def.resource.param] : undefined;
+  const alert: NormalisedAlert = {
+    source: 'generic',
+    via: 'webhook',
+    deliveryId: `${d.drillId}-alert`,
+    name: `drill-${def.id}`,
+    title: `drill: ${def.title}`,
+    state: 'firing',
+    account: d.account,
+    region: d.region,
+    resource: def.resource && typeof resourceId === 'string' ? { type: def.resource.type, id: resourceId } : undefined,
+    labels: { drill: d.drillId },
+    occurredAt: new Date().toISOString(),
+    raw: { drill: d.drillId },
+  };
+  const incidentId = `incident-${d.drillId}`;
+  const input: IncidentInput = {
+    incidentId,
+    fingerprint: fingerprint(alert),
+    severity: def.severity,
+    severityReason: `drill of ${def.id}: the runbook's severity`,
+    route: { kind: 'runbook', runbook: def, digest: d.runbook.digest, params: d.params, triggerIndex: -1 },
+    notify: { topics: { default: d.topicArn }, publicUrl: 'http://firebreak.drill' },
+    drill: d.drillId,
+  };
+  const [ack] = await client.workflow.executeUpdateWithStart(alertUpdate, {
+    args: [[alert]],
+    startWorkflowOperation: new WithStartWorkflowOperation(INCIDENT_WORKFLOW, {
+      workflowId: incidentId,
+      taskQueue: d.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      typedSearchAttributes: [
+        { key: SA.kind, value: 'incident' },
+        { key: SA.status, value: 'opened' },
+        { key: SA.severity, value: def.severity },
+        { key: SA.drill, value: d.drillId },
+      ],
+    }),
+  });
+  if (!ack.automation.executionId) throw new DrillError(`drill incident ${incidentId} started no runbook`);
+  return { incidentId, executionId: ack.automation.executionId };
+}
+
+/** The incident starts its runbook child a moment after it opened. */
+async function waitUntilStarted(handle: WorkflowHandle, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await handle.describe();
+      return;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError) || Date.now() > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -325,7 +411,8 @@ export function formatScorecard(c: Scorecard): string {
   const s = (n?: number) => (n === undefined ? '-' : `${(n / 1000).toFixed(1)}s`);
   const lines = [
     `Drill ${c.drillId}: ${c.passed ? 'PASSED' : 'FAILED'} (${c.status})`,
-    `  runbook ${c.runbookId}, execution ${c.executionId}, account ${c.account} (${c.region}), approvals ${c.approvals}`,
+    `  runbook ${c.runbookId},${c.incidentId ? ` incident ${c.incidentId},` : ''} execution ${c.executionId}`,
+    `  account ${c.account} (${c.region}), approvals ${c.approvals}`,
     `  total ${s(c.totalMs)}, waiting for humans ${s(c.humanWaitMs)}`,
     '  steps:',
     ...c.steps.map(

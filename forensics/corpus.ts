@@ -1,7 +1,8 @@
 /**
  * The replay corpus in test/histories/: one folder per release (`<version>/`), each with the histories recorded from
  * that release's code (scripts/record-histories.ts) and a MANIFEST.json naming and hashing them. CI replays every
- * folder against today's code (test/workflows/replay-corpus.test.ts).
+ * folder against today's code (test/workflows/replay-corpus.test.ts). A workflow that ran more than once (continue-as-
+ * new, or a new occurrence of an incident) has one file per run, each replayed on its own.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -80,5 +81,28 @@ export function readCorpusRelease(root: string, version: string): CorpusRelease 
     if (f !== MANIFEST && !listed.has(f)) problems.push(`${version}/${f}: not in the manifest`);
   }
   if (manifest.version !== version) problems.push(`${version}/${MANIFEST}: says version ${manifest.version}`);
+  problems.push(...brokenChains(version, histories));
   return { version, dir, manifest, histories, problems };
+}
+
+/**
+ * Every run a recorded run continued as new into must be recorded too (each run is its own history, and the replayer
+ * replays them one by one): a chain recorded in part would leave later runs' code unchecked.
+ */
+function brokenChains(version: string, histories: CorpusRelease['histories']): string[] {
+  const continuedFrom = new Set(
+    histories.map((h) => {
+      const start = eventsOf(h.history)[0]?.workflowExecutionStartedEventAttributes;
+      return `${h.workflowId}/${start?.continuedExecutionRunId ?? ''}`;
+    }),
+  );
+  return histories
+    .filter((h) => eventsOf(h.history).at(-1)?.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW')
+    .filter((h) => !continuedFrom.has(`${h.workflowId}/${h.entry.runId}`))
+    .map((h) => `${version}/${h.entry.file}: continued as new, but the run it continued into is not in the corpus`);
+}
+
+function eventsOf(history: unknown): Record<string, any>[] {
+  const events = (history as { events?: unknown } | undefined)?.events;
+  return Array.isArray(events) ? events : [];
 }

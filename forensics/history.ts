@@ -48,13 +48,18 @@ export async function fetchRunHistory(client: Client, workflowId: string, runId?
 }
 
 /**
- * Every run of a workflow ID's current chain, oldest first: from the latest run back through each run's
- * `continuedExecutionRunId` (the run it continued from). A new execution reusing the ID after a close is no
- * continuation, so it starts a chain of its own.
+ * Every run of a workflow ID's current chain (or of the chain ending at `lastRunId`), oldest first: from that run back
+ * through each run's `continuedExecutionRunId` (the run it continued from). A new execution reusing the ID after a
+ * close is no continuation, so it starts a chain of its own.
  */
-export async function fetchRunChain(client: Client, workflowId: string, maxRuns = 100): Promise<RunHistory[]> {
+export async function fetchRunChain(
+  client: Client,
+  workflowId: string,
+  maxRuns = 100,
+  lastRunId?: string,
+): Promise<RunHistory[]> {
   const runs: RunHistory[] = [];
-  let runId: string | undefined;
+  let runId: string | undefined = lastRunId;
   do {
     const history = await fetchRunHistory(client, workflowId, runId);
     const started = startedAttributes(history);

@@ -712,13 +712,19 @@ class Builder {
       }
     }
 
-    const initiated = this.events.find(({ e }) => typeOf(e) === 'START_CHILD_WORKFLOW_EXECUTION_INITIATED');
+    // The runbook execution; not the evidence archive a closing incident starts.
+    const initiated = this.events.find(
+      ({ e }) =>
+        typeOf(e) === 'START_CHILD_WORKFLOW_EXECUTION_INITIATED' &&
+        attributesOf(e).workflowType?.name === RUNBOOK_WORKFLOW,
+    );
     let child: IncidentPart['child'];
     if (initiated) {
       const a = attributesOf(initiated.e);
       const childInput = firstPayload(a.input) as Record<string, any> | undefined;
-      const started = this.events.find(({ e }) => typeOf(e) === 'CHILD_WORKFLOW_EXECUTION_STARTED');
-      const closed = this.events.find(({ e }) => CHILD_CLOSED[typeOf(e)]);
+      const ofChild = ({ e }: Located) => attributesOf(e).workflowExecution?.workflowId === a.workflowId;
+      const started = this.events.find((l) => typeOf(l.e) === 'CHILD_WORKFLOW_EXECUTION_STARTED' && ofChild(l));
+      const closed = this.events.find((l) => CHILD_CLOSED[typeOf(l.e)] && ofChild(l));
       child = {
         workflowId: String(a.workflowId),
         workflowType: String(a.workflowType?.name ?? ''),

@@ -6,12 +6,14 @@
  *   so that they cannot hold every slot while a containment step or a notification waits to start.
  */
 import { NativeConnection, Worker, type State, type WorkerOptions } from '@temporalio/worker';
+import path from 'node:path';
 import { createActivities } from '../activities';
+import { createArchiveActivities } from '../activities/archive';
 import { createIncidentActivities } from '../activities/incident';
 import { createResourceActivities, ownTargetOf, type OwnTarget } from '../activities/resource';
 import { createClientFactory, isClientFactory, type ClientSource } from '../activities/clients';
 import type { ActionActivities } from '../activities/schemas';
-import type { Config } from '../config/env';
+import { DEFAULT_EVIDENCE_DIR, type Config } from '../config/env';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import type { Tracing } from '../telemetry/tracing';
 import { slowTaskQueue, SLOW_ACTIONS } from '../workflows/task-queues';
@@ -33,6 +35,7 @@ export interface WorkerDeps {
         | 'workerMaxSlowActivities'
         | 'workerMaxWorkflowTasks'
         | 'workerQueues'
+        | 'evidenceDir'
       >
     >;
   connection?: NativeConnection;
@@ -111,6 +114,7 @@ export async function createWorker(deps: WorkerDeps): Promise<FirebreakWorker> {
             ...activities,
             ...createResourceActivities(config.taskQueue, own),
             ...createIncidentActivities(),
+            ...createArchiveActivities(config.evidenceDir ?? path.resolve(DEFAULT_EVIDENCE_DIR)),
           },
           ...(deps.tracing ?? {}),
           ...(config.workerMaxActivities !== undefined

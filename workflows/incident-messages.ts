@@ -38,6 +38,8 @@ export interface IncidentInput {
   runbookHistory?: Partial<ExecutionHistoryLimits>;
   /** Set on a run that continues an earlier run of the same occurrence: what that run handed over. */
   carried?: IncidentCarry;
+  /** The drill this incident belongs to (drills/run.ts); unset for a real incident. */
+  drill?: string;
 }
 
 /**
@@ -101,6 +103,8 @@ export interface IncidentState {
   severity: Severity;
   severityReason: string;
   openedAt: string;
+  /** The drill this incident belongs to: listed only when asked for, and left out of the metrics. */
+  drill?: string;
   /**
    * This occurrence of the fingerprint's incident: the first run ID of its workflow (stable across continue-as-new).
    * Unset for incidents started before occurrences were tracked.

@@ -43,6 +43,7 @@ import {
 } from './incident-messages';
 import { incidentNewsSignal, runbookProgressSignal, TERMINAL_STATUSES, type RunbookProgress } from './messages';
 import type { IncidentNews } from '../runbooks/dsl/types';
+import { archiveWorkflow, archiveWorkflowId } from './archive';
 import { runbookWorkflow } from './runbook';
 import { outcomeOfFailure, outcomeOfResult } from './runbook-outcome';
 import { SA } from './search-attributes';
@@ -75,12 +76,14 @@ const MAX_TIMELINE = 500;
  * - outcomeFromResult: status, notifications and search attributes follow the child's result (and failure), once.
  * - reopenUntilClosed: a firing alert re-opens a resolved incident until its run completes, whoever resolved it.
  * - continueAsNew: the incident continues as new before its history nears Temporal's limits.
+ * - archiveOnClose: a closing incident starts the archive of its evidence (workflows/archive.ts).
  */
 export const INCIDENT_PATCHES = {
   childPerOccurrence: 'incident-child-per-occurrence',
   outcomeFromResult: 'incident-outcome-from-child-result',
   reopenUntilClosed: 'incident-reopen-until-closed',
   continueAsNew: 'incident-continue-as-new',
+  archiveOnClose: 'incident-archive-on-close',
 } as const;
 
 export async function incidentWorkflow(input: IncidentInput): Promise<IncidentState> {
@@ -112,6 +115,7 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
         severity: input.severity,
         severityReason: input.severityReason,
         openedAt: now(),
+        ...(input.drill ? { drill: input.drill } : {}),
         // Stable across continue-as-new: names this occurrence of the fingerprint's incident.
         occurrence: info.firstExecutionRunId,
         refiredCount: 0,
@@ -522,7 +526,35 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
   state.closedAt = now();
   setStatus('closed', 'resolved and automation settled');
   log.info('incident closed', { incidentId: state.incidentId });
+  // A drill's evidence is of no use to anyone: not archived.
+  if (!state.drill && patched(INCIDENT_PATCHES.archiveOnClose)) await archive();
   return state;
+
+  /**
+   * Starts the archive of this occurrence's evidence, abandoned: it waits for this run (and the runbook execution) to
+   * close. Awaited, since a child whose start is still pending when its parent completes is never started. A failure
+   * to start it is recorded, never fatal: the incident has closed either way.
+   */
+  async function archive(): Promise<void> {
+    const occurrence = state.occurrence ?? info.firstExecutionRunId;
+    const automation = state.automation;
+    try {
+      await startChild(archiveWorkflow, {
+        workflowId: archiveWorkflowId(state.incidentId, occurrence),
+        args: [
+          {
+            incidentId: state.incidentId,
+            occurrence,
+            runId: info.runId,
+            executionId: automation.kind === 'runbook' && runbookStarted ? automation.executionId : undefined,
+          },
+        ],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+    } catch (err) {
+      record('state', `evidence archive not started: ${(err as Error).message}`);
+    }
+  }
 
   /** The first run: the opening notification, then the runbook as a child execution (or the lack of one). */
   async function open(): Promise<void> {
@@ -559,7 +591,11 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
       // The execution outlives the incident's closing (e.g. to stay in its rollback window) and its continue-as-new.
       parentClosePolicy: ParentClosePolicy.ABANDON,
       // Set with the start (no command of its own), so searching executions by who started them finds this one too.
-      typedSearchAttributes: [{ key: SA.startedBy, value: `alert:${input.fingerprint}` }],
+      // A drill's execution is marked as one too, so metrics and lists leave it out.
+      typedSearchAttributes: [
+        { key: SA.startedBy, value: `alert:${input.fingerprint}` },
+        ...(input.drill ? [{ key: SA.drill, value: input.drill }] : []),
+      ],
     });
     runbookStarted = true;
     if (automation.status === 'starting') automation.status = 'running';
@@ -647,6 +683,7 @@ function searchAttributes(s: IncidentState, all: boolean): SearchAttributePair[]
     { key: SA.severity, value: s.severity },
     { key: SA.incidentType, value: s.incidentType },
   ];
+  if (s.drill) pairs.push({ key: SA.drill, value: s.drill });
   if (all && s.resource) pairs.push({ key: SA.resource, value: `${s.resource.type}/${s.resource.id}` });
   return pairs;
 }

@@ -3,3 +3,4 @@ export { runbookWorkflow } from './runbook';
 export { incidentWorkflow } from './incident';
 export { resourceWorkflow } from './resource';
 export { planWorkflow } from './plan';
+export { archiveWorkflow } from './archive';

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parseHistory, runIdOf, sha256Hex, workflowIdOf, type RunHistory } from '../../forensics/history';
-import { evidenceOf } from '../../forensics/report';
+import { evidenceBundle } from '../../forensics/bundle';
 import { renderTimeline } from '../../forensics/render';
 import { buildTimeline, parsePointInTime, type Timeline } from '../../forensics/timeline';
 import { enc, type ApiClient } from '../client';
@@ -107,23 +107,13 @@ export function registerForensics(program: Command, ctx: CommandContext): void {
       const live = await api.json<Timeline>(`${base(kind, id)}/timeline`);
       const runs = await Promise.all(live.runs.map((r) => fetchHistory(api, kind, id, r.runId)));
       mkdirSync(dir, { recursive: true });
-      const files: Record<string, string> = {};
-      runs.forEach((r, i) => {
-        files[runs.length === 1 ? 'history.json' : `history-${i + 1}.json`] = r.text;
-      });
-      // Rebuilt here from the very bytes written: `timeline --file` on them reproduces this file exactly.
-      const timeline = buildTimeline(runs.map((r) => ({ workflowId: id, runId: r.runId, history: r.history })));
-      files['timeline.json'] = canonicalJson(timeline);
-      files['evidence.json'] = canonicalJson({
-        workflowId: timeline.workflowId,
-        workflowType: timeline.workflowType,
-        runs: timeline.runs.map((r) => ({ runId: r.runId, historySha256: r.historySha256 })),
-        items: evidenceOf(timeline),
-      });
-      const sums = Object.entries(files).map(([name, text]) => `${sha256Hex(text)}  ${name}`);
+      // Rebuilt here from the very bytes written: `timeline --file` on them reproduces timeline.json exactly.
+      const { timeline, files } = evidenceBundle(
+        runs.map((r) => ({ workflowId: id, runId: r.runId, history: r.history })),
+        runs.map((r) => r.text),
+      );
       for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
-      writeFileSync(path.join(dir, 'SHA256SUMS'), `${sums.join('\n')}\n`);
-      const written = [...Object.keys(files), 'SHA256SUMS'];
+      const written = Object.keys(files);
       print(
         opts.json
           ? canonicalJson({ workflowId: timeline.workflowId, dir, files: written })

@@ -10,6 +10,7 @@ import type { RunbookDefinition } from '../../runbooks/dsl/types';
 import { RunbookRegistry } from '../../runbooks/registry';
 import { AlertRouter } from '../../alerts/router';
 import { stateQuery, type ExecutionState, type Principal } from '../../workflows/messages';
+import type { IncidentHistoryLimits } from '../../workflows/incident-messages';
 import type { SeedResult } from '../seed';
 
 export interface ScenarioContext {
@@ -80,8 +81,12 @@ export function closed(handle: WorkflowHandle, timeoutMs = 60_000): Promise<stri
   );
 }
 
-/** An incident service as the API builds it, routing with the given runbooks only. */
-export function incidentService(ctx: ScenarioContext, runbooks: RunbookDefinition[]): IncidentService {
+/** An incident service as the API builds it, routing with the given runbooks only (and, given, low history limits). */
+export function incidentService(
+  ctx: ScenarioContext,
+  runbooks: RunbookDefinition[],
+  history?: Partial<IncidentHistoryLimits>,
+): IncidentService {
   const notify = { topics: { default: ctx.env.topicArn } };
   return new IncidentService({
     client: ctx.client,
@@ -89,6 +94,7 @@ export function incidentService(ctx: ScenarioContext, runbooks: RunbookDefinitio
     router: new AlertRouter(new RunbookRegistry(runbooks), notify),
     notify,
     publicUrl: 'http://firebreak.corpus',
+    history,
   });
 }
 

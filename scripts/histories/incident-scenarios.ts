@@ -1,7 +1,8 @@
 /**
  * Incidents for the history corpus: alerts delivered through the API's incident service (signal-with-start, one
  * incident per fingerprint), the runbook child they start, re-firings, redeliveries, the alarm back to OK, human
- * overrides. Each incident and each runbook child it started is recorded once closed.
+ * overrides, an incident that continues as new, a fingerprint that comes back after its incident closed. Each
+ * incident (every run of it) and each runbook child it started is recorded once closed.
  */
 import { randomUUID } from 'node:crypto';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
@@ -11,6 +12,7 @@ import type { RunbookDefinition } from '../../runbooks/dsl/types';
 import type { IncidentService } from '../../api/incidents';
 import { incidentStateQuery, type IncidentState } from '../../workflows/incident-messages';
 import { approvalUpdate } from '../../workflows/messages';
+import { archiveWorkflowId } from '../../workflows/archive';
 import {
   alarm,
   closed,
@@ -88,7 +90,20 @@ async function recordBoth(
     await closed(ctx.client.workflow.getHandle(child.workflowId));
     out.push({ scenario: `${name}.runbook`, workflowId: child.workflowId, description: child.description });
   }
+  out.push(await archived(ctx, name, incidentId));
   return out;
+}
+
+/** The evidence archive the incident's latest occurrence started as it closed, once it has written the bundle. */
+async function archived(ctx: ScenarioContext, name: string, incidentId: string): Promise<Recorded> {
+  const { occurrence } = (await ctx.client.workflow.getHandle(incidentId).result()) as IncidentState;
+  const workflowId = archiveWorkflowId(incidentId, occurrence!);
+  await closed(ctx.client.workflow.getHandle(workflowId));
+  return {
+    scenario: `${name}.archive`,
+    workflowId,
+    description: `the evidence archive of the incident's occurrence ${occurrence}, started as it closed`,
+  };
 }
 
 /** ec2-compromise plus a verification step waiting for the alarm to go back to OK; a short rollback window. */
@@ -220,6 +235,85 @@ export const incidentScenarios: Scenario[] = [
         'incident-no-automation',
         incidentId!,
         'an alarm no runbook matches opens an incident without automation; a human raises the severity; the alarm goes back to OK: closed',
+      );
+    },
+  },
+  {
+    name: 'incident-recurrence',
+    async run(ctx) {
+      const service = incidentService(ctx, [withDeadline('incident-recurrence', '1s', 'reject')]);
+      const fire = egressAlarm(ctx.nextInstance());
+      /** One occurrence: opened, its runbook rejected by its deadline and rolled back, the alarm OK: closed. */
+      const occurrence = async () => {
+        const { incidentId, automation } = await ingest(ctx, service, fire('ALARM'), 'opened');
+        await closed(ctx.client.workflow.getHandle(automation.executionId!));
+        await incidentState(
+          ctx,
+          incidentId!,
+          (s) => s.automation.kind === 'runbook' && s.automation.status === 'rolled-back',
+          'runbook rolled back',
+        );
+        await ingest(ctx, service, fire('OK'), 'resolved');
+        await closed(ctx.client.workflow.getHandle(incidentId!));
+        return { incidentId: incidentId!, executionId: automation.executionId! };
+      };
+      const archives: Recorded[] = [];
+      const first = await occurrence();
+      archives.push({
+        ...(await archived(ctx, 'incident-recurrence', first.incidentId)),
+        scenario: 'incident-recurrence.archive-1',
+      });
+      // The same fingerprint after the incident closed: a new run of the incident's workflow ID, a new runbook child.
+      const second = await occurrence();
+      archives.push({
+        ...(await archived(ctx, 'incident-recurrence', first.incidentId)),
+        scenario: 'incident-recurrence.archive-2',
+      });
+      if (second.incidentId !== first.incidentId || second.executionId === first.executionId)
+        throw new Error(`expected a new occurrence of ${first.incidentId}, got ${JSON.stringify(second)}`);
+      const runbook = (n: number) =>
+        `drill ec2-compromise run by occurrence ${n} of the incident: approval deadline of 1s passes with onTimeout=reject, rolled back`;
+      return [
+        {
+          scenario: 'incident-recurrence',
+          workflowId: first.incidentId,
+          description:
+            'alarm opens the incident, its runbook is rolled back, the alarm goes OK: closed; the same alarm fires again: a new occurrence (a new run of the workflow ID) with a new runbook child, closed the same way',
+        },
+        { scenario: 'incident-recurrence.runbook-1', workflowId: first.executionId, description: runbook(1) },
+        { scenario: 'incident-recurrence.runbook-2', workflowId: second.executionId, description: runbook(2) },
+        ...archives,
+      ];
+    },
+  },
+  {
+    name: 'incident-continue-as-new',
+    async run(ctx) {
+      // Three updates a run: the opening alert and two re-firings make the first run continue as new.
+      const service = incidentService(ctx, [drill('continue-as-new', { rollbackWindow: '3s' })], { maxUpdates: 3 });
+      const fire = egressAlarm(ctx.nextInstance());
+      const { incidentId, automation } = await ingest(ctx, service, fire('ALARM'), 'opened');
+      const child = ctx.client.workflow.getHandle(automation.executionId!);
+      await executionState(child, (s) => s.status === 'waiting-approval', 'approval');
+      await ingest(ctx, service, fire('ALARM'), 'refired');
+      await ingest(ctx, service, fire('ALARM'), 'refired');
+      await incidentState(ctx, incidentId!, (s) => (s.run ?? 1) >= 2, 'continued as new');
+      await ingest(ctx, service, fire('ALARM'), 'refired');
+      // Approved after the run that started it continued as new: the later run learns the outcome by reading it.
+      await child.executeUpdate(approvalUpdate, {
+        args: [{ stepId: 'approve-isolation', decision: 'approve', comment: 'isolate it', decidedBy: commander }],
+      });
+      await ingest(ctx, service, fire('OK'), 'resolved');
+      return recordBoth(
+        ctx,
+        'incident-continue-as-new',
+        incidentId!,
+        'alarm opens the incident, two re-firings reach its 3-update bound: it continues as new; the runbook is approved, isolates and its 3s rollback window expires; the alarm goes OK: closed by the second run',
+        {
+          workflowId: automation.executionId!,
+          description:
+            'drill ec2-compromise run by an incident that continued as new while it waited for approval: approved, isolated, 3s rollback window expires',
+        },
       );
     },
   },

@@ -180,3 +180,33 @@ test('worker capacity: slot limits per queue and the queues served, with default
     expect.stringMatching(/^FIREBREAK_WORKER_QUEUES: .* \(got "both"\)$/),
   ]);
 });
+
+test('the evidence store is a folder the worker can write, and the namespace retention a duration of a day or more', () => {
+  const details = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (err) {
+      return (err as ConfigError).details;
+    }
+    return [];
+  };
+  expect(loadConfig({}).evidenceDir).toBe(path.resolve('.data/evidence'));
+  expect(loadConfig({}).namespaceRetentionMs).toBeUndefined();
+  const dir = mkdtempSync(path.join(tmpdir(), 'firebreak-env-'));
+  // Not there yet, but creatable inside a writable folder.
+  expect(loadConfig({ FIREBREAK_EVIDENCE_DIR: path.join(dir, 'store', 'evidence') }).evidenceDir).toBe(
+    path.join(dir, 'store', 'evidence'),
+  );
+  const file = path.join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  expect(details({ FIREBREAK_EVIDENCE_DIR: path.join(file, 'evidence') })).toEqual([
+    expect.stringMatching(/^FIREBREAK_EVIDENCE_DIR: .*a-file" is not a folder/),
+  ]);
+  expect(loadConfig({ FIREBREAK_NAMESPACE_RETENTION: '30d' }).namespaceRetentionMs).toBe(30 * 86_400_000);
+  expect(details({ FIREBREAK_NAMESPACE_RETENTION: '2h' })).toEqual([
+    expect.stringMatching(/^FIREBREAK_NAMESPACE_RETENTION: .*"2h"/),
+  ]);
+  expect(details({ FIREBREAK_NAMESPACE_RETENTION: 'a month' })).toEqual([
+    expect.stringMatching(/^FIREBREAK_NAMESPACE_RETENTION: expected a duration/),
+  ]);
+});

@@ -3,6 +3,8 @@
  * running the prebuilt bundle until the test's body finishes.
  */
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import type { ActionActivities } from '../../activities/schemas';
@@ -60,16 +62,25 @@ export interface WorkerRun {
   worker: FirebreakWorker;
 }
 
+/** Where tests' closed incidents are archived unless a test names its own folder (never the repository's). */
+export const TEST_EVIDENCE_DIR = path.join(tmpdir(), `firebreak-test-evidence-${process.pid}`);
+
 /** Runs `body` while a fresh worker (own task queue) serves it; activities default to the real ones on `clients`. */
 export async function withWorker<T>(
   temporal: TestTemporal,
-  opts: { clients: AwsClients; activities?: (real: ActionActivities) => ActionActivities },
+  opts: { clients: AwsClients; activities?: (real: ActionActivities) => ActionActivities; evidenceDir?: string },
   body: (run: WorkerRun) => Promise<T>,
 ): Promise<T> {
   const taskQueue = uniqueId('tq');
   const real = createActivities(opts.clients);
   const worker = await createWorker({
-    config: { temporalAddress: '', temporalNamespace: 'default', taskQueue, awsRegion: 'us-east-1' },
+    config: {
+      temporalAddress: '',
+      temporalNamespace: 'default',
+      taskQueue,
+      awsRegion: 'us-east-1',
+      evidenceDir: opts.evidenceDir ?? TEST_EVIDENCE_DIR,
+    },
     connection: temporal.connection,
     workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! },
     // Also what resolves the worker's own account for resource locks (moto's default account).

@@ -50,10 +50,14 @@ async function logRefusal<T>(
 }
 
 const executions: FastifyPluginAsyncTypebox<ExecutionRoutesOptions> = async (app, { executions: service }) => {
-  /** Metrics that need the execution's state (its runbook, when the gate opened): best effort, never the answer's. */
+  /**
+   * Metrics that need the execution's state (its runbook, when the gate opened): best effort, never the answer's.
+   * A drill's decisions and releases are not counted.
+   */
   const observe = async (request: FastifyRequest, executionId: string, record: (s: ExecutionState) => void) => {
     try {
-      record(await service.state(executionId));
+      const [state, drill] = await Promise.all([service.state(executionId), service.isDrill(executionId)]);
+      if (!drill) record(state);
     } catch (err) {
       request.log.debug({ err, executionId }, 'metrics: execution state unreadable');
     }

@@ -27,8 +27,19 @@ const incidents: FastifyPluginAsyncTypebox<IncidentRoutesOptions> = async (app, 
       },
     },
     async (request) => {
-      const { status, severity, type, resource, since, until, pageSize, pageToken } = request.query;
-      return service.list({ status, severity, type, resource, since, until, pageSize: pageSize ?? 50, pageToken });
+      const { status, severity, type, resource, since, until, pageSize, pageToken, drill } = request.query;
+      // Drills are incidents too, listed only when asked for (`?drill=true`): the default list is the real ones.
+      return service.list({
+        status,
+        severity,
+        type,
+        resource,
+        since,
+        until,
+        drill: drill ?? false,
+        pageSize: pageSize ?? 50,
+        pageToken,
+      });
     },
   );
 
