@@ -4,6 +4,8 @@ import type { BenchStack } from './stack';
 
 export interface BenchOptions {
   quick: boolean;
+  /** Runs instead of the bench's quick or full count, where it has one (the smoke test keeps it tiny). */
+  size?: number;
 }
 
 export interface BenchOutcome {

@@ -70,8 +70,8 @@ async function handwritten(stack: BenchStack, n: number) {
 export const interpreter: Bench = {
   name: 'interpreter',
   summary: 'an 8-step runbook interpreted vs the same steps hand-written: end-to-end time and worker CPU',
-  async run(stack, { quick }) {
-    const n = quick ? 5 : 50;
+  async run(stack, { quick, size }) {
+    const n = size ?? (quick ? 5 : 50);
     // One warm-up of each (bundles loaded, connections open), not counted.
     await interpreted(stack, 1);
     await handwritten(stack, 1);
