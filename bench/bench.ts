@@ -1,0 +1,27 @@
+/** The shape of one bench: what it measures against a running stack. */
+import type { Figure } from './report';
+import type { BenchStack } from './stack';
+
+export interface BenchOptions {
+  quick: boolean;
+  /** Runs instead of the bench's quick or full count, where it has one (the smoke test keeps it tiny). */
+  size?: number;
+}
+
+export interface BenchOutcome {
+  figures: Figure[];
+  details: Record<string, unknown>;
+  /** Set when an invariant the bench asserts did not hold (the run exits non-zero); a missed target is not this. */
+  failed?: string;
+}
+
+export interface Bench {
+  name: string;
+  /** One line for `npm run bench -- --help`. */
+  summary: string;
+  run(stack: BenchStack, opts: BenchOptions): Promise<BenchOutcome>;
+}
+
+/** The SNS topic the API's incidents notify, and the EventBridge shared secret, in the benches' API process. */
+export const BENCH_TOPIC = 'arn:aws:sns:us-east-1:111122223333:firebreak-bench';
+export const BENCH_SECRET = 'bench-eventbridge-shared-secret-0123456789';

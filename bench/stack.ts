@@ -1,0 +1,207 @@
+/**
+ * The benchmarks' stack, started afresh for each sitting: a Temporal dev server (scripts/stack.ts, the .tools binary),
+ * the fake AWS endpoint in this process (or moto, for realism), firebreak's worker and the baseline's worker each in
+ * its own process, and the API in its own process, all on loopback ports. The driver (this process) only sends load
+ * and reads clocks.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { EMULATOR_CREDENTIALS, freePort, ROOT, startMoto, startTemporal, stopProcess } from '../scripts/stack';
+import { selfSignedCertificate, type TestCertificate } from '../test/alerts/helpers';
+import { startFakeAws, type FakeAws } from './fake-aws';
+import type { WorkerStats } from './worker-proc';
+
+export const DATA_DIR = path.join(ROOT, '.data', 'bench');
+
+export interface Proc {
+  proc: ChildProcess;
+  stats(): Promise<WorkerStats>;
+  stop(): Promise<void>;
+}
+
+export interface BenchStack {
+  aws: 'fake' | 'moto';
+  temporalAddress: string;
+  client: Client;
+  /** The fake endpoint; with moto it still serves the baseline's marks. */
+  fake: FakeAws;
+  awsEndpoint: string;
+  apiUrl: string;
+  firebreakTaskQueue: string;
+  baselineTaskQueue: string;
+  /** The firebreak workflow bundle the worker runs (the replay bench replays against it). */
+  firebreakBundle: string;
+  worker: Proc;
+  baselineWorker: Proc;
+  api: Proc;
+  cert: TestCertificate;
+  /** The Temporal dev server's resident memory (bytes). */
+  serverRss(): number;
+  stop(): Promise<void>;
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (m: string) => console.error(m),
+};
+
+async function bundle(file: string, out: string): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: file, logger: quietLogger });
+  const target = path.join(DATA_DIR, out);
+  writeFileSync(target, code);
+  return target;
+}
+
+function startProc(script: string, env: NodeJS.ProcessEnv, log: string): Promise<Proc> {
+  return new Promise((resolve, reject) => {
+    const proc = fork(path.join(__dirname, script), [], {
+      execArgv: ['--import', 'tsx'],
+      env: {
+        ...process.env,
+        ...EMULATOR_CREDENTIALS,
+        AWS_REGION: 'us-east-1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const lines: string[] = [];
+    const keep = (b: Buffer) => {
+      lines.push(b.toString());
+      if (lines.length > 200) lines.shift();
+    };
+    proc.stdout!.on('data', keep);
+    proc.stderr!.on('data', keep);
+    const pending: ((s: WorkerStats) => void)[] = [];
+    proc.on('message', (m: any) => {
+      if (m?.ready) {
+        resolve({
+          proc,
+          stats: () =>
+            new Promise((res) => {
+              pending.push(res);
+              proc.send('stats');
+            }),
+          stop: async () => {
+            writeFileSync(path.join(DATA_DIR, log), lines.join(''));
+            if (proc.exitCode !== null) return;
+            proc.send('stop');
+            await stopProcess(proc, 20_000);
+          },
+        });
+      } else if (m?.stats) pending.shift()?.(m.stats);
+    });
+    proc.once('exit', (code) => {
+      writeFileSync(path.join(DATA_DIR, log), lines.join(''));
+      reject(new Error(`${script} exited (${code}) before it was ready; see .data/bench/${log}`));
+    });
+  });
+}
+
+export function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb * 1024;
+}
+
+export interface StackOptions {
+  aws: 'fake' | 'moto';
+  /** An already running dev server (the smoke test reuses jest's); by default one is started for this sitting. */
+  temporalAddress?: string;
+  /** A prebuilt firebreak workflow bundle (the smoke test reuses jest's); by default bundled now. */
+  firebreakBundle?: string;
+}
+
+export async function startStack(opts: StackOptions): Promise<BenchStack> {
+  mkdirSync(DATA_DIR, { recursive: true });
+  const [temporalPort, apiPort, motoPort] = [await freePort(), await freePort(), await freePort()];
+  const fake = await startFakeAws();
+  const [temporal, moto, firebreakBundle, baselineBundle] = await Promise.all([
+    opts.temporalAddress
+      ? undefined
+      : startTemporal({ port: temporalPort, logFile: path.join(DATA_DIR, 'temporal.log') }),
+    opts.aws === 'moto' ? startMoto({ port: motoPort, logFile: path.join(DATA_DIR, 'moto.log') }) : undefined,
+    opts.firebreakBundle ?? bundle(require.resolve('../workflows'), 'firebreak-bundle.js'),
+    bundle(require.resolve('./baseline/workflows'), `baseline-bundle-${process.pid}.js`),
+  ]);
+  const temporalAddress = opts.temporalAddress ?? `127.0.0.1:${temporalPort}`;
+  const awsEndpoint = moto ? `http://127.0.0.1:${motoPort}` : fake.endpoint;
+  const cert = selfSignedCertificate();
+  // Unique queues: a shared dev server (the smoke test's) may hold other runs' workers.
+  const run = `${Date.now().toString(36)}-${process.pid}`;
+  const firebreakTaskQueue = `firebreak-bench-${run}`;
+  const baselineTaskQueue = `baseline-bench-${run}`;
+  const common = { BENCH_TEMPORAL_ADDRESS: temporalAddress, BENCH_AWS_ENDPOINT: awsEndpoint };
+  const started: Proc[] = [];
+  const stopAll = async () => {
+    await Promise.all(started.map((p) => p.stop().catch(() => undefined)));
+    await temporal?.stop();
+    await moto?.stop();
+    await fake.close();
+  };
+  try {
+    const [worker, baselineWorker, api] = await Promise.all([
+      startProc(
+        'worker-proc.ts',
+        { ...common, BENCH_ROLE: 'firebreak', BENCH_TASK_QUEUE: firebreakTaskQueue, BENCH_BUNDLE: firebreakBundle },
+        'worker.log',
+      ).then((p) => (started.push(p), p)),
+      startProc(
+        'worker-proc.ts',
+        {
+          ...common,
+          // The baseline's marks go to the fake even when the catalogue's calls go to moto.
+          BENCH_AWS_ENDPOINT: awsEndpoint,
+          BENCH_MARK_ENDPOINT: fake.endpoint,
+          BENCH_ROLE: 'baseline',
+          BENCH_TASK_QUEUE: baselineTaskQueue,
+          BENCH_BUNDLE: baselineBundle,
+        },
+        'baseline-worker.log',
+      ).then((p) => (started.push(p), p)),
+      startProc(
+        'api-proc.ts',
+        {
+          ...common,
+          BENCH_TASK_QUEUE: firebreakTaskQueue,
+          BENCH_API_PORT: String(apiPort),
+          BENCH_SNS_CERT: cert.certPem,
+        },
+        'api.log',
+      ).then((p) => (started.push(p), p)),
+    ]);
+    const connection = await Connection.connect({ address: temporalAddress, connectTimeout: '60s' });
+    const client = new Client({ connection });
+    return {
+      aws: opts.aws,
+      temporalAddress,
+      client,
+      fake,
+      awsEndpoint,
+      apiUrl: `http://127.0.0.1:${apiPort}`,
+      firebreakTaskQueue,
+      baselineTaskQueue,
+      firebreakBundle,
+      worker,
+      baselineWorker,
+      api,
+      cert,
+      // A shared server (not started here) is not this sitting's to report.
+      serverRss: () => (temporal ? rssOf(temporal.proc.pid!) : NaN),
+      stop: async () => {
+        await connection.close();
+        await stopAll();
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Smoke test of the benchmark harness: the interpreter bench in quick mode against the fake AWS, on the jest stack's
+ * Temporal dev server and prebuilt bundle (the bench's own worker and API processes, and its baseline worker, are
+ * started as in a real sitting). Checks that the JSON it writes has every field a reader of bench/results/ relies on;
+ * the figures themselves are not judged here (speed targets live in the benchmarks, never in timed tests).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runBenches } from '../../bench/run';
+import type { BenchResult } from '../../bench/report';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'bench-smoke-'));
+  process.env.BENCH_SILENT = '1';
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test('the interpreter bench runs quickly against the fake AWS and writes a complete result', async () => {
+  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  const { files } = await runBenches({
+    names: ['interpreter'],
+    quick: true,
+    size: 2,
+    aws: 'fake',
+    resultsDir: dir,
+    temporalAddress: process.env.FIREBREAK_TEMPORAL_ADDRESS,
+    firebreakBundle: process.env.FIREBREAK_TEST_BUNDLE,
+  });
+  log.mockRestore();
+
+  expect(files).toHaveLength(1);
+  expect(path.basename(files[0])).toMatch(/^interpreter-\d{4}-\d{2}-\d{2}T.*\.json$/);
+  const result = JSON.parse(readFileSync(files[0], 'utf8')) as BenchResult;
+  expect(result).toMatchObject({ bench: 'interpreter', quick: true, aws: 'fake' });
+  expect(Date.parse(result.date)).not.toBeNaN();
+  expect(result.commit).toMatch(/^[0-9a-f]{40}(-dirty)?$/);
+  expect(result.machine).toEqual({
+    os: expect.any(String),
+    cpus: expect.any(Number),
+    cpuModel: expect.any(String),
+    memoryBytes: expect.any(Number),
+    node: process.version,
+  });
+  expect(result.command).toBe('npm run bench -- interpreter --quick');
+  // Each figure beside its baseline, as a ratio, with its target and whether it was met.
+  const names = result.figures.map((f) => f.name);
+  expect(names).toEqual([expect.stringMatching(/^end-to-end p50/), 'end-to-end mean', 'worker CPU per run']);
+  for (const f of result.figures) {
+    expect(f.value).toBeGreaterThan(0);
+    expect(f.baseline).toBeGreaterThan(0);
+    expect(f.ratio).toBeCloseTo(f.value / f.baseline!, 1);
+    expect(f.target).toBe('ratio <= 1.10');
+    expect(typeof f.met).toBe('boolean');
+  }
+  // Every AWS call the runbook made was one the fake knows.
+  expect(result.details.fakeAwsUnknownCalls).toBeUndefined();
+  expect(result.details).toMatchObject({ runs: 2 });
+}, 90_000);
