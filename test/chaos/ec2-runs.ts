@@ -223,6 +223,21 @@ export async function checkRun(clients: { ec2: EC2Client; ssm: SSMClient }, run:
   }
 }
 
+/** checkRun for every run, a few at a time (moto answers tag-filtered describes slowly once it holds many runs). */
+export async function checkRuns(
+  clients: { ec2: EC2Client; ssm: SSMClient },
+  runs: Run[],
+  tally: Tally,
+  concurrency = 8,
+): Promise<void> {
+  const queue = [...runs];
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let r = queue.shift(); r; r = queue.shift()) await checkRun(clients, r, tally);
+    }),
+  );
+}
+
 export async function vpcGroups(ec2: EC2Client, vpcId: string, name: string) {
   const out = await ec2.send(
     new DescribeSecurityGroupsCommand({

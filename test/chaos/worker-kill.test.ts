@@ -8,7 +8,7 @@ import { testAws, type TestAws } from '../stack/aws';
 import { testTemporal, uniqueId, type TestTemporal } from '../stack/temporal';
 import { stateQuery, type ExecutionState } from '../../workflows/messages';
 import { FULL, pause, randomBetween, recordRow, size, Tally } from './chaos';
-import { checkRun, checkVpcs, closeRuns, driveRun, FATES, startRun, type Run } from './ec2-runs';
+import { checkRuns, checkVpcs, closeRuns, driveRun, FATES, startRun, type Run } from './ec2-runs';
 import { killAll, startWorkerProcess } from './processes';
 
 const RUNS = size(5, 100);
@@ -97,7 +97,7 @@ test(
     }
     await worker.kill9();
 
-    for (const r of runs) await checkRun(aws.clients, r, tally);
+    await checkRuns(aws.clients, runs, tally);
     await checkVpcs(aws.clients.ec2, runs, tally);
     await closeRuns(temporal.client, runs);
     const fates = FATES.map((f) => `${runs.filter((r) => r.fate === f).length} ${f}`).join(', ');
