@@ -9,6 +9,7 @@ import {
   condition,
   makeContinueAsNewFunc,
   getExternalWorkflowHandle,
+  metricMeter,
   log,
   ParentClosePolicy,
   patched,
@@ -200,9 +201,19 @@ export async function incidentWorkflow(input: IncidentInput): Promise<IncidentSt
 
   setHandler(incidentStateQuery, () => state);
 
+  // Admission no longer learns a delivery's outcome, so the incident counts them (dedup hits are `duplicate`). The
+  // SDK emits workflow metrics through the worker's runtime (FIREBREAK_TEMPORAL_METRICS_ADDRESS), never on replay,
+  // and they make no command. Drills are left out of the real metrics.
+  const deliveryCounter = metricMeter.createCounter(
+    'firebreak_alert_deliveries',
+    'deliveries',
+    'alert deliveries an incident handled, by outcome (duplicate: a redelivery already taken)',
+  );
+
   const receive = (alert: NormalisedAlert): AlertAck => {
     const ack = (outcome: AlertAck['outcome']): AlertAck => {
       state.lastDelivery = { deliveryId: alert.deliveryId, outcome, at: now() };
+      if (!state.drill) deliveryCounter.add(1, { outcome, source: alert.source });
       return acknowledgement(outcome);
     };
     const acknowledgement = (outcome: AlertAck['outcome']): AlertAck => ({
