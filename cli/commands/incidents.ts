@@ -9,6 +9,14 @@ import type { CommandContext } from '../index';
 import { canonicalJson, print, table, when } from '../output';
 
 type Item = Static<typeof ListResponse>['items'][number];
+interface ListOptions {
+  status?: string;
+  severity?: string;
+  type?: string;
+  drills?: boolean;
+  limit: string;
+  json?: boolean;
+}
 
 export function registerIncidents(program: Command, ctx: CommandContext): void {
   const incidents = program.command('incidents').description('incidents');
@@ -18,9 +26,10 @@ export function registerIncidents(program: Command, ctx: CommandContext): void {
     .option('--status <status>', 'only this status (opened, triaged, runbook-running, contained, resolved, ...)')
     .option('--severity <severity>', 'only this severity (SEV1 … SEV4)')
     .option('--type <type>', 'only this incident type')
+    .option('--drills', 'drill incidents (scheduled or run by `firebreak drill`) instead of real ones')
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'print them as JSON')
-    .action(async (opts: { status?: string; severity?: string; type?: string; limit: string; json?: boolean }) => {
+    .action(async (opts: ListOptions) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
       const api = ctx.api();
@@ -29,6 +38,7 @@ export function registerIncidents(program: Command, ctx: CommandContext): void {
       do {
         const q = new URLSearchParams({ pageSize: String(Math.min(500, limit - items.length)) });
         for (const key of ['status', 'severity', 'type'] as const) if (opts[key]) q.set(key, opts[key]!);
+        if (opts.drills) q.set('drill', 'true');
         if (token) q.set('pageToken', token);
         const page = await api.json<Static<typeof ListResponse>>(`/v1/incidents?${q}`);
         items.push(...page.items);

@@ -8,7 +8,13 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import { expr, type RunbookDefinition, type Step } from '../../runbooks/dsl/types';
 import { RunbookRegistry } from '../../runbooks/registry';
-import { approvalUpdate, RUNBOOK_WORKFLOW, rollbackUpdate, type RunbookWorkflowInput } from '../../workflows/messages';
+import {
+  approvalUpdate,
+  extendWindowUpdate,
+  RUNBOOK_WORKFLOW,
+  rollbackUpdate,
+  type RunbookWorkflowInput,
+} from '../../workflows/messages';
 import {
   closed,
   commander,
@@ -42,9 +48,11 @@ async function start(
   ctx: ScenarioContext,
   def: RunbookDefinition,
   params?: Record<string, unknown>,
+  extra?: Partial<RunbookWorkflowInput>,
 ): Promise<WorkflowHandle> {
   const loaded = new RunbookRegistry([def]).get(def.id)!;
   const input: RunbookWorkflowInput = {
+    ...extra,
     runbook: loaded.definition,
     digest: loaded.digest,
     params: params ?? { instanceId: ctx.nextInstance(), notifyTopicArn: ctx.env.topicArn },
@@ -73,11 +81,12 @@ function scenario(
   def: RunbookDefinition,
   drive: (h: WorkflowHandle) => Promise<unknown>,
   params?: (ctx: ScenarioContext) => Record<string, unknown>,
+  extra?: Partial<RunbookWorkflowInput>,
 ): Scenario {
   return {
     name,
     async run(ctx): Promise<Recorded[]> {
-      const handle = await start(ctx, def, params?.(ctx));
+      const handle = await start(ctx, def, params?.(ctx), extra);
       await drive(handle);
       await closed(handle);
       return [{ scenario: name, workflowId: handle.workflowId, description }];
@@ -96,6 +105,25 @@ export const runbookScenarios: Scenario[] = [
       await executionState(h, (s) => s.status === 'succeeded' && !!s.rollbackWindowUntil, 'rollback window');
       await h.executeUpdate(rollbackUpdate, { args: [{ reason: 'false positive', requestedBy: commander }] });
     },
+  ),
+  scenario(
+    'runbook-continue-as-new',
+    'ec2-compromise held in its rollback window, bounded at 3 messages a run: approved, the window extended 6 times (the execution continues as new twice or more), then released from the latest run',
+    ec2Compromise,
+    async (h) => {
+      await waitingApproval(h);
+      await decide(h, 'approve', 'isolate it');
+      await executionState(h, (s) => s.status === 'succeeded' && !!s.rollbackWindowUntil, 'rollback window');
+      for (let i = 1; i <= 6; i++) {
+        await h.executeUpdate(extendWindowUpdate, {
+          args: [{ reason: `investigation continues (${i})`, extendBy: '1h', requestedBy: commander }],
+        });
+      }
+      await executionState(h, (s) => (s.run ?? 1) >= 3, 'continued as new twice');
+      await h.executeUpdate(rollbackUpdate, { args: [{ reason: 'investigation closed', requestedBy: commander }] });
+    },
+    undefined,
+    { history: { maxMessages: 3 } },
   ),
   scenario(
     'runbook-rejected',
