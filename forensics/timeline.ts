@@ -12,6 +12,7 @@
  * A timeline spans every run of a workflow ID (continue-as-new); "state at a point" is the timeline of the history cut
  * at an event ID or a time.
  */
+import { alertSignal } from '../workflows/incident-messages';
 import { SA } from '../workflows/search-attributes';
 import {
   attributesOf,
@@ -638,22 +639,69 @@ class Builder {
     let severity = String(input.severity ?? '');
     const severityChanges: IncidentPart['severityChanges'] = [];
 
-    // Updates in the order they were accepted.
-    const ordered = [...this.updates.entries()]
-      .map(([updateId, u]) => ({ updateId, ...u, name: attributesOf(u.accepted.e).acceptedRequest?.input?.name }))
-      .sort((x, y) => this.events.indexOf(x.accepted) - this.events.indexOf(y.accepted));
+    // Updates in the order they were accepted, and alerts admitted as signals (0.3.0 on) in the order received.
+    const updates = [...this.updates.entries()].map(([updateId, u]) => ({
+      updateId,
+      ...u,
+      index: this.events.indexOf(u.accepted),
+      name: attributesOf(u.accepted.e).acceptedRequest?.input?.name as string | undefined,
+    }));
+    const alertSignals = this.events
+      .map((l, index) => ({ l, index }))
+      .filter(
+        ({ l }) => typeOf(l.e) === 'WORKFLOW_EXECUTION_SIGNALED' && attributesOf(l.e).signalName === alertSignal.name,
+      )
+      .map(({ l, index }) => ({
+        updateId: undefined,
+        accepted: l,
+        index,
+        name: 'alerts',
+        args: [firstPayload(attributesOf(l.e).input)] as unknown[],
+        result: undefined as unknown,
+      }));
+    const ordered = [...updates, ...alertSignals].sort((x, y) => x.index - y.index);
+    // A signal has no answer in history: its outcome is derived as the workflow decides it (workflows/incident.ts
+    // `receive`): a delivery ID seen before is a duplicate, the first alert opens, OK resolves once, a firing alert
+    // after a resolution re-opens. The Updates' recorded answers feed the same state, so both kinds interleave.
+    const seen = new Set<string>();
+    let taken = 0;
+    let resolved = false;
+    const derive = (alert: Record<string, any>): string => {
+      const id = String(alert.deliveryId ?? '');
+      if (seen.has(id)) return 'duplicate';
+      seen.add(id);
+      if (taken++ === 0) return 'opened';
+      if (alert.state === 'resolved') {
+        if (resolved) return 'already-resolved';
+        resolved = true;
+        return 'resolved';
+      }
+      if (resolved) {
+        resolved = false;
+        return 'reopened';
+      }
+      return 'refired';
+    };
     for (const u of ordered) {
       const eventId = idOf(u.accepted.e);
       const at = timeOf(u.accepted.e);
       if (u.name === 'alerts') {
         const batch = Array.isArray(u.args[0]) ? (u.args[0] as Record<string, any>[]) : [];
-        const acks = Array.isArray(u.result) ? (u.result as Record<string, any>[]) : [];
+        const acks = Array.isArray(u.result) ? (u.result as Record<string, any>[]) : undefined;
         batch.forEach((alert, i) => {
-          const outcome = acks[i]?.outcome as string | undefined;
+          const wasResolved = resolved;
+          const derived = derive(alert);
+          const outcome = acks ? (acks[i]?.outcome as string | undefined) : derived;
+          // An answered alert: the workflow's own word sets the state (older code kept some resolutions on a re-fire).
+          if (acks)
+            resolved =
+              outcome === 'resolved' ||
+              outcome === 'already-resolved' ||
+              (outcome !== 'reopened' && wasResolved && outcome !== 'opened');
           alerts.push({
             eventId,
             at,
-            updateId: u.updateId,
+            ...(u.updateId ? { updateId: u.updateId } : {}),
             deliveryId: String(alert.deliveryId ?? ''),
             source: String(alert.source ?? ''),
             ...(alert.via ? { via: String(alert.via) } : {}),
@@ -701,6 +749,7 @@ class Builder {
         });
         severity = String(change.severity);
       } else if (u.name === 'resolve') {
+        resolved = true;
         const req = (u.args[0] ?? {}) as Record<string, any>;
         resolutions.push({
           eventId,
@@ -886,5 +935,7 @@ function describeSignal(name: string, input: unknown): string {
   const a = (input ?? {}) as Record<string, any>;
   if (name === 'runbookProgress') return `: ${a.executionId} ${a.status}`;
   if (name === 'incidentNews') return `: alert ${a.alertState}`;
+  if (name === alertSignal.name && Array.isArray(input))
+    return `: ${(input as Record<string, any>[]).map((x) => `${x.source} "${x.name}" ${x.state}`).join(', ')}`;
   return '';
 }

@@ -100,17 +100,29 @@ test('a closed two-run incident is archived once, with correct checksums, spanni
     });
     const name = unique('archive');
     const instanceId = env.instances[0].instanceId;
+    const get = async (id: string) => (await api.inject({ method: 'GET', url: `/v1/incidents/${id}` })).json();
+    /** Delivers an alert; admission answers at once, so what became of it is read from the incident. */
     const post = async (state: 'firing' | 'resolved') => {
+      const deliveryId = randomUUID();
       const res = await api.inject({
         method: 'POST',
         url: '/v1/alerts',
         headers: { 'x-firebreak-secret': SECRET },
-        payload: { id: randomUUID(), name, state, resource: { type: 'ec2:instance', id: instanceId } },
+        payload: { id: deliveryId, name, state, resource: { type: 'ec2:instance', id: instanceId } },
       });
       expect(res.statusCode).toBe(202);
-      return res.json().results[0] as { incidentId: string; outcome: string; automation: { executionId: string } };
+      const { incidentId } = res.json().results[0] as { incidentId: string };
+      const seen = await poll(
+        `delivery ${deliveryId} handled`,
+        () => get(incidentId),
+        (b) => b.lastDelivery?.deliveryId === deliveryId && (state === 'resolved' || b.automation?.executionId),
+      );
+      return {
+        incidentId,
+        outcome: seen.lastDelivery.outcome as string,
+        automation: { executionId: seen.automation?.executionId as string },
+      };
     };
-    const get = async (id: string) => (await api.inject({ method: 'GET', url: `/v1/incidents/${id}` })).json();
 
     const opened = await post('firing');
     expect(opened.outcome).toBe('opened');
@@ -170,6 +182,12 @@ test('a closed two-run incident is archived once, with correct checksums, spanni
     const archivedTimeline = JSON.parse(readFileSync(path.join(dir, 'incident', 'timeline.json'), 'utf8'));
     expect(archivedTimeline.runs).toEqual(timeline.runs);
     expect(archivedTimeline.incident.alerts.length).toBe(3);
+    // Admitted as signals, the alerts' outcomes are read from history alone, as the incident decided them.
+    expect(archivedTimeline.incident.alerts.map((a: { outcome: string }) => a.outcome)).toEqual([
+      'opened',
+      'refired',
+      'resolved',
+    ]);
     expect(archivedTimeline.incident.status).toBe('closed');
     expect(archivedTimeline.incident.child).toMatchObject({ workflowId: opened.automation.executionId });
     const entryRuns = new Set(archivedTimeline.entries.map((e: { runId: string }) => e.runId));
