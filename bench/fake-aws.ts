@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 export interface FakeCall {
   /** Wall-clock milliseconds with sub-millisecond precision (performance.timeOrigin + now). */
   at: number;
-  service: 'ec2' | 'sns' | 'ssm' | 'sts' | 'mark';
+  service: 'ec2' | 'sns' | 'ssm' | 'sts' | 'autoscaling' | 'elbv2' | 'mark';
   action: string;
   /** The instance the call names, when it names one (or the mark's key). */
   key?: string;
@@ -101,6 +101,8 @@ function ec2Answer(action: string, p: URLSearchParams): string | undefined {
       return '<return>true</return>';
     case 'DescribeSnapshots':
       return '<snapshotSet/>';
+    case 'DescribeIamInstanceProfileAssociations':
+      return '<iamInstanceProfileAssociationSet/>';
     case 'CreateSnapshot':
       return (
         `<snapshotId>snap-${randomUUID().replace(/-/g, '').slice(0, 17)}</snapshotId>` +
@@ -214,6 +216,27 @@ export async function startFakeAws(): Promise<FakeAws> {
               'https://sts.amazonaws.com/doc/2011-06-15/',
               action,
               `<Arn>arn:aws:iam::${ACCOUNT}:user/bench</Arn><UserId>AIDABENCH</UserId><Account>${ACCOUNT}</Account>`,
+            ),
+          );
+      } else if (version === '2011-01-01' || version === '2015-12-01') {
+        // The capture's membership look-ups (activities/ec2-membership.ts): the bench's instances are in no Auto
+        // Scaling group and no target group.
+        const service = version === '2011-01-01' ? 'autoscaling' : 'elbv2';
+        record({ at, service, action, key });
+        const empty: Record<string, string> = {
+          DescribeAutoScalingInstances: '<AutoScalingInstances/>',
+          DescribeTargetGroups: '<TargetGroups/>',
+        };
+        if (empty[action] !== undefined)
+          return send(
+            200,
+            'text/xml',
+            queryXml(
+              service === 'autoscaling'
+                ? 'http://autoscaling.amazonaws.com/doc/2011-01-01/'
+                : 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/',
+              action,
+              empty[action],
             ),
           );
       } else {

@@ -45,6 +45,8 @@ test('the interpreter bench runs quickly against the fake AWS and writes a compl
   });
   expect(result.command).toBe('npm run bench -- interpreter --quick');
   // Each figure beside its baseline, as a ratio, with its target and whether it was met.
+  // A bench that broke writes its error instead of figures: show it.
+  expect((result as BenchResult & { failed?: string }).failed).toBeUndefined();
   const names = result.figures.map((f) => f.name);
   expect(names).toEqual([expect.stringMatching(/^end-to-end p50/), 'end-to-end mean', 'worker CPU per run']);
   for (const f of result.figures) {
