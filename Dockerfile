@@ -28,6 +28,8 @@ COPY forensics ./forensics
 COPY console ./console
 COPY scripts ./scripts
 COPY drills ./drills
+# The evidence store's default folder (FIREBREAK_EVIDENCE_DIR), writable by the runtime user; mount a volume there.
+RUN mkdir -p /app/.data/evidence && chown -R 1000:1000 /app/.data
 # The base image's `node` user (uid and gid 1000), numeric so that runtimes can check it is not root.
 USER 1000:1000
 ENV FIREBREAK_API_HOST=0.0.0.0 FIREBREAK_API_PORT=3000

@@ -4,7 +4,7 @@
  * chain of runs, oldest first), the timeline rebuilt from exactly those bytes, the evidence manifest, and SHA256SUMS
  * over them (`sha256sum -c SHA256SUMS` checks a copy). The same runs always give the same bytes.
  */
-import { canonicalJson } from '../cli/output';
+import { canonicalJson } from './canonical-json';
 import { serialiseHistory, sha256Hex, type RunHistory } from './history';
 import { evidenceOf } from './report';
 import { buildTimeline, type Timeline } from './timeline';
