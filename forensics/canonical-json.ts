@@ -17,4 +17,3 @@ function sortKeys(value: unknown): unknown {
   }
   return value;
 }
-

@@ -95,6 +95,10 @@ class Builder {
   private readonly statusChanges: { eventId: number; at: string; status: string }[] = [];
   private readonly updates = new Map<string, { accepted: Located; args: unknown[]; result?: unknown }>();
   private readonly events: Located[];
+  /** Each event's place across every run (event IDs restart at 1 in each run of a continue-as-new chain). */
+  private readonly order = new Map<HistoryEvent, number>();
+  /** The place of each status change's event. */
+  private readonly statusOrder = new Map<object, number>();
 
   constructor(
     private readonly allRuns: readonly RunHistory[],
@@ -102,6 +106,7 @@ class Builder {
     private readonly partial: boolean,
   ) {
     this.events = runs.flatMap((run) => run.history.events.map((e) => ({ run, e })));
+    this.events.forEach(({ e }, i) => this.order.set(e, i));
   }
 
   build(): Timeline {
@@ -274,7 +279,9 @@ class Builder {
           const field = a.searchAttributes?.indexedFields?.[SA.status.name];
           const status = field ? decodePayload(field) : undefined;
           if (typeof status === 'string') {
-            this.statusChanges.push({ eventId, at, status });
+            const change = { eventId, at, status };
+            this.statusChanges.push(change);
+            this.statusOrder.set(change, this.order.get(e)!);
             entry('status', `status ${status}`);
           }
           break;
@@ -433,7 +440,8 @@ class Builder {
       }
       cursor = Math.max(cursor, index + 1);
     };
-    const inForward = (eventId: number) => !rollingBack || eventId < rollingBack.eventId;
+    const placeOf = (change: object) => this.statusOrder.get(change)!;
+    const inForward = (e: HistoryEvent) => !rollingBack || this.order.get(e)! < placeOf(rollingBack);
     // The resource lock (0.2.0 on): its request activity is followed by a timer bounding the wait for the grant; that
     // timer belongs to no step.
     let lockWait = false;
@@ -457,7 +465,7 @@ class Builder {
         lockWait = true;
         continue;
       }
-      if (type === 'ACTIVITY_TASK_SCHEDULED' && byId.has(String(a.activityId)) && inForward(idOf(e))) {
+      if (type === 'ACTIVITY_TASK_SCHEDULED' && byId.has(String(a.activityId)) && inForward(e)) {
         const { step, index } = byId.get(String(a.activityId))!;
         passTo(index);
         openWait = undefined;
@@ -481,7 +489,7 @@ class Builder {
             cancelled: 'failed',
           }[act.status];
         } else if (act.status === 'failed' || act.status === 'timed-out') step.status = 'failed';
-      } else if (type === 'TIMER_STARTED' && inForward(idOf(e))) {
+      } else if (type === 'TIMER_STARTED' && inForward(e)) {
         const timer = this.timerByEvent.get(`${run.runId}/${e.eventId}`)!;
         if (lockWait) {
           lockWait = false;
@@ -492,7 +500,7 @@ class Builder {
           timer.purpose = `escalation:${steps[openGate].id}`;
           continue;
         }
-        if (succeededAt && idOf(e) > succeededAt.eventId) {
+        if (succeededAt && this.order.get(e)! > placeOf(succeededAt)) {
           timer.purpose = 'rollback-window';
           continue;
         }
@@ -515,10 +523,10 @@ class Builder {
     }
 
     // Approval and wait steps: settled by decisions, deadlines or what came after.
-    const lastForwardEvent = rollingBack?.eventId ?? Number.MAX_SAFE_INTEGER;
+    const lastForwardEvent = rollingBack ? placeOf(rollingBack) : Number.MAX_SAFE_INTEGER;
     const laterProgress = (index: number) =>
       steps.some((s, i) => i > index && s.status !== 'pending' && s.status !== 'skipped') ||
-      (succeededAt !== undefined && succeededAt.eventId < lastForwardEvent);
+      (succeededAt !== undefined && placeOf(succeededAt) < lastForwardEvent);
     steps.forEach((step, index) => {
       const def = definitionSteps[index];
       const timers = this.timers.filter((t) => t.purpose === `${step.kind}:${step.id}`);
@@ -616,7 +624,7 @@ class Builder {
       signals: this.signalsReceived(),
     };
     if (rollingBack) {
-      const settled = this.statusChanges.find((c) => c.eventId > rollingBack.eventId);
+      const settled = this.statusChanges.find((c) => placeOf(c) > placeOf(rollingBack));
       const ends = rollbackActs.map((s) => s.rollback!.closedAt).filter((t): t is string => !!t);
       part.rollback = {
         trigger: rollbackTrigger(part, cancel !== undefined),

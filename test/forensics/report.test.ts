@@ -26,11 +26,24 @@ const update = (name: string, update: string) =>
       e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED' && attrs(e).acceptedRequest.input.name === update,
   );
 
+/** Alert batches as delivered: `alerts` Updates (0.2.0 and before) or `alertDeliveries` signals (0.3.0 on). */
+const alertBatches = (name: string): { event: Event; alerts: Record<string, any>[] }[] =>
+  events(name).flatMap((e) => {
+    if (
+      e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED' &&
+      attrs(e).acceptedRequest.input.name === 'alerts'
+    )
+      return [{ event: e, alerts: decode(attrs(e).acceptedRequest.input.args.payloads[0]) }];
+    if (e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED' && attrs(e).signalName === 'alertDeliveries')
+      return [{ event: e, alerts: decode(attrs(e).input.payloads[0]) }];
+    return [];
+  });
+
 test('report of an incident whose runbook was approved and contained, resolved by the alarm', () => {
   const name = 'incident-runbook-resolved';
   const report = buildReport(timeline(name), timeline(`${name}.runbook`));
   const opened = Date.parse(events(name)[0].eventTime);
-  const firstAlert = decode(attrs(update(name, 'alerts')[0]).acceptedRequest.input.args.payloads[0])[0];
+  const firstAlert = alertBatches(name)[0].alerts[0];
 
   // Decision: its time is the Update's result (the workflow's clock), its principal the Update's argument.
   const decisionEvent = update(`${name}.runbook`, 'decideApproval')[0];
@@ -46,9 +59,7 @@ test('report of an incident whose runbook was approved and contained, resolved b
       e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED' &&
       decode(attrs(e).input.payloads[0]).status === 'succeeded',
   )[0];
-  const resolvedAlert = update(name, 'alerts').find(
-    (e) => decode(attrs(e).acceptedRequest.input.args.payloads[0])[0].state === 'resolved',
-  )!;
+  const resolvedAlert = alertBatches(name).find((b) => b.alerts[0].state === 'resolved')!.event;
 
   expect(report.incidentId).toBe(decode(attrs(events(name)[0]).input.payloads[0]).incidentId);
   expect(report.title).toBe(firstAlert.title);

@@ -37,6 +37,26 @@ const updates = (name: string, update: string) =>
     .map((e) => ({ event: e, args: decode(attrs(e).acceptedRequest.input.args.payloads[0]) }));
 
 const runbookScenarios = release.histories.filter((h) => h.entry.workflowType === 'runbookWorkflow');
+/** A scenario's runs, oldest first: `<name>` alone, or `<name>.run-1`, `<name>.run-2`, … when it continued as new. */
+const chainBase = (name: string) => name.replace(/\.run-\d+$/, '');
+const chain = (base: string) =>
+  release.histories
+    .filter((h) => h.entry.scenario === base || h.entry.scenario.startsWith(`${base}.run-`))
+    .map((h) => h.entry.scenario)
+    .sort((a, b) => Number(a.split('.run-')[1] ?? 0) - Number(b.split('.run-')[1] ?? 0));
+const runbookChains = [...new Set(runbookScenarios.map((h) => chainBase(h.entry.scenario)))];
+/** Alert batches as delivered: `alerts` Updates (0.2.0 and before) or `alertDeliveries` signals (0.3.0 on). */
+const alertsSent = (name: string): Record<string, any>[] =>
+  eventsOf(name).flatMap((e) => {
+    if (
+      e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED' &&
+      attrs(e).acceptedRequest.input.name === 'alerts'
+    )
+      return decode(attrs(e).acceptedRequest.input.args.payloads[0]);
+    if (e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED' && attrs(e).signalName === 'alertDeliveries')
+      return decode(attrs(e).input.payloads[0]);
+    return [];
+  });
 
 test.each(runbookScenarios.map((h) => h.entry.scenario))(
   "%s: where it acted: its target's account and region, else the worker's own as its lock request resolved them",
@@ -63,17 +83,20 @@ test.each(runbookScenarios.map((h) => h.entry.scenario))(
   },
 );
 
-test.each(runbookScenarios.map((h) => h.entry.scenario))(
-  '%s: step states, attempts, decisions and compensations equal what the workflow itself reported',
-  (name) => {
-    const t = buildTimeline([runOf(name)]);
+test.each(runbookChains)(
+  '%s: step states, attempts, decisions and compensations equal what the workflow itself reported (every run)',
+  (base) => {
+    const names = chain(base);
+    const name = names.at(-1)!;
+    const t = buildTimeline(names.map(runOf));
     const result = resultOf(name);
     expect(t.kind).toBe('execution');
-    expect(t.runs[0].historySha256).toBe(scenario(name).entry.sha256);
-    expect(t.runs[0].eventCount).toBe(scenario(name).entry.eventCount);
+    expect(t.runs.map((r) => [r.historySha256, r.eventCount])).toEqual(
+      names.map((n) => [scenario(n).entry.sha256, scenario(n).entry.eventCount]),
+    );
     expect(t.outcome.workflowStatus).toBe(scenario(name).entry.status.toLowerCase().replace('canceled', 'cancelled'));
-    // The pinned definition is the start event's input, whatever runbooks/ holds today.
-    const input = decode(attrs(eventsOf(name)[0]).input.payloads[0]);
+    // The pinned definition is the first start event's input, whatever runbooks/ holds today.
+    const input = decode(attrs(eventsOf(names[0])[0]).input.payloads[0]);
     expect(t.execution!.runbook).toEqual({
       id: input.runbook.id,
       version: input.runbook.version,
@@ -236,10 +259,17 @@ test('state at a point: by event ID and by time, the steps as they stood then', 
 test('incident: alerts with their acks, flapping resolution withdrawn, the child runbook', () => {
   const name = 'incident-flapping-rolled-back';
   const t = buildTimeline([runOf(name)]);
-  const sent = updates(name, 'alerts').flatMap((u) => u.args);
+  const sent = alertsSent(name);
   expect(t.incident!.alerts.map((a) => [a.deliveryId, a.state, a.name])).toEqual(
     sent.map((a: any) => [a.deliveryId, a.state, a.name]),
   );
+  // Outcomes (recorded answers, or derived from a signal's place in history) agree with the incident's own counts.
+  const final = resultOf(name);
+  const outcomes = t.incident!.alerts.map((a) => a.outcome);
+  expect(outcomes.filter((o) => o === 'refired' || o === 'reopened').length).toBe(final.refiredCount);
+  expect(outcomes.filter((o) => o === 'duplicate').length).toBe(final.duplicateCount);
+  expect(outcomes.filter((o) => o === 'reopened').length).toBe(final.reopenedCount ?? 0);
+  expect(outcomes[0]).toBe('opened');
   const resolutions = t.incident!.resolutions;
   expect(resolutions.map((r) => [r.kind, !!r.withdrawnAt])).toEqual([
     ['alert', true],
