@@ -14,6 +14,7 @@ import type { SeedResult } from '../../scripts/seed';
 import { fixture } from '../alerts/helpers';
 import { DEFAULT_ACCOUNT, emulatorConfig, testAws, unique, type TestAws } from '../stack/aws';
 import { testTemporal, withWorker, type TestTemporal } from '../stack/temporal';
+import { poll } from '../stack/poll';
 
 const SECRET = 'one-instance-secret-0123456789';
 
@@ -30,16 +31,6 @@ afterAll(async () => {
   await temporal?.close();
   aws?.close();
 });
-
-async function poll<T>(what: string, get: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 150_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: timed out; last ${JSON.stringify(v).slice(0, 3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 async function groupsOf(instanceId: string): Promise<string[][]> {
   const out = await aws.clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));

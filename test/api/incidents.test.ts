@@ -17,6 +17,7 @@ import { approvalUpdate, rollbackUpdate } from '../../workflows/messages';
 import { fixture } from '../alerts/helpers';
 import { testAws, unique, type TestAws } from '../stack/aws';
 import { commander, testTemporal, withWorker, type TestTemporal } from '../stack/temporal';
+import { poll } from '../stack/poll';
 
 const SECRET = 'incident-tests-shared-secret-0123';
 
@@ -123,16 +124,6 @@ async function post(api: FastifyInstance, name: string, state: 'firing' | 'resol
   });
   expect(res.statusCode).toBe(202);
   return res.json().results[0];
-}
-
-async function poll<T>(what: string, get: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: timed out; last ${JSON.stringify(v).slice(0, 3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 const incident = (api: FastifyInstance, id: string, done: (b: any) => boolean, query = '') =>

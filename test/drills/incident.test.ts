@@ -13,6 +13,7 @@ import { RunbookRegistry } from '../../runbooks/registry';
 import { SA } from '../../workflows/search-attributes';
 import { emulatorConfig, unique } from '../stack/aws';
 import { testTemporal, type TestTemporal } from '../stack/temporal';
+import { poll } from '../stack/poll';
 
 let temporal: TestTemporal;
 beforeAll(async () => {
@@ -30,16 +31,6 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
   }
   return undefined;
-}
-
-async function poll<T>(what: string, get: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: timed out; last ${JSON.stringify(v).slice(0, 1500)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 it('a drill is an incident marked as a drill: listed on request, never counted', async () => {

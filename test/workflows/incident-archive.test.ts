@@ -19,6 +19,7 @@ import type { SeedResult } from '../../scripts/seed';
 import { archiveWorkflowId } from '../../workflows/archive';
 import { testAws, unique, type TestAws } from '../stack/aws';
 import { testTemporal, withWorker, type TestTemporal } from '../stack/temporal';
+import { poll } from '../stack/poll';
 
 const SECRET = 'archive-test-secret-0123456789';
 
@@ -59,16 +60,6 @@ const tagging = defineRunbook({
     },
   ],
 });
-
-async function poll<T>(what: string, get: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: timed out; last ${JSON.stringify(v).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Every file under `dir`, relative, with its modification time. */
 function listing(dir: string): Record<string, number> {

@@ -17,6 +17,7 @@ import type { SeedResult } from '../../scripts/seed';
 import { approvalUpdate } from '../../workflows/messages';
 import { testAws, unique, type TestAws } from '../stack/aws';
 import { commander, testTemporal, withWorker, type TestTemporal } from '../stack/temporal';
+import { poll } from '../stack/poll';
 
 const SECRET = 'continue-as-new-secret-0123456789';
 const LIMITS = { maxUpdates: 20, dedupMaxIds: 1_000 };
@@ -57,16 +58,6 @@ const gated = defineRunbook({
     { id: 'approve', kind: 'approval', title: 'Go on?', timeout: '1h', onTimeout: 'reject' },
   ],
 });
-
-async function poll<T>(what: string, get: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: timed out; last ${JSON.stringify(v).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Every run of the workflow ID, as visibility lists them (continued-as-new ones included). */
 async function runsOf(workflowId: string) {

@@ -22,6 +22,7 @@ import { approvalUpdate, incidentNewsSignal, RejectionType, type ExecutionState 
 import { fixture } from '../alerts/helpers';
 import { DEFAULT_ACCOUNT, emulatorConfig, testAws, unique, type TestAws } from '../stack/aws';
 import { commander, startRunbook, testTemporal, waitForState, withWorker, type TestTemporal } from '../stack/temporal';
+import { poll } from '../stack/poll';
 
 const SECRET = 'runbook-can-secret-0123456789';
 
@@ -51,16 +52,6 @@ function app(taskQueue: string, maxMessages: number): Promise<FastifyInstance> {
     alerts: { webhookSecret: SECRET, webhookHeader: 'x-firebreak-secret' },
     executionHistory: { maxMessages },
   });
-}
-
-async function poll<T>(what: string, get: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (done(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: timed out; last ${JSON.stringify(v).slice(0, 3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Every run of the workflow ID, as visibility lists them (continued-as-new ones included). */
