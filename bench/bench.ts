@@ -25,3 +25,22 @@ export interface Bench {
 /** The SNS topic the API's incidents notify, and the EventBridge shared secret, in the benches' API process. */
 export const BENCH_TOPIC = 'arn:aws:sns:us-east-1:111122223333:firebreak-bench';
 export const BENCH_SECRET = 'bench-eventbridge-shared-secret-0123456789';
+
+/**
+ * The runbook execution an incident started: admission answers before the incident runs (signal-with-start), so the
+ * execution is read from the incident once it names one; undefined when it has none within `timeoutMs`.
+ */
+export async function executionOfIncident(
+  apiUrl: string,
+  incidentId: string,
+  timeoutMs = 60_000,
+): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${apiUrl}/v1/incidents/${encodeURIComponent(incidentId)}`);
+    const body = (await res.json().catch(() => undefined)) as { automation?: { executionId?: string } } | undefined;
+    if (res.status === 200 && body?.automation?.executionId) return body.automation.executionId;
+    await new Promise((r) => setTimeout(r, 200)); // polling the incident, not waiting for a time
+  }
+  return undefined;
+}

@@ -8,11 +8,16 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createClientFactory } from '../activities/clients';
 import type { ActionActivities } from '../activities/schemas';
+import { loadConfig } from '../config/env';
 import { createWorker } from '../worker/worker';
 
 export interface WorkerStats {
   cpu: NodeJS.CpuUsage;
   rss: number;
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> {
+  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Pick<T, K>;
 }
 
 async function main(): Promise<void> {
@@ -25,6 +30,13 @@ async function main(): Promise<void> {
     taskQueue: process.env.BENCH_TASK_QUEUE!,
     awsRegion: 'us-east-1',
     awsEndpoint: endpoint,
+    // The worker's capacity as a deployment gets it by default (config/env.ts), not the SDK's own defaults.
+    ...pick(loadConfig({}), [
+      'workerMaxActivities',
+      'workerMaxSlowActivities',
+      'workerMaxWorkflowTasks',
+      'workerMaxCachedWorkflows',
+    ]),
   };
   Runtime.install({
     logger: new DefaultLogger('ERROR'),

@@ -92,6 +92,7 @@ export const ConfigSchema = Type.Object({
   workerMaxActivities: Type.Integer({ minimum: 1, maximum: 10_000 }),
   workerMaxSlowActivities: Type.Integer({ minimum: 1, maximum: 10_000 }),
   workerMaxWorkflowTasks: Type.Integer({ minimum: 2, maximum: 10_000 }),
+  workerMaxCachedWorkflows: Type.Integer({ minimum: 0, maximum: 100_000 }),
   /** Which queues this worker process serves: both (default), or one, to scale each queue's workers on its own. */
   workerQueues: Type.Union([Type.Literal('all'), Type.Literal('fast'), Type.Literal('slow')]),
   /** API: how long a resolved incident stays open, so that its alert firing again re-opens it (0: close at once). */
@@ -147,6 +148,12 @@ export const DEFAULT_METRICS_CACHE = '15s';
 export const DEFAULT_WORKER_MAX_ACTIVITIES = 100;
 export const DEFAULT_WORKER_MAX_SLOW_ACTIVITIES = 50;
 export const DEFAULT_WORKER_MAX_WORKFLOW_TASKS = 40;
+/**
+ * Workflows kept in the worker's memory between their tasks. Most of firebreak's workflows wait for days (a gate, a
+ * rollback window, an open incident) and each cached one costs about a megabyte of worker memory (docs/BENCHMARKS.md);
+ * one evicted from the cache is replayed from its history at its next task instead.
+ */
+export const DEFAULT_WORKER_MAX_CACHED_WORKFLOWS = 400;
 export const DEFAULT_EVIDENCE_DIR = '.data/evidence';
 
 /** A duration in the `ms` format (`90s`, `10m`, or plain milliseconds) as milliseconds; NaN when unreadable. */
@@ -232,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     workerMaxActivities: int(env.FIREBREAK_WORKER_MAX_ACTIVITIES, DEFAULT_WORKER_MAX_ACTIVITIES),
     workerMaxSlowActivities: int(env.FIREBREAK_WORKER_MAX_SLOW_ACTIVITIES, DEFAULT_WORKER_MAX_SLOW_ACTIVITIES),
     workerMaxWorkflowTasks: int(env.FIREBREAK_WORKER_MAX_WORKFLOW_TASKS, DEFAULT_WORKER_MAX_WORKFLOW_TASKS),
+    workerMaxCachedWorkflows: int(env.FIREBREAK_WORKER_MAX_CACHED_WORKFLOWS, DEFAULT_WORKER_MAX_CACHED_WORKFLOWS),
     workerQueues: env.FIREBREAK_WORKER_QUEUES || 'all',
     incidentReopenGraceMs: duration(env.FIREBREAK_INCIDENT_REOPEN_GRACE, DEFAULT_INCIDENT_REOPEN_GRACE),
     temporalTls: tls.certPath || tls.keyPath || tls.caPath || tls.serverName ? tls : undefined,
@@ -277,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     workerMaxActivities: 'FIREBREAK_WORKER_MAX_ACTIVITIES',
     workerMaxSlowActivities: 'FIREBREAK_WORKER_MAX_SLOW_ACTIVITIES',
     workerMaxWorkflowTasks: 'FIREBREAK_WORKER_MAX_WORKFLOW_TASKS',
+    workerMaxCachedWorkflows: 'FIREBREAK_WORKER_MAX_CACHED_WORKFLOWS',
     workerQueues: 'FIREBREAK_WORKER_QUEUES',
     incidentReopenGraceMs: 'FIREBREAK_INCIDENT_REOPEN_GRACE',
     temporalTls: 'FIREBREAK_TEMPORAL_TLS_*',
@@ -296,7 +305,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: { api?: b
     alertsPerAddress: 'FIREBREAK_RATE_LIMIT_ALERTS',
   };
   const durationKeys = ['workerShutdownGraceMs', 'incidentReopenGraceMs', 'metricsCacheMs', 'namespaceRetentionMs'];
-  const countKeys = ['workerMaxActivities', 'workerMaxSlowActivities', 'workerMaxWorkflowTasks'];
+  const countKeys = [
+    'workerMaxActivities',
+    'workerMaxSlowActivities',
+    'workerMaxWorkflowTasks',
+    'workerMaxCachedWorkflows',
+  ];
   const raw = (key: string) =>
     durationKeys.includes(key) || countKeys.includes(key)
       ? env[names[key]] // the value as written, not its NaN

@@ -34,6 +34,7 @@ export interface WorkerDeps {
         | 'workerMaxActivities'
         | 'workerMaxSlowActivities'
         | 'workerMaxWorkflowTasks'
+        | 'workerMaxCachedWorkflows'
         | 'workerQueues'
         | 'evidenceDir'
       >
@@ -122,6 +123,10 @@ export async function createWorker(deps: WorkerDeps): Promise<FirebreakWorker> {
             : {}),
           ...(config.workerMaxWorkflowTasks !== undefined
             ? { maxConcurrentWorkflowTaskExecutions: config.workerMaxWorkflowTasks }
+            : {}),
+          // Bounds the worker's memory however many workflows wait (unset, tests: the SDK's default).
+          ...(config.workerMaxCachedWorkflows !== undefined
+            ? { maxCachedWorkflows: config.workerMaxCachedWorkflows }
             : {}),
         });
   const slow =

@@ -10,7 +10,7 @@ import { WithStartWorkflowOperation } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { eventBridgeFinding, newInstanceId, post, snsAlarm, type Delivery } from '../alerts';
 import { BASELINE_PARENT, baselineAlertSignal, baselineAlertUpdate } from '../baseline/workflows';
-import type { Bench } from '../bench';
+import { executionOfIncident, type Bench } from '../bench';
 import { now, type FakeCall } from '../fake-aws';
 import { figure, percentiles, progress, type Figure, type Percentiles } from '../report';
 import type { BenchStack } from '../stack';
@@ -148,13 +148,17 @@ async function firebreakRun(stack: BenchStack, format: 'sns' | 'eventbridge', ra
     const median = done.map((r) => ({ r, l: first.first.get(r.instanceId)! - r.sentAt })).sort((a, b) => a.l - b.l)[
       Math.floor(done.length / 2)
     ]?.r;
+    const medianExecution =
+      median && 'incidentId' in median
+        ? (median.executionId ?? (await executionOfIncident(stack.apiUrl, median.incidentId!)))
+        : undefined;
     const breakdown =
-      median && 'incidentId' in median && median.executionId
+      median && 'incidentId' in median && medianExecution
         ? await historyBreakdown(stack, median.sentAt, {
             answered: median.answeredAt!,
             firstAwsCall: first.first.get(median.instanceId)!,
             incidentId: median.incidentId!,
-            executionId: median.executionId,
+            executionId: medianExecution,
           })
         : undefined;
     const mut = results

@@ -4,7 +4,7 @@
  * and the time to approve every gate through the API and drain (every runbook execution completed).
  */
 import { newInstanceId, post, snsAlarm } from '../alerts';
-import type { Bench } from '../bench';
+import { executionOfIncident, type Bench } from '../bench';
 import { now } from '../fake-aws';
 import { figure, pool, progress, until } from '../report';
 import type { BenchStack } from '../stack';
@@ -50,7 +50,7 @@ export const openIncidents: Bench = {
             redeliveries++;
             res = await post(stack.apiUrl, delivery, now);
           }
-          if (res.status === 202) return res.body?.automation?.executionId as string | undefined;
+          if (res.status === 202) return executionOfIncident(stack.apiUrl, res.body?.incidentId as string, 300_000);
           const why = `${res.status} ${res.body?.error?.code ?? ''}`.trim();
           refusals[why] = (refusals[why] ?? 0) + 1;
           return undefined;

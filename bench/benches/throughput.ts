@@ -90,7 +90,8 @@ export const throughput: Bench = {
       const instanceId = newInstanceId();
       sent.add(instanceId);
       const res = await post(stack.apiUrl, eventBridgeFinding({ instanceId }), now);
-      if (res.status === 202 && res.body?.outcome === 'opened') opened++;
+      // Admitted (signal-with-start); each delivery names a new instance, so each opens an incident.
+      if (res.status === 202 && res.body?.outcome === 'accepted') opened++;
       else {
         const why = `${res.status} ${res.body?.error?.code ?? res.body?.outcome ?? ''}`.trim();
         refusals[why] = (refusals[why] ?? 0) + 1;

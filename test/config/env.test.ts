@@ -12,6 +12,7 @@ import {
   DEFAULT_WORKER_MAX_ACTIVITIES,
   DEFAULT_WORKER_MAX_SLOW_ACTIVITIES,
   DEFAULT_WORKER_MAX_WORKFLOW_TASKS,
+  DEFAULT_WORKER_MAX_CACHED_WORKFLOWS,
   loadConfig,
 } from '../../config/env';
 
@@ -178,6 +179,12 @@ test('worker capacity: slot limits per queue and the queues served, with default
     // The SDK needs two workflow task slots (the sticky and the normal queue).
     expect.stringMatching(/^FIREBREAK_WORKER_MAX_WORKFLOW_TASKS: .* \(got "1"\)$/),
     expect.stringMatching(/^FIREBREAK_WORKER_QUEUES: .* \(got "both"\)$/),
+  ]);
+  // The workflow cache: a whole number, 0 (no cache: every task replays) allowed.
+  expect(cfg.workerMaxCachedWorkflows).toBe(DEFAULT_WORKER_MAX_CACHED_WORKFLOWS);
+  expect(loadConfig({ FIREBREAK_WORKER_MAX_CACHED_WORKFLOWS: '0' }).workerMaxCachedWorkflows).toBe(0);
+  expect(details({ FIREBREAK_WORKER_MAX_CACHED_WORKFLOWS: '-1' })).toEqual([
+    expect.stringMatching(/^FIREBREAK_WORKER_MAX_CACHED_WORKFLOWS: .* \(got "-1"\)$/),
   ]);
 });
 
