@@ -65,7 +65,10 @@ test(
           );
         }
         await Promise.all(
-          runs.map((r) => driveRun(temporal.client, r, 10 * 60_000).catch((err) => (r.error = String(err)))),
+          // Within the test's own timeout, so a run that stalls is reported with its state, not as a jest timeout.
+          runs.map((r) =>
+            driveRun(temporal.client, r, (FULL ? 25 : 4) * 60_000).catch((err) => (r.error = String(err))),
+          ),
         );
       });
     } finally {
