@@ -24,6 +24,7 @@ import {
   type RunbookHandle,
   type TestTemporal,
 } from '../stack/temporal';
+import { poll } from '../stack/poll';
 
 let aws: TestAws;
 let temporal: TestTemporal;
@@ -120,8 +121,12 @@ async function containTwice(env: SeedResult, taskQueue: string) {
     executionId: a.workflowId,
     state: { networkInterfaces: [{ groupIds: expect.arrayContaining(instance.groupIds) }] },
   });
-  const record = await temporal.client.workflow.getHandle(recordId(instance.instanceId)).query(resourceRecordQuery);
-  expect(record.holder).toBeUndefined();
+  // The release is a signal to the record: the execution may report it before the record has handled it.
+  const record = await poll(
+    'the record released by B',
+    () => temporal.client.workflow.getHandle(recordId(instance.instanceId)).query(resourceRecordQuery),
+    (r) => r.holder === undefined,
+  );
   expect(record.containments.map((c) => c.executionId)).toEqual([a.workflowId, b.workflowId]);
   expect(record.original?.executionId).toBe(a.workflowId);
   return { a, b, original, quarantineId: quarantine.quarantineGroupId };
