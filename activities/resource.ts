@@ -5,19 +5,32 @@
  */
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { Context } from '@temporalio/activity';
+import { WithStartWorkflowOperation } from '@temporalio/client';
 import {
   lockRequestSignal,
+  lockRequestUpdate,
   OWN,
   RESOURCE_WORKFLOW,
   resourceWorkflowId,
+  type LockGrant,
   type LockRequest,
   type ResourceKey,
 } from '../workflows/resource-messages';
 import { classifyAwsError } from './errors';
 
 export interface ResourceActivities {
-  /** @returns the record's workflow ID, under the resolved key: the one the execution signals from then on. */
-  'resource.requestLock'(input: { key: ResourceKey; request: LockRequest }): Promise<{ workflowId: string }>;
+  /**
+   * `requestId` (executions with the `resource-lock-answer` patch): ask by Update-with-Start under that Update ID and
+   * return the grant when the resource was free; without it, by signal-with-start, the grant following as a signal.
+   * The ID is unique per request, so an attempt retried after a lost answer gets the first attempt's answer.
+   * @returns the record's workflow ID, under the resolved key (the one the execution signals from then on), and
+   *   the grant when it came in the answer.
+   */
+  'resource.requestLock'(input: {
+    key: ResourceKey;
+    request: LockRequest;
+    requestId?: string;
+  }): Promise<{ workflowId: string; granted?: LockGrant }>;
 }
 
 /** The worker's own account and region: what an execution that names no target acts in. */
@@ -62,9 +75,23 @@ export async function resolveResourceKey(key: ResourceKey, own: OwnTarget): Prom
  */
 export function createResourceActivities(taskQueue: string, own?: OwnTarget): ResourceActivities {
   return {
-    async 'resource.requestLock'({ key, request }) {
+    async 'resource.requestLock'({ key, request, requestId }) {
       const workflowId = resourceWorkflowId(own ? await resolveResourceKey(key, own) : key);
-      await Context.current().client.workflow.signalWithStart(RESOURCE_WORKFLOW, {
+      const { client } = Context.current();
+      if (requestId) {
+        const { granted } = await client.workflow.executeUpdateWithStart(lockRequestUpdate, {
+          args: [request],
+          updateId: requestId,
+          startWorkflowOperation: new WithStartWorkflowOperation(RESOURCE_WORKFLOW, {
+            workflowId,
+            taskQueue,
+            args: [],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+          }),
+        });
+        return granted ? { workflowId, granted } : { workflowId };
+      }
+      await client.workflow.signalWithStart(RESOURCE_WORKFLOW, {
         workflowId,
         taskQueue,
         args: [],

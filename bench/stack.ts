@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../worker/bundle';
 import { EMULATOR_CREDENTIALS, freePort, ROOT, startMoto, startTemporal, stopProcess } from '../scripts/stack';
 import { selfSignedCertificate, type TestCertificate } from '../test/alerts/helpers';
 import { startFakeAws, type FakeAws } from './fake-aws';
@@ -52,8 +53,9 @@ const quietLogger = {
   error: (m: string) => console.error(m),
 };
 
-async function bundle(file: string, out: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: file, logger: quietLogger });
+/** firebreak's bundle as the worker builds it (worker/bundle.ts); the baseline's plain. */
+async function bundle(file: string, out: string, options: { preloadModules?: string[] } = {}): Promise<string> {
+  const { code } = await bundleWorkflowCode({ workflowsPath: file, logger: quietLogger, ...options });
   const target = path.join(DATA_DIR, out);
   writeFileSync(target, code);
   return target;
@@ -62,7 +64,12 @@ async function bundle(file: string, out: string): Promise<string> {
 function startProc(script: string, env: NodeJS.ProcessEnv, log: string): Promise<Proc> {
   return new Promise((resolve, reject) => {
     const proc = fork(path.join(__dirname, script), [], {
-      execArgv: ['--import', 'tsx'],
+      // BENCH_CPU_PROF=<dir>: each process writes a V8 CPU profile there on exit (what a missed target is profiled with).
+      execArgv: [
+        '--import',
+        'tsx',
+        ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      ],
       env: {
         ...process.env,
         ...EMULATOR_CREDENTIALS,
@@ -128,7 +135,7 @@ export async function startStack(opts: StackOptions): Promise<BenchStack> {
       ? undefined
       : startTemporal({ port: temporalPort, logFile: path.join(DATA_DIR, 'temporal.log') }),
     opts.aws === 'moto' ? startMoto({ port: motoPort, logFile: path.join(DATA_DIR, 'moto.log') }) : undefined,
-    opts.firebreakBundle ?? bundle(require.resolve('../workflows'), 'firebreak-bundle.js'),
+    opts.firebreakBundle ?? bundle(WORKFLOWS_PATH, 'firebreak-bundle.js', BUNDLER_OPTIONS),
     bundle(require.resolve('./baseline/workflows'), `baseline-bundle-${process.pid}.js`),
   ]);
   const temporalAddress = opts.temporalAddress ?? `127.0.0.1:${temporalPort}`;

@@ -2,7 +2,8 @@
  * The drill runner: a worker on the `firebreak-drills` task queue that runs scheduled drills (drillWorkflow and its
  * activity). Each drill then runs its own short-lived worker for the runbook, from one workflow bundle built here.
  */
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflows } from '../worker/bundle';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { RunbookRegistry } from '../runbooks/registry';
 import { createDrillActivities } from './activities';
@@ -21,8 +22,7 @@ export interface DrillRunnerOptions {
 }
 
 export async function createDrillRunner(opts: DrillRunnerOptions): Promise<Worker> {
-  const workflowBundle =
-    opts.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows') }));
+  const workflowBundle = opts.workflowBundle ?? (await bundleWorkflows());
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,

@@ -11,6 +11,7 @@
  */
 import type { WorkflowHandle } from '@temporalio/client';
 import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
+import { BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../worker/bundle';
 
 export interface HistorySource {
   /** How reports name the history: a file, a corpus scenario, a workflow ID. */
@@ -44,7 +45,10 @@ export interface ReplayVerdict {
 }
 
 /** The workflows as the worker bundles them (workflows/index.ts), when no bundle is given. */
-export const DEFAULT_REPLAY_OPTIONS: ReplayWorkerOptions = { workflowsPath: require.resolve('../workflows') };
+export const DEFAULT_REPLAY_OPTIONS: ReplayWorkerOptions = {
+  workflowsPath: WORKFLOWS_PATH,
+  bundlerOptions: BUNDLER_OPTIONS,
+};
 
 /**
  * Replays each history against the workflow code (a prebuilt bundle, or the workflows bundled now) and returns one

@@ -92,6 +92,9 @@ class Builder {
   private readonly scheduled = new Map<string, ActivityRun & { runId: string }>();
   private readonly timerByEvent = new Map<string, TimerEntry>();
   private readonly activityOrder: (ActivityRun & { runId: string })[] = [];
+  /** Local activities (markers): the engine's resource-lock request from 0.4 on; never a runbook step. */
+  private readonly localActivities: LocalActivityRun[] = [];
+  private readonly localByEvent = new Map<string, LocalActivityRun>();
   private readonly statusChanges: { eventId: number; at: string; status: string }[] = [];
   private readonly updates = new Map<string, { accepted: Located; args: unknown[]; result?: unknown }>();
   private readonly events: Located[];
@@ -180,6 +183,16 @@ class Builder {
           scheduled.set(key(eventId), act);
           this.activityOrder.push(act);
           entry('activity', `scheduled ${act.activityType} (${this.activityName(act)})`);
+          break;
+        }
+        case 'MARKER_RECORDED': {
+          const local = localActivityOf(a);
+          if (!local) break;
+          this.localActivities.push(local);
+          this.localByEvent.set(key(eventId), local);
+          const granted = isGrantedLock(local) ? ', lock granted in its answer' : '';
+          const how = local.failure ? `failed: ${local.failure}` : `completed${granted}`;
+          entry('activity', `local activity ${local.activityType} ${how}`);
           break;
         }
         case 'ACTIVITY_TASK_STARTED': {
@@ -465,6 +478,12 @@ class Builder {
         lockWait = true;
         continue;
       }
+      // The same request as a local activity (0.4 on): a wait timer follows only when the answer held no grant.
+      const local = type === 'MARKER_RECORDED' ? this.localByEvent.get(`${run.runId}/${idOf(e)}`) : undefined;
+      if (local?.activityType === 'resource.requestLock') {
+        lockWait = !isGrantedLock(local);
+        continue;
+      }
       if (type === 'ACTIVITY_TASK_SCHEDULED' && byId.has(String(a.activityId)) && inForward(e)) {
         const { step, index } = byId.get(String(a.activityId))!;
         passTo(index);
@@ -597,7 +616,7 @@ class Builder {
       severity: String(input.severity ?? runbook.severity ?? ''),
       ...(input.incidentId ? { incidentId: String(input.incidentId) } : {}),
       ...(resourceOf(input) ? { resource: resourceOf(input) } : {}),
-      ...targetOf(input, this.activityOrder),
+      ...targetOf(input, [...this.activityOrder, ...this.localActivities]),
       ...(start.parentWorkflowExecution?.workflowId
         ? {
             parent: {
@@ -884,7 +903,10 @@ function rollbackTrigger(part: ExecutionPart, cancelled: boolean): string {
  * The account and region the execution acted in: its target's, completed from its resource lock request's result
  * (`resource:<account>:<region>:<resource>`, the worker's own where the target named none; `self` before 0.3).
  */
-function targetOf(input: Record<string, any>, activities: ActivityRun[]): Pick<ExecutionPart, 'target'> {
+function targetOf(
+  input: Record<string, any>,
+  activities: Pick<ActivityRun, 'activityType' | 'output'>[],
+): Pick<ExecutionPart, 'target'> {
   const named = { account: input.target?.account, region: input.target?.region };
   const lock = activities.find((a) => a.activityType === 'resource.requestLock' && a.output !== undefined);
   const m = /^resource:([^:]+):([^:]+):/.exec(String((lock?.output as { workflowId?: unknown })?.workflowId ?? ''));
@@ -894,6 +916,28 @@ function targetOf(input: Record<string, any>, activities: ActivityRun[]): Pick<E
   if (!account && !region) return {};
   const source = named.account || named.region ? 'target' : 'worker';
   return { target: { ...(account ? { account } : {}), ...(region ? { region } : {}), source } };
+}
+
+/** A local activity as its marker records it (the SDK's `core_local_activity` marker: `data` and `result`). */
+interface LocalActivityRun {
+  activityType: string;
+  output?: unknown;
+  failure?: string;
+}
+
+function localActivityOf(a: Record<string, any>): LocalActivityRun | undefined {
+  if (a.markerName !== 'core_local_activity') return undefined;
+  const data = firstPayload(a.details?.data) as { activity_type?: unknown } | undefined;
+  const failure = failureOf(a.failure);
+  return {
+    activityType: String(data?.activity_type ?? ''),
+    ...(a.details?.result ? { output: firstPayload(a.details.result) } : {}),
+    ...(failure ? { failure: failure.message } : {}),
+  };
+}
+
+function isGrantedLock(local: LocalActivityRun): boolean {
+  return local.activityType === 'resource.requestLock' && Boolean((local.output as { granted?: unknown })?.granted);
 }
 
 function resourceOf(input: Record<string, any>): string | undefined {

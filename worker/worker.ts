@@ -18,6 +18,7 @@ import { temporalConnectionOptions } from '../config/temporal-connection';
 import type { Tracing } from '../telemetry/tracing';
 import { slowTaskQueue, SLOW_ACTIONS } from '../workflows/task-queues';
 import { instrumentActivities } from './activities';
+import { BUNDLER_OPTIONS, WORKFLOWS_PATH } from './bundle';
 import type { WorkerMetrics } from './metrics';
 
 export interface WorkerDeps {
@@ -108,7 +109,7 @@ export async function createWorker(deps: WorkerDeps): Promise<FirebreakWorker> {
           taskQueue: config.taskQueue,
           ...(deps.workflowBundle
             ? { workflowBundle: deps.workflowBundle }
-            : { workflowsPath: require.resolve('../workflows') }),
+            : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: BUNDLER_OPTIONS }),
           // Catalogue actions report their attempt (instrumented, and timed for the worker's metrics); the resource
           // lock's request and the incident's reading of its runbook's end are the engine's own.
           activities: {

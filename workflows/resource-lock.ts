@@ -10,8 +10,11 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { durationMs } from '../runbooks/dsl/duration';
 import type { ResourceActivities } from '../activities/resource';
@@ -25,11 +28,18 @@ import {
   type LockGrant,
   type LockPurpose,
   type LockRelease,
+  type LockRequest,
   type ResourceKey,
 } from './resource-messages';
 
 /** Histories recorded before the lock existed replay without its commands. */
 export const PATCH_RESOURCE_LOCK = 'resource-lock';
+/**
+ * The request is a local activity that asks by Update-with-Start, and a free resource is granted in its answer.
+ * Before, a remote activity signalled the record, whose grant came back as a signal: two more workflow tasks of this
+ * execution, a timer and the record's signal, on the way to every containment's first AWS call (bench 1).
+ */
+export const PATCH_LOCK_ANSWER = 'resource-lock-answer';
 
 /** How long an execution waits for the holder of its resource unless the runbook says (`resource.wait`). */
 export const DEFAULT_RESOURCE_WAIT = '30m';
@@ -78,15 +88,19 @@ export function describeHolder(holder: NonNullable<ResourceLockState['holder']>)
   return `${holder.executionId} (${holder.runbookId}, ${holder.purpose} since ${holder.since})`;
 }
 
-const { 'resource.requestLock': requestLock } = proxyActivities<ResourceActivities>({
+const REQUEST_OPTIONS = {
   startToCloseTimeout: '30s',
   retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '10s' },
-});
+} as const;
+const { 'resource.requestLock': requestLock } = proxyActivities<ResourceActivities>(REQUEST_OPTIONS);
+const { 'resource.requestLock': requestLockHere } = proxyLocalActivities<ResourceActivities>(REQUEST_OPTIONS);
 
 /** One execution's lock on its resource; its state lives in `state.resourceLock`. */
 export class ResourceLock {
   private grant?: LockGrant;
   private queuedVersion = 0;
+  /** Requests made by this run: with the run ID, each request's own Update ID. */
+  private requests = 0;
   /** The record's ID: `self` in the key until the request activity returns the resolved one (then that one). */
   private workflowId: string;
 
@@ -143,7 +157,7 @@ export class ResourceLock {
     };
     if (this.held) {
       // Renewal: the record keeps this execution as holder with a new lease; nothing changed meanwhile.
-      this.resolved(await requestLock({ key: this.key, request }));
+      this.resolved(await this.request(request));
       state.resourceLock!.purpose = opts.purpose;
       return { ...this.grant!, purpose: opts.purpose };
     }
@@ -161,12 +175,15 @@ export class ResourceLock {
     // Taken before the request: the record's word back (queued behind a holder) can arrive while the request activity
     // is still completing, and must not be mistaken for news already seen.
     let seen = this.queuedVersion;
-    this.resolved(await requestLock({ key: this.key, request }));
+    const answer = await this.request(request);
+    this.resolved(answer);
+    if (answer.granted) this.grant = answer.granted;
     const lock = state.resourceLock;
     const granted = () => this.grant?.purpose === opts.purpose;
     let waiting = false;
     try {
-      for (;;) {
+      // Granted in the answer: no wait (and no timer). Without the patch the grant always comes as a signal.
+      while (!(answer.granted && granted())) {
         const remaining = deadline - Date.now();
         if (remaining > 0) {
           await condition(() => granted() || this.queuedVersion !== seen || (opts.stop?.() ?? false), remaining);
@@ -223,11 +240,20 @@ export class ResourceLock {
     await this.signalRelease({ executionId: this.state.executionId, outcome: 'released' });
   }
 
+  /** Asks the record: by Update in a local activity (patched), or by signal in a remote activity (older histories). */
+  private async request(request: LockRequest): Promise<{ workflowId?: string; granted?: LockGrant }> {
+    if (patched(PATCH_LOCK_ANSWER)) {
+      const requestId = `${workflowInfo().runId}:lock:${++this.requests}`;
+      return requestLockHere({ key: this.key, request, requestId });
+    }
+    return (await requestLock({ key: this.key, request })) ?? {};
+  }
+
   /**
    * The activity keys the record by the worker's real account and region when the execution names none (`self`), so
    * releases go where the request went. Histories recorded before that returned the `self` ID: they replay unchanged.
    */
-  private resolved(out: { workflowId: string } | undefined): void {
+  private resolved(out: { workflowId?: string } | undefined): void {
     if (!out?.workflowId) return;
     this.workflowId = out.workflowId;
     if (this.state.resourceLock) this.state.resourceLock.key = out.workflowId;

@@ -3,7 +3,7 @@
  * that resource (a lock, as samples-typescript `mutex` does) and remembers who holds a containment on it and what the
  * resource looked like before the first of them (so a later execution never takes a quarantine for the original).
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ExecutionTarget } from '../activities/schemas';
 
 export const RESOURCE_WORKFLOW = 'resourceWorkflow';
@@ -108,7 +108,19 @@ export interface LockRelease {
   original?: unknown;
 }
 
+/** The record's answer to a lock request made as an Update: the grant when the resource was free, else none yet. */
+export interface LockAnswer {
+  /** Granted at once (free, nobody ahead; or the holder renewing). Without it the grant comes as `lockGranted`. */
+  granted?: LockGrant;
+}
+
 export const lockRequestSignal = defineSignal<[LockRequest]>('lockRequest');
+/**
+ * The same request as an Update (with start), so an uncontended lock is granted in the answer: the execution learns
+ * it without waiting for the record's grant signal and a workflow task of its own. Used by executions that have the
+ * `resource-lock-answer` patch; the signal stays for histories made before it.
+ */
+export const lockRequestUpdate = defineUpdate<LockAnswer, [LockRequest]>('requestLock');
 export const lockReleaseSignal = defineSignal<[LockRelease]>('lockRelease');
 /** Sent by the resource record to the execution that now holds the lock. */
 export const lockGrantedSignal = defineSignal<[LockGrant]>('lockGranted');

@@ -18,7 +18,11 @@ import {
   lockQueuedSignal,
   lockReleaseSignal,
   lockRequestSignal,
+  lockRequestUpdate,
   resourceRecordQuery,
+  type LockGrant,
+  type LockHolder,
+  type LockRequest,
   type ResourceRecord,
 } from './resource-messages';
 
@@ -35,20 +39,15 @@ export async function resourceWorkflow(carried?: ResourceRecord): Promise<Resour
   };
 
   setHandler(resourceRecordQuery, () => record);
-  setHandler(lockRequestSignal, (request) => {
-    if (record.holder?.executionId === request.executionId) {
-      // The holder asks again (e.g. to roll back after a failure): renew its lease; it keeps its place.
-      record.holder.purpose = request.purpose;
-      record.holder.leaseMs = request.leaseMs;
-      record.holder.leaseUntil = new Date(Date.now() + request.leaseMs).toISOString();
-      return;
+  setHandler(lockRequestSignal, (request) => admit(request));
+  setHandler(lockRequestUpdate, (request) => {
+    admit(request);
+    const head = record.queue[0];
+    // Free and this request first in line: granted here, in the answer, instead of by the loop's signal.
+    if (!record.holder && head?.executionId === request.executionId && head.purpose === request.purpose) {
+      take(record.queue.shift()!);
     }
-    // A retried request (the activity that sends it retries) must not queue the execution twice.
-    const known = record.holder?.executionId === request.executionId && record.holder.purpose === request.purpose;
-    if (known || record.queue.some((q) => q.executionId === request.executionId && q.purpose === request.purpose)) {
-      return;
-    }
-    record.queue.push({ ...request, requestedAt: now() });
+    return record.holder?.executionId === request.executionId ? { granted: grantOf(record.holder) } : {};
   });
   setHandler(lockReleaseSignal, (release) => {
     const others = record.containments.filter((c) => c.executionId !== release.executionId);
@@ -85,20 +84,15 @@ export async function resourceWorkflow(carried?: ResourceRecord): Promise<Resour
       record.holder = undefined;
     }
     if (!record.holder && record.queue.length > 0) {
-      const next = record.queue.shift()!;
-      const since = now();
-      record.holder = { ...next, since, leaseUntil: new Date(Date.now() + next.leaseMs).toISOString() };
+      const next = take(record.queue.shift()!);
       try {
-        await getExternalWorkflowHandle(next.executionId).signal(lockGrantedSignal, {
-          key: record.key,
-          purpose: next.purpose,
-          others: record.containments.filter((c) => c.executionId !== next.executionId),
-          original: record.original,
-        });
+        await getExternalWorkflowHandle(next.executionId).signal(lockGrantedSignal, grantOf(next));
       } catch (err) {
         // The execution is gone (closed or terminated): it cannot use or release the lock.
         log.warn('lock holder unreachable; lock taken back', { holder: next.executionId, error: String(err) });
-        if (record.holder?.executionId === next.executionId) record.holder = undefined;
+        // (A release may have come in while the signal was out: only the same holder is taken back.)
+        const holder = record.holder as LockHolder | undefined;
+        if (holder?.executionId === next.executionId) record.holder = undefined;
       }
       continue;
     }
@@ -117,6 +111,32 @@ export async function resourceWorkflow(carried?: ResourceRecord): Promise<Resour
     }
   }
 
+  /** A lock request, by signal or Update. Idempotent: the activity that sends it retries. */
+  function admit(request: LockRequest): void {
+    if (record.holder?.executionId === request.executionId) {
+      // The holder asks again (e.g. to roll back after a failure): renew its lease; it keeps its place.
+      record.holder.purpose = request.purpose;
+      record.holder.leaseMs = request.leaseMs;
+      record.holder.leaseUntil = new Date(Date.now() + request.leaseMs).toISOString();
+      return;
+    }
+    if (record.queue.some((q) => q.executionId === request.executionId && q.purpose === request.purpose)) return;
+    record.queue.push({ ...request, requestedAt: now() });
+  }
+  /** Makes the request the holder, with its lease from now. */
+  function take(next: LockRequest): LockHolder {
+    record.holder = { ...next, since: now(), leaseUntil: new Date(Date.now() + next.leaseMs).toISOString() };
+    return record.holder;
+  }
+  /** What the holder learns: the containments by others and the resource's original state. */
+  function grantOf(holder: LockHolder): LockGrant {
+    return {
+      key: record.key,
+      purpose: holder.purpose,
+      others: record.containments.filter((c) => c.executionId !== holder.executionId),
+      original: record.original,
+    };
+  }
   /** Waiting executions not yet told who holds the resource now. */
   function untold(): boolean {
     const holder = record.holder?.executionId;

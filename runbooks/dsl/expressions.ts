@@ -80,6 +80,8 @@ export function collectExpressions(value: unknown, path = ''): { path: string; s
 
 /** Evaluates one expression; `undefined` results (no match) stay undefined. */
 export async function evaluate(source: string, context: object): Promise<unknown> {
+  const fast = evaluatePlainPath(source, context);
+  if (fast !== NOT_PLAIN) return fast;
   const expression = parseExpression(source);
   let result: unknown;
   try {
@@ -94,12 +96,94 @@ export async function evaluate(source: string, context: object): Promise<unknown
 
 /** Evaluates every expression inside a `with` block, leaving literals as they are. */
 export async function resolveValue(value: unknown, context: object): Promise<unknown> {
+  const fast = resolvePlain(value, context);
+  if (fast !== NOT_PLAIN) return fast;
   if (isExpr(value)) return evaluate(value.$expr, context);
   if (Array.isArray(value)) return Promise.all(value.map((v) => resolveValue(v, context)));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       const r = await resolveValue(v, context);
+      if (r !== undefined) out[k] = r;
+    }
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Most inputs are plain paths (`params.instanceId`, ``steps.`capture`.output.vpcId``). JSONata evaluates every node
+ * of an expression through async functions, and in a workflow each promise costs a captured stack trace (the SDK's
+ * promise hook, for its stack-trace query): a profile of the throughput bench put JSONata at a tenth of the workflow
+ * thread's CPU. A plain path over plain objects is looked up directly, giving what JSONata gives
+ * (test/runbooks/expressions.test.ts compares the two); anything else, or a path that meets an array or a non-object
+ * before its last name, is left to JSONata.
+ */
+const NOT_PLAIN: unique symbol = Symbol('not a plain path');
+const plainPaths = new Map<string, readonly string[] | null>();
+
+/** The names of a path made only of plain names, or null. Cached by source, like compiled expressions. */
+export function plainPathOf(source: string): readonly string[] | null {
+  let names = plainPaths.get(source);
+  if (names !== undefined) return names;
+  names = null;
+  try {
+    const ast = parseExpression(source).ast() as { type: string; steps?: Record<string, unknown>[] };
+    const plainStep = (s: Record<string, unknown>) =>
+      s.type === 'name' && typeof s.value === 'string' && Object.keys(s).every((k) => PLAIN_STEP_KEYS.has(k));
+    if (
+      ast.type === 'path' &&
+      Object.keys(ast).every((k) => k === 'type' || k === 'steps') &&
+      Array.isArray(ast.steps) &&
+      ast.steps.length > 0 &&
+      ast.steps.every(plainStep)
+    ) {
+      names = ast.steps.map((s) => s.value as string);
+    }
+  } catch {
+    // Not parseable: JSONata reports it when evaluated.
+  }
+  if (plainPaths.size >= MAX_COMPILED) plainPaths.delete(plainPaths.keys().next().value as string);
+  plainPaths.set(source, names);
+  return names;
+}
+const PLAIN_STEP_KEYS = new Set(['type', 'value', 'position']);
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function evaluatePlainPath(source: string, context: object): unknown {
+  const names = plainPathOf(source);
+  if (!names || !isPlainObject(context)) return NOT_PLAIN;
+  let current: unknown = context;
+  for (const name of names) {
+    if (!isPlainObject(current)) return NOT_PLAIN;
+    // An inherited name (`constructor`) is whatever JSONata makes of it: not a plain lookup.
+    if (!Object.prototype.hasOwnProperty.call(current, name)) return name in current ? NOT_PLAIN : undefined;
+    current = current[name];
+    if (current === undefined) return undefined;
+  }
+  return normalise(current);
+}
+
+/** `resolveValue` without a promise per node when every expression in it is a plain path; else NOT_PLAIN. */
+function resolvePlain(value: unknown, context: object): unknown {
+  if (isExpr(value)) return evaluatePlainPath(value.$expr, context);
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const v of value) {
+      const r = resolvePlain(v, context);
+      if (r === NOT_PLAIN) return NOT_PLAIN;
+      out.push(r);
+    }
+    return out;
+  }
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const r = resolvePlain(v, context);
+      if (r === NOT_PLAIN) return NOT_PLAIN;
       if (r !== undefined) out[k] = r;
     }
     return out;

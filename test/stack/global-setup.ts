@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflows } from '../../worker/bundle';
 import { EMULATOR_CREDENTIALS, freePort, ROOT, startMoto, startTemporal } from '../../scripts/stack';
 
 export default async function globalSetup(): Promise<void> {
@@ -14,7 +14,7 @@ export default async function globalSetup(): Promise<void> {
   const [temporal, moto, bundle] = await Promise.all([
     startTemporal({ port: temporalPort, logFile: path.join(dir, 'temporal.log') }),
     startMoto({ port: motoPort, logFile: path.join(dir, 'moto.log') }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger }),
+    bundleWorkflows({ logger: quietLogger }),
   ]);
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);

@@ -241,6 +241,21 @@ test('one started by hand without a target and one naming the account and region
       region: 'us-east-1',
       source: 'target',
     });
+    // The free resource was granted in the request's answer (no grant signal, no wait timer); the busy one was
+    // queued in its answer, told who holds it by signal, and waited on a timer the timeline names.
+    const signals = async (id: string) =>
+      ((await temporal.client.workflow.getHandle(id).fetchHistory()).events ?? [])
+        .map((e) => e.workflowExecutionSignaledEventAttributes?.signalName)
+        .filter(Boolean);
+    expect(await signals(byHand.workflowId)).not.toContain('lockGranted');
+    const handTimeline = buildTimeline(await fetchRunChain(temporal.client, byHand.workflowId));
+    expect(handTimeline.entries.map((e) => e.summary)).toContain(
+      'local activity resource.requestLock completed, lock granted in its answer',
+    );
+    expect(handTimeline.timers.filter((t) => t.purpose === 'resource-lock')).toEqual([]);
+    expect(await signals(fromAlert.workflowId)).toContain('lockQueued');
+    const alertTimeline = buildTimeline(await fetchRunChain(temporal.client, fromAlert.workflowId));
+    expect(alertTimeline.timers.filter((t) => t.purpose === 'resource-lock')).toHaveLength(1);
   });
 });
 
