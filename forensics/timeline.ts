@@ -92,9 +92,6 @@ class Builder {
   private readonly scheduled = new Map<string, ActivityRun & { runId: string }>();
   private readonly timerByEvent = new Map<string, TimerEntry>();
   private readonly activityOrder: (ActivityRun & { runId: string })[] = [];
-  /** Local activities (markers): the engine's resource-lock request from 0.4 on; never a runbook step. */
-  private readonly localActivities: LocalActivityRun[] = [];
-  private readonly localByEvent = new Map<string, LocalActivityRun>();
   private readonly statusChanges: { eventId: number; at: string; status: string }[] = [];
   private readonly updates = new Map<string, { accepted: Located; args: unknown[]; result?: unknown }>();
   private readonly events: Located[];
@@ -185,16 +182,6 @@ class Builder {
           entry('activity', `scheduled ${act.activityType} (${this.activityName(act)})`);
           break;
         }
-        case 'MARKER_RECORDED': {
-          const local = localActivityOf(a);
-          if (!local) break;
-          this.localActivities.push(local);
-          this.localByEvent.set(key(eventId), local);
-          const granted = isGrantedLock(local) ? ', lock granted in its answer' : '';
-          const how = local.failure ? `failed: ${local.failure}` : `completed${granted}`;
-          entry('activity', `local activity ${local.activityType} ${how}`);
-          break;
-        }
         case 'ACTIVITY_TASK_STARTED': {
           const act = scheduled.get(key(a.scheduledEventId));
           if (!act) break;
@@ -215,7 +202,8 @@ class Builder {
             act.output = envelope.output;
             if (typeof envelope.attempt === 'number') act.attempts = envelope.attempt;
           } else act.output = envelope;
-          entry('activity', `${this.activityName(act)} succeeded after ${plural(act.attempts, 'attempt')}`);
+          const granted = isGrantedLock(act) ? ', lock granted in its answer' : '';
+          entry('activity', `${this.activityName(act)} succeeded after ${plural(act.attempts, 'attempt')}${granted}`);
           break;
         }
         case 'ACTIVITY_TASK_FAILED':
@@ -475,13 +463,8 @@ class Builder {
       const type = typeOf(e);
       const a = attributesOf(e);
       if (type === 'ACTIVITY_TASK_SCHEDULED' && a.activityType?.name === 'resource.requestLock') {
-        lockWait = true;
-        continue;
-      }
-      // The same request as a local activity (0.4 on): a wait timer follows only when the answer held no grant.
-      const local = type === 'MARKER_RECORDED' ? this.localByEvent.get(`${run.runId}/${idOf(e)}`) : undefined;
-      if (local?.activityType === 'resource.requestLock') {
-        lockWait = !isGrantedLock(local);
+        // From 0.4 on a free resource is granted in the request's answer, and no wait timer follows.
+        lockWait = !isGrantedLock(this.scheduled.get(`${run.runId}/${idOf(e)}`));
         continue;
       }
       if (type === 'ACTIVITY_TASK_SCHEDULED' && byId.has(String(a.activityId)) && inForward(e)) {
@@ -616,7 +599,7 @@ class Builder {
       severity: String(input.severity ?? runbook.severity ?? ''),
       ...(input.incidentId ? { incidentId: String(input.incidentId) } : {}),
       ...(resourceOf(input) ? { resource: resourceOf(input) } : {}),
-      ...targetOf(input, [...this.activityOrder, ...this.localActivities]),
+      ...targetOf(input, this.activityOrder),
       ...(start.parentWorkflowExecution?.workflowId
         ? {
             parent: {
@@ -918,26 +901,9 @@ function targetOf(
   return { target: { ...(account ? { account } : {}), ...(region ? { region } : {}), source } };
 }
 
-/** A local activity as its marker records it (the SDK's `core_local_activity` marker: `data` and `result`). */
-interface LocalActivityRun {
-  activityType: string;
-  output?: unknown;
-  failure?: string;
-}
-
-function localActivityOf(a: Record<string, any>): LocalActivityRun | undefined {
-  if (a.markerName !== 'core_local_activity') return undefined;
-  const data = firstPayload(a.details?.data) as { activity_type?: unknown } | undefined;
-  const failure = failureOf(a.failure);
-  return {
-    activityType: String(data?.activity_type ?? ''),
-    ...(a.details?.result ? { output: firstPayload(a.details.result) } : {}),
-    ...(failure ? { failure: failure.message } : {}),
-  };
-}
-
-function isGrantedLock(local: LocalActivityRun): boolean {
-  return local.activityType === 'resource.requestLock' && Boolean((local.output as { granted?: unknown })?.granted);
+/** A lock request whose answer held the grant (0.4 on). */
+function isGrantedLock(act: Pick<ActivityRun, 'activityType' | 'output'> | undefined): boolean {
+  return act?.activityType === 'resource.requestLock' && Boolean((act.output as { granted?: unknown })?.granted);
 }
 
 function resourceOf(input: Record<string, any>): string | undefined {

@@ -12,7 +12,6 @@ import {
   log,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -35,9 +34,11 @@ import {
 /** Histories recorded before the lock existed replay without its commands. */
 export const PATCH_RESOURCE_LOCK = 'resource-lock';
 /**
- * The request is a local activity that asks by Update-with-Start, and a free resource is granted in its answer.
- * Before, a remote activity signalled the record, whose grant came back as a signal: two more workflow tasks of this
- * execution, a timer and the record's signal, on the way to every containment's first AWS call (bench 1).
+ * The request activity asks by Update-with-Start, and a free resource is granted in its answer. Before, it signalled
+ * the record, whose grant came back as a signal: one more workflow task of this execution, a timer and the record's
+ * signal on the way to every containment's first AWS call (bench 1).
+ * Not a local activity: a local activity keeps its workflow task (and its slot) open while it waits, and the record's
+ * own task needs a slot on the same worker; under a burst every slot held a waiting execution and nothing moved.
  */
 export const PATCH_LOCK_ANSWER = 'resource-lock-answer';
 
@@ -93,7 +94,6 @@ const REQUEST_OPTIONS = {
   retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '10s' },
 } as const;
 const { 'resource.requestLock': requestLock } = proxyActivities<ResourceActivities>(REQUEST_OPTIONS);
-const { 'resource.requestLock': requestLockHere } = proxyLocalActivities<ResourceActivities>(REQUEST_OPTIONS);
 
 /** One execution's lock on its resource; its state lives in `state.resourceLock`. */
 export class ResourceLock {
@@ -240,11 +240,11 @@ export class ResourceLock {
     await this.signalRelease({ executionId: this.state.executionId, outcome: 'released' });
   }
 
-  /** Asks the record: by Update in a local activity (patched), or by signal in a remote activity (older histories). */
+  /** Asks the record: by Update (patched), or by signal (older histories). */
   private async request(request: LockRequest): Promise<{ workflowId?: string; granted?: LockGrant }> {
     if (patched(PATCH_LOCK_ANSWER)) {
       const requestId = `${workflowInfo().runId}:lock:${++this.requests}`;
-      return requestLockHere({ key: this.key, request, requestId });
+      return requestLock({ key: this.key, request, requestId });
     }
     return (await requestLock({ key: this.key, request })) ?? {};
   }

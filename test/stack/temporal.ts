@@ -10,6 +10,7 @@ import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import type { ActionActivities } from '../../activities/schemas';
 import { createActivities } from '../../activities';
 import type { AwsClients } from '../../activities/clients';
+import type { Config } from '../../config/env';
 import { createWorker, type FirebreakWorker } from '../../worker/worker';
 import { RUNBOOK_WORKFLOW, stateQuery, type ExecutionState, type RunbookWorkflowInput } from '../../workflows/messages';
 import type { runbookWorkflow } from '../../workflows/runbook';
@@ -68,7 +69,13 @@ export const TEST_EVIDENCE_DIR = path.join(tmpdir(), `firebreak-test-evidence-${
 /** Runs `body` while a fresh worker (own task queue) serves it; activities default to the real ones on `clients`. */
 export async function withWorker<T>(
   temporal: TestTemporal,
-  opts: { clients: AwsClients; activities?: (real: ActionActivities) => ActionActivities; evidenceDir?: string },
+  opts: {
+    clients: AwsClients;
+    activities?: (real: ActionActivities) => ActionActivities;
+    evidenceDir?: string;
+    /** Capacity settings (config/env.ts), e.g. few workflow task slots. */
+    capacity?: Partial<Pick<Config, 'workerMaxWorkflowTasks' | 'workerMaxActivities'>>;
+  },
   body: (run: WorkerRun) => Promise<T>,
 ): Promise<T> {
   const taskQueue = uniqueId('tq');
@@ -80,6 +87,7 @@ export async function withWorker<T>(
       taskQueue,
       awsRegion: 'us-east-1',
       evidenceDir: opts.evidenceDir ?? TEST_EVIDENCE_DIR,
+      ...opts.capacity,
     },
     connection: temporal.connection,
     workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! },

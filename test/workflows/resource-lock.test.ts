@@ -249,9 +249,9 @@ test('one started by hand without a target and one naming the account and region
         .filter(Boolean);
     expect(await signals(byHand.workflowId)).not.toContain('lockGranted');
     const handTimeline = buildTimeline(await fetchRunChain(temporal.client, byHand.workflowId));
-    expect(handTimeline.entries.map((e) => e.summary)).toContain(
-      'local activity resource.requestLock completed, lock granted in its answer',
-    );
+    // Two requests, both answered with the grant: to contain, and (as holder) to undo it when cancelled.
+    const grantedInAnswer = handTimeline.entries.filter((e) => e.summary.endsWith('lock granted in its answer'));
+    expect(grantedInAnswer).toHaveLength(2);
     expect(handTimeline.timers.filter((t) => t.purpose === 'resource-lock')).toEqual([]);
     expect(await signals(fromAlert.workflowId)).toContain('lockQueued');
     const alertTimeline = buildTimeline(await fetchRunChain(temporal.client, fromAlert.workflowId));
@@ -287,4 +287,30 @@ test('a holder that dies (terminated) loses the lock when its lease runs out; th
     await b.cancel();
     await waitForState(b, (s) => s.status === 'cancelled');
   });
+});
+
+test('a burst of executions on as many instances, with two workflow task slots: every one takes its lock', async () => {
+  // The lock request waits for the record's own workflow task on the same worker. Were it to wait inside the
+  // execution's workflow task (a local activity), every slot would hold a waiting execution and no record could run.
+  const env = await aws.seed('lock-burst', { instances: 6 });
+  const gated = withSteps((s) =>
+    s.id === 'capture' || s.kind === 'approval' ? { ...s, escalation: undefined } : undefined,
+  );
+  await withWorker(
+    temporal,
+    { clients: aws.clients, capacity: { workerMaxWorkflowTasks: 2 } },
+    async ({ taskQueue }) => {
+      const handles = await Promise.all(
+        env.instances.map(({ instanceId }) =>
+          startRunbook(temporal, taskQueue, { ...input(env, gated), params: { ...input(env).params, instanceId } }),
+        ),
+      );
+      const states = await Promise.all(handles.map((h) => waitForState(h, (s) => s.status === 'waiting-approval')));
+      for (const [i, state] of states.entries()) {
+        expect(state.resourceLock).toMatchObject({ status: 'held', key: recordId(env.instances[i].instanceId) });
+      }
+      await Promise.all(handles.map((h) => h.cancel()));
+      await Promise.all(handles.map((h) => waitForState(h, (s) => s.status === 'cancelled')));
+    },
+  );
 });
