@@ -94,7 +94,41 @@ function scenario(
   };
 }
 
+/**
+ * Two executions on one instance: the first is granted the resource in its request's answer; the second is queued
+ * (told who holds it), granted by the record's signal once the first is cancelled and has undone its changes, and
+ * released. Records both executions and the resource record itself (its Update and signal handlers).
+ */
+const resourceQueued: Scenario = {
+  name: 'runbook-resource-queued',
+  async run(ctx): Promise<Recorded[]> {
+    const params = { instanceId: ctx.nextInstance(), notifyTopicArn: ctx.env.topicArn };
+    const first = await start(ctx, ec2Compromise, params);
+    const held = await waitingApproval(first);
+    const second = await start(ctx, ec2Compromise, params);
+    await executionState(second, (s) => s.status === 'waiting-resource', 'the second to queue');
+    await first.cancel();
+    await closed(first);
+    await waitingApproval(second);
+    await second.executeUpdate(rollbackUpdate, { args: [{ reason: 'duplicate finding', requestedBy: commander }] });
+    await closed(second);
+    const record = ctx.client.workflow.getHandle(held.resourceLock!.key);
+    await closed(record);
+    const what = 'ec2-compromise twice on one instance: the second waits for the first (cancelled), then is released';
+    return [
+      { scenario: 'runbook-resource-queued.first', workflowId: first.workflowId, description: `${what}: the first` },
+      { scenario: 'runbook-resource-queued.second', workflowId: second.workflowId, description: `${what}: the second` },
+      {
+        scenario: 'runbook-resource-queued.record',
+        workflowId: record.workflowId,
+        description: `${what}: the resource record`,
+      },
+    ];
+  },
+};
+
 export const runbookScenarios: Scenario[] = [
+  resourceQueued,
   scenario(
     'runbook-approved-released',
     'ec2-compromise: evidence, approval by a commander, isolation; then a rollback requested inside the rollback window releases the instance',
