@@ -4,10 +4,12 @@
  * sustained period. A runbook has reached ec2-compromise's approval gate when the fake AWS sees the last call before
  * it (preserve's DeleteOnTermination change); visibility confirms the count at the end. Beside it, the baseline: the
  * same closed loop of update-with-start of a bare parent whose child runs one no-op activity, counted at the endpoint.
+ * Then the same loop with SNS alarms routed to bench-gated (one action before its gate, the baseline's shape), whose
+ * arrival at the gate visibility counts: the engine's own rate, apart from ec2-compromise's many AWS calls.
  */
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import { eventBridgeFinding, newInstanceId, post } from '../alerts';
+import { eventBridgeFinding, newInstanceId, post, snsAlarm } from '../alerts';
 import { BASELINE_PARENT, baselineAlertUpdate } from '../baseline/workflows';
 import type { Bench } from '../bench';
 import { now, type FakeCall } from '../fake-aws';
@@ -103,6 +105,35 @@ export const throughput: Bench = {
     const startRate = opened / ((fb.sendEnd - fb.start) / 1000);
     const gateRate = gates.state.count / ((gates.state.last - fb.start) / 1000);
     const r2 = (v: number) => Math.round(v * 100) / 100;
+    progress(`ec2-compromise: ${opened} opened, ${gates.state.count} at the gate`);
+
+    // The same loop with the baseline's shape: bench-gated's one action before its gate (plus the resource lock),
+    // so the ratio is the engine's overhead rather than ec2-compromise's ~40 AWS calls.
+    const shapeStart = new Date().toISOString();
+    let shaped = 0;
+    const sg = await closedLoop(seconds, CONCURRENCY, async () => {
+      const res = await post(
+        stack.apiUrl,
+        snsAlarm(stack.cert, { alarm: `bench-gate-tp-${randomUUID()}`, instanceId: newInstanceId() }),
+        now,
+      );
+      if (res.status === 202 && res.body?.outcome === 'accepted') shaped++;
+      return res.status === 202;
+    });
+    const waitingQuery = `FirebreakRunbookId='bench-gated' AND FirebreakStatus='waiting-approval' AND StartTime >= '${shapeStart}'`;
+    let shapedAt = 0;
+    const shapedReached = await until(
+      async () => {
+        const { count } = await stack.client.workflow.count(waitingQuery);
+        if (count < shaped) return undefined;
+        shapedAt = now();
+        return count;
+      },
+      600_000,
+      250,
+    );
+    const shapedRate = (shapedReached ?? 0) / ((shapedAt - sg.start) / 1000);
+    progress(`bench-gated: ${shaped} opened, ${shapedReached ?? 'not all'} at the gate`);
     return {
       figures: [
         figure({
@@ -121,6 +152,14 @@ export const throughput: Bench = {
           target: 'ratio >= 0.8',
           met: gateRate >= 0.8 * baseDoneRate && reached !== undefined,
         }),
+        figure({
+          name: 'runbooks at first gate, one action before it (bench-gated)',
+          value: r2(shapedRate),
+          unit: '/s',
+          baseline: r2(baseDoneRate),
+          target: 'ratio >= 0.8',
+          met: shapedRate >= 0.8 * baseDoneRate && shapedReached !== undefined,
+        }),
       ],
       details: {
         seconds,
@@ -135,6 +174,12 @@ export const throughput: Bench = {
           allReachedGate: reached !== undefined,
           sendMs: fb.sendEnd - fb.start,
           lastGateAfterMs: gates.state.last - fb.start,
+        },
+        benchGated: {
+          opened: shaped,
+          atGate: shapedReached,
+          sendMs: sg.sendEnd - sg.start,
+          lastGateAfterMs: shapedAt - sg.start,
         },
       },
     };
