@@ -9,9 +9,8 @@
  * Histories are Temporal's JSON form (what `temporal workflow show --output json`, the Web UI and the corpus in
  * test/histories/ hold) or a History from `WorkflowHandle.fetchHistory()`; the replayer reads both.
  */
-import { availableParallelism } from 'node:os';
 import type { WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type Logger, type ReplayWorkerOptions } from '@temporalio/worker';
+import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../worker/bundle';
 
 export interface HistorySource {
@@ -45,19 +44,6 @@ export interface ReplayVerdict {
   divergence?: Divergence;
 }
 
-/** The bundler's progress is not the replay's business; its errors are. */
-const quiet: Logger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: (message, meta) => console.error(message, meta ?? ''),
-};
-
-/** Replay workers run side by side: one per core, at most 4. */
-export const DEFAULT_REPLAY_WORKERS = Math.min(4, availableParallelism());
-
 /** The workflows as the worker bundles them (workflows/index.ts), when no bundle is given. */
 export const DEFAULT_REPLAY_OPTIONS: ReplayWorkerOptions = {
   workflowsPath: WORKFLOWS_PATH,
@@ -71,33 +57,19 @@ export const DEFAULT_REPLAY_OPTIONS: ReplayWorkerOptions = {
 export async function replayHistories(
   sources: readonly HistorySource[],
   options: ReplayWorkerOptions = DEFAULT_REPLAY_OPTIONS,
-  opts: { workers?: number } = {},
 ): Promise<ReplayVerdict[]> {
   // The replayer only reports workflow IDs, so each history runs under an ID unique within this call. Something that
   // is not a history at all is reported here: the replayer would abort the whole batch on it.
   const keyed = sources.map((s, i) => ({ source: s, key: `${i}:${s.workflowId}`, events: eventsOf(s.history) }));
   const replayable = keyed.filter((k) => k.events.length > 0);
   const results = new Map<string, Error | undefined>();
-  // The SDK's replayer takes one history at a time and waits for its end, leaving a core idle; a few replay workers
-  // (each its own workflow thread) over shares of the histories use the machine. Start-up costs a worker each, so
-  // small batches get one.
-  const workers = Math.max(1, Math.min(opts.workers ?? DEFAULT_REPLAY_WORKERS, Math.ceil(replayable.length / 8)));
-  const shares = Array.from({ length: workers }, (_, i) => replayable.filter((_, j) => j % workers === i));
-  // Bundled once for all of them, not once per worker.
-  const { workflowsPath, bundlerOptions, ...rest } = options;
-  const shared: ReplayWorkerOptions =
-    workers > 1 && workflowsPath && !options.workflowBundle
-      ? { ...rest, workflowBundle: await bundleWorkflowCode({ workflowsPath, ...bundlerOptions, logger: quiet }) }
-      : options;
-  await Promise.all(
-    shares.map(async (share, i) => {
-      const replay = Worker.runReplayHistories(
-        { replayName: `firebreak-replay-${i}`, ...shared },
-        share.map(({ source, key }) => ({ workflowId: key, history: source.history })),
-      );
-      for await (const result of replay) results.set(result.workflowId, result.error);
-    }),
-  );
+  if (replayable.length > 0) {
+    const replay = Worker.runReplayHistories(
+      { replayName: 'firebreak-replay', ...options },
+      replayable.map(({ source, key }) => ({ workflowId: key, history: source.history })),
+    );
+    for await (const result of replay) results.set(result.workflowId, result.error);
+  }
   return keyed.map(({ source, key, events }): ReplayVerdict => {
     const verdict = {
       name: source.name,
