@@ -14,7 +14,8 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
  * parameter schema, and parsed its JSONata expressions again: a profile of the throughput bench put that at a quarter
  * of the workflow thread's CPU. These modules are pure: their only module state is a cache from schema or expression
  * source to its compiled form, which any execution may share (nothing per execution, nothing that reads the clock or
- * randomness at load). The SDK freezes their exports; test/worker/bundle.test.ts runs them in that state.
+ * randomness at load). The SDK freezes their exports: every workflow test runs them that way (the test stack bundles
+ * here), and test/worker/bundle.test.ts checks they are preloaded and import nothing with per-execution state.
  */
 export const PRELOAD_MODULES = [
   require.resolve('../runbooks/dsl/params'),
