@@ -4,6 +4,7 @@
  * bench/results/. Exits non-zero only when a bench could not run; missed targets are reported, not failed.
  */
 import { alertLatency } from './benches/alert-latency';
+import { burst } from './benches/burst';
 import { forensics } from './benches/forensics';
 import { ingest } from './benches/ingest';
 import { interpreter } from './benches/interpreter';
@@ -13,7 +14,7 @@ import type { Bench } from './bench';
 import { commit, machine, printTable, writeResult, type BenchResult } from './report';
 import { startStack } from './stack';
 
-export const BENCHES: Bench[] = [alertLatency, throughput, interpreter, openIncidents, ingest, forensics];
+export const BENCHES: Bench[] = [alertLatency, burst, throughput, interpreter, openIncidents, ingest, forensics];
 
 export interface RunOptions {
   names: string[];

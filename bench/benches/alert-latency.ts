@@ -7,49 +7,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { eventBridgeFinding, newInstanceId, post, snsAlarm, type Delivery } from '../alerts';
 import { BASELINE_PARENT, baselineAlertSignal, baselineAlertUpdate } from '../baseline/workflows';
 import { executionOfIncident, type Bench } from '../bench';
-import { now, type FakeCall } from '../fake-aws';
+import { now } from '../fake-aws';
 import { figure, percentiles, progress, type Figure, type Percentiles } from '../report';
 import type { BenchStack } from '../stack';
+import { historyBreakdown } from '../breakdown';
+import { watch } from '../watch';
 
 const RATES = [1, 10, 50];
-const { EventType } = temporal.api.enums.v1;
 
 /** Alerts per rate: at least 500 in the full run (the issue's size); a handful in the quick one. */
 const sizeFor = (rate: number, quick: boolean) => (quick ? Math.max(5, rate * 2) : 500);
-
-/** Waits for each key's first call of `match` at the fake; resolves with the times by key. */
-function watch(stack: BenchStack, match: (c: FakeCall) => boolean) {
-  const first = new Map<string, number>();
-  const waiting = new Map<string, () => void>();
-  const prev = stack.fake.onCall;
-  stack.fake.onCall = (c) => {
-    prev?.(c);
-    if (c.key && match(c) && !first.has(c.key)) {
-      first.set(c.key, c.at);
-      waiting.get(c.key)?.();
-    }
-  };
-  return {
-    first,
-    arrived: (key: string, timeoutMs: number) =>
-      first.has(key)
-        ? Promise.resolve(true)
-        : new Promise<boolean>((resolve) => {
-            const t = setTimeout(() => resolve(false), timeoutMs);
-            waiting.set(key, () => {
-              clearTimeout(t);
-              resolve(true);
-            });
-          }),
-    stop: () => {
-      stack.fake.onCall = prev;
-    },
-  };
-}
 
 /** Sends `n` requests at `rate` per second (open loop: a slow answer does not delay the next send). */
 async function atRate<R>(n: number, rate: number, send: (i: number) => Promise<R>): Promise<R[]> {
@@ -74,41 +44,6 @@ interface Run {
   missing: number;
   /** The median alert's way: milliseconds after its POST of each step in the incident's and runbook's histories. */
   breakdown?: string[];
-}
-
-const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-  Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
-
-/** The events of both histories up to the runbook's first activity start, as `+ms where what`, in time order. */
-async function historyBreakdown(
-  stack: BenchStack,
-  sentAt: number,
-  ids: { answered: number; firstAwsCall: number; incidentId: string; executionId: string },
-): Promise<string[]> {
-  const rows: { at: number; what: string }[] = [
-    { at: ids.answered, what: 'API answered 202' },
-    { at: ids.firstAwsCall, what: 'first AWS call at the fake endpoint' },
-  ];
-  for (const [where, id] of [
-    ['incident', ids.incidentId],
-    ['runbook', ids.executionId],
-  ] as const) {
-    const history = await stack.client.workflow.getHandle(id).fetchHistory();
-    let activities = 0;
-    for (const e of history.events ?? []) {
-      const type = (EventType[e.eventType ?? 0] ?? String(e.eventType)).replace('EVENT_TYPE_', '');
-      const name =
-        e.activityTaskScheduledEventAttributes?.activityType?.name ??
-        e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowType?.name ??
-        '';
-      rows.push({ at: ms(e.eventTime), what: `${where}: ${type}${name ? ` ${name}` : ''}` });
-      if (where === 'runbook' && type === 'ACTIVITY_TASK_STARTED' && ++activities >= 2) break;
-    }
-  }
-  return rows
-    .filter((r) => r.at - sentAt < 60_000)
-    .sort((a, b) => a.at - b.at)
-    .map((r) => `+${Math.round(r.at - sentAt)} ms ${r.what}`);
 }
 
 async function firebreakRun(stack: BenchStack, format: 'sns' | 'eventbridge', rate: number, n: number): Promise<Run> {

@@ -60,3 +60,37 @@ test('the interpreter bench runs quickly against the fake AWS and writes a compl
   expect(result.details.fakeAwsUnknownCalls).toBeUndefined();
   expect(result.details).toMatchObject({ runs: 2 });
 }, 90_000);
+
+test('the burst bench sends its alerts through the API and times every runbook to its first AWS call', async () => {
+  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  const { files } = await runBenches({
+    names: ['burst'],
+    quick: true,
+    size: 4,
+    aws: 'fake',
+    resultsDir: dir,
+    temporalAddress: process.env.FIREBREAK_TEMPORAL_ADDRESS,
+    firebreakBundle: process.env.FIREBREAK_TEST_BUNDLE,
+  });
+  log.mockRestore();
+
+  const result = JSON.parse(readFileSync(files[0], 'utf8')) as BenchResult;
+  expect((result as BenchResult & { failed?: string }).failed).toBeUndefined();
+  expect(result.command).toBe('npm run bench -- burst --quick');
+  // Every alert was accepted and routed to ec2-compromise, whose first call reached the fake (none missing).
+  const run = (result.details.runs as Record<string, any>)['firebreak@4'];
+  expect(run.statuses).toEqual({ '202': 4 });
+  expect(run).toMatchObject({ n: 4, serverErrors: 0, missing: 0 });
+  expect(run.firstCall.n).toBe(4);
+  expect(run.firstCall.max).toBeGreaterThan(0);
+  expect(run.allAtGateMs).toBeGreaterThanOrEqual(run.firstCall.max);
+  // The median and slowest runbooks' ways to their first call, from history.
+  expect(run.breakdowns.slowest).toEqual(
+    expect.arrayContaining([expect.stringMatching(/runbook: ACTIVITY_TASK_SCHEDULED ec2\.captureInstance$/)]),
+  );
+  const baseline = (result.details.runs as Record<string, any>)['baseline@4'];
+  expect(baseline).toMatchObject({ n: 4, missing: 0 });
+  const fiveXx = result.figures.find((f) => f.name === 'burst 4: 5xx answers');
+  expect(fiveXx).toMatchObject({ value: 0, target: '0', met: true });
+  expect(result.details.fakeAwsUnknownCalls).toBeUndefined();
+}, 120_000);
