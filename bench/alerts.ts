@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fixture, signSns, type TestCertificate } from '../test/alerts/helpers';
-import { BENCH_SECRET } from './bench';
+import { BENCH_REGION, BENCH_SECRET } from './bench';
 
 export const CERT_URL = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-bench.pem';
 
@@ -51,6 +51,8 @@ export function eventBridgeFinding(opts: { instanceId: string }): Delivery {
   const findingId = randomBytes(16).toString('hex');
   event.id = randomUUID();
   event.time = new Date().toISOString();
+  // The benches' region (the SNS alarms' too): with --aws moto the instances exist there only.
+  event.region = event.detail.region = BENCH_REGION;
   event.detail.id = findingId;
   event.detail.arn = event.detail.arn.replace(/finding\/.*/, `finding/${findingId}`);
   event.detail.resource.instanceDetails.instanceId = opts.instanceId;

@@ -19,11 +19,17 @@ export interface Bench {
   name: string;
   /** One line for `npm run bench -- --help`. */
   summary: string;
+  /** Also runs against moto (`--aws moto`, realism figures): it names only instances from `stack.instances()`. */
+  moto?: boolean;
   run(stack: BenchStack, opts: BenchOptions): Promise<BenchOutcome>;
 }
 
+/** The account of the alert fixtures, which the fake answers as and moto is started as. */
+export const BENCH_ACCOUNT = '111122223333';
+/** The region every bench alert names (the SNS alarm fixture's), where moto's instances are launched. */
+export const BENCH_REGION = 'us-east-1';
 /** The SNS topic the API's incidents notify, and the EventBridge shared secret, in the benches' API process. */
-export const BENCH_TOPIC = 'arn:aws:sns:us-east-1:111122223333:firebreak-bench';
+export const BENCH_TOPIC = `arn:aws:sns:us-east-1:${BENCH_ACCOUNT}:firebreak-bench`;
 export const BENCH_SECRET = 'bench-eventbridge-shared-secret-0123456789';
 
 /**

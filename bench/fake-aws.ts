@@ -6,11 +6,14 @@
  * what the first attempt saw. Anything else is answered with an error and counted in `unknown`, so a bench that
  * drifts out of what the fake knows says so instead of measuring failures.
  *
- * Not a test double for correctness (moto is that): only for figures where moto's own latency would dominate.
+ * Not a test double for correctness (moto is that): only for figures where moto's own latency would dominate. With
+ * `upstream` (`--aws moto`), it answers nothing itself: it records each call the same way, then forwards it to moto
+ * and relays moto's answer, so the benches time moto-backed runs at the same place with the same clock.
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BENCH_ACCOUNT } from './bench';
 
 export interface FakeCall {
   /** Wall-clock milliseconds with sub-millisecond precision (performance.timeOrigin + now). */
@@ -28,6 +31,8 @@ export interface FakeAws {
   calls: FakeCall[];
   /** Actions the fake does not know, with how often they were asked. */
   unknown: Map<string, number>;
+  /** With an upstream: its answers other than 2xx, by `status service:action` (moto's refusals, for the report). */
+  upstreamErrors: Map<string, number>;
   /** Called on every call (after it is recorded). */
   onCall?: (call: FakeCall) => void;
   close(): Promise<void>;
@@ -36,7 +41,7 @@ export interface FakeAws {
 export const now = (): number => performance.timeOrigin + performance.now();
 
 /** The fixtures' account (test/alerts/fixtures): the worker's own, so every alert's target is allowed. */
-const ACCOUNT = '111122223333';
+const ACCOUNT = BENCH_ACCOUNT;
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
 function ec2Xml(action: string, body: string): string {
@@ -153,29 +158,81 @@ function ssmAnswer(op: string, body: Record<string, any>): unknown {
 
 const INSTANCE_RE = /i-[0-9a-f]{8,17}/;
 
-/** Starts the fake on a free loopback port. */
-export async function startFakeAws(): Promise<FakeAws> {
-  const fake: FakeAws = { endpoint: '', calls: [], unknown: new Map(), close: async () => undefined };
-  const record = (call: FakeCall) => {
+/** Forwards a call to `upstream` as it came and relays the answer; counts answers other than 2xx. */
+function forward(
+  upstream: URL,
+  req: http.IncomingMessage,
+  raw: Buffer,
+  res: http.ServerResponse,
+  onError: (status: number) => void,
+): void {
+  const out = http.request(
+    {
+      host: upstream.hostname,
+      port: upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...req.headers, host: upstream.host, 'content-length': String(raw.length) },
+    },
+    (answer) => {
+      const status = answer.statusCode ?? 502;
+      if (status >= 300) onError(status);
+      res.writeHead(status, answer.headers);
+      answer.pipe(res);
+    },
+  );
+  out.on('error', (err) => {
+    onError(502);
+    res.writeHead(502, { 'content-type': 'text/plain' });
+    res.end(`bench proxy: ${err.message}`);
+  });
+  out.end(raw);
+}
+
+/** Starts the fake on a free loopback port; with `upstream`, a recording proxy in front of it instead. */
+export async function startFakeAws(opts: { upstream?: string } = {}): Promise<FakeAws> {
+  const fake: FakeAws = {
+    endpoint: '',
+    calls: [],
+    unknown: new Map(),
+    upstreamErrors: new Map(),
+    close: async () => undefined,
+  };
+  const upstream = opts.upstream ? new URL(opts.upstream) : undefined;
+  const keep = (call: FakeCall) => {
     fake.calls.push(call);
     fake.onCall?.(call);
   };
-  const miss = (what: string) => fake.unknown.set(what, (fake.unknown.get(what) ?? 0) + 1);
+  const miss = (what: string) => !upstream && fake.unknown.set(what, (fake.unknown.get(what) ?? 0) + 1);
 
   const server = http.createServer((req, res) => {
     const at = now();
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const send = (status: number, type: string, text: string) => {
+      const body = Buffer.concat(chunks);
+      const raw = body.toString('utf8');
+      const answer = (status: number, type: string, text: string) => {
         res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) });
         res.end(text);
       };
+      // Behind a proxy every call has been recorded (below) before its answer is chosen: moto's replaces the fake's.
+      let lastCall: FakeCall | undefined;
+      const record = (call: FakeCall) => {
+        lastCall = call;
+        keep(call);
+      };
+      const send = upstream
+        ? () =>
+            forward(upstream, req, body, res, (status) => {
+              const what = `${status} ${lastCall?.service ?? '?'}:${lastCall?.action ?? '?'}`;
+              fake.upstreamErrors.set(what, (fake.upstreamErrors.get(what) ?? 0) + 1);
+            })
+        : answer;
       // The baseline's no-op activity marks its arrival here, so both sides are timed by the same clock.
       if (req.url?.startsWith('/__mark/')) {
         record({ at, service: 'mark', action: 'Mark', key: decodeURIComponent(req.url.slice(8)) });
-        return send(200, 'text/plain', 'ok');
+        return answer(200, 'text/plain', 'ok');
       }
       const target = req.headers['x-amz-target'];
       if (typeof target === 'string') {

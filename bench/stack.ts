@@ -7,11 +7,17 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../worker/bundle';
+import { seedEnvironment } from '../scripts/seed';
 import { EMULATOR_CREDENTIALS, freePort, ROOT, startMoto, startTemporal, stopProcess } from '../scripts/stack';
 import { selfSignedCertificate, type TestCertificate } from '../test/alerts/helpers';
+import { newInstanceId } from './alerts';
+import { BENCH_ACCOUNT, BENCH_REGION, BENCH_TOPIC } from './bench';
 import { startFakeAws, type FakeAws } from './fake-aws';
 import type { WorkerStats } from './worker-proc';
 
@@ -27,8 +33,13 @@ export interface BenchStack {
   aws: 'fake' | 'moto';
   temporalAddress: string;
   client: Client;
-  /** The fake endpoint; with moto it still serves the baseline's marks. */
+  /** The fake endpoint; with moto, the recording proxy in front of it (and still the baseline's marks). */
   fake: FakeAws;
+  /**
+   * `n` instances for alerts to name: with the fake, new IDs (it answers for any); with moto, instances launched there
+   * first (scripts/seed.ts: a VPC, two subnets, two groups, a root and a data volume each), outside any timing.
+   */
+  instances(n: number): Promise<string[]>;
   awsEndpoint: string;
   apiUrl: string;
   firebreakTaskQueue: string;
@@ -118,6 +129,27 @@ export function rssOf(pid: number): number {
   return kb * 1024;
 }
 
+/** With moto: the notification topic the bench API names, and a function that launches instances to alert on. */
+async function motoInstances(endpoint: string): Promise<(n: number) => Promise<string[]>> {
+  const config = {
+    region: BENCH_REGION,
+    endpoint,
+    credentials: {
+      accessKeyId: EMULATOR_CREDENTIALS.AWS_ACCESS_KEY_ID,
+      secretAccessKey: EMULATOR_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+    },
+  };
+  const [ec2, sns, sqs] = [new EC2Client(config), new SNSClient(config), new SQSClient(config)];
+  const topic = await sns.send(new CreateTopicCommand({ Name: BENCH_TOPIC.split(':').pop()! }));
+  if (topic.TopicArn !== BENCH_TOPIC)
+    throw new Error(`moto made ${topic.TopicArn}, the bench API names ${BENCH_TOPIC}`);
+  let batch = 0;
+  return async (n) => {
+    const seeded = await seedEnvironment({ ec2, sns, sqs, instances: n, name: `bench-${process.pid}-${++batch}` });
+    return seeded.instances.map((i) => i.instanceId);
+  };
+}
+
 export interface StackOptions {
   aws: 'fake' | 'moto';
   /** An already running dev server (the smoke test reuses jest's); by default one is started for this sitting. */
@@ -129,17 +161,22 @@ export interface StackOptions {
 export async function startStack(opts: StackOptions): Promise<BenchStack> {
   mkdirSync(DATA_DIR, { recursive: true });
   const [temporalPort, apiPort, motoPort] = [await freePort(), await freePort(), await freePort()];
-  const fake = await startFakeAws();
+  const motoUrl = `http://127.0.0.1:${motoPort}`;
+  // With moto, the fake becomes a recording proxy in front of it: the benches' clocks stay where they are.
+  const fake = await startFakeAws(opts.aws === 'moto' ? { upstream: motoUrl } : {});
   const [temporal, moto, firebreakBundle, baselineBundle] = await Promise.all([
     opts.temporalAddress
       ? undefined
       : startTemporal({ port: temporalPort, logFile: path.join(DATA_DIR, 'temporal.log') }),
-    opts.aws === 'moto' ? startMoto({ port: motoPort, logFile: path.join(DATA_DIR, 'moto.log') }) : undefined,
+    opts.aws === 'moto'
+      ? // The alerts' account (the fixtures', as the fake answers): moto acts in it, so no alert needs rewriting.
+        startMoto({ port: motoPort, logFile: path.join(DATA_DIR, 'moto.log'), accountId: BENCH_ACCOUNT })
+      : undefined,
     opts.firebreakBundle ?? bundle(WORKFLOWS_PATH, 'firebreak-bundle.js', BUNDLER_OPTIONS),
     bundle(require.resolve('./baseline/workflows'), `baseline-bundle-${process.pid}.js`),
   ]);
   const temporalAddress = opts.temporalAddress ?? `127.0.0.1:${temporalPort}`;
-  const awsEndpoint = moto ? `http://127.0.0.1:${motoPort}` : fake.endpoint;
+  const awsEndpoint = fake.endpoint;
   const cert = selfSignedCertificate();
   // Unique queues: a shared dev server (the smoke test's) may hold other runs' workers.
   const run = `${Date.now().toString(36)}-${process.pid}`;
@@ -186,8 +223,12 @@ export async function startStack(opts: StackOptions): Promise<BenchStack> {
     ]);
     const connection = await Connection.connect({ address: temporalAddress, connectTimeout: '60s' });
     const client = new Client({ connection });
+    const instances = moto
+      ? await motoInstances(motoUrl)
+      : async (n: number) => Array.from({ length: n }, newInstanceId);
     return {
       aws: opts.aws,
+      instances,
       temporalAddress,
       client,
       fake,

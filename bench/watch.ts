@@ -1,5 +1,5 @@
 /** Waiting for the fake AWS endpoint to see a key's first call of a kind (the benches' clock for "it got there"). */
-import type { FakeCall } from './fake-aws';
+import { now, type FakeCall } from './fake-aws';
 import type { BenchStack } from './stack';
 
 /** Records each key's first call matching `match`, from now until `stop()`; `arrived` waits for one key's. */
@@ -16,6 +16,8 @@ export function watch(stack: BenchStack, match: (c: FakeCall) => boolean) {
   };
   return {
     first,
+    /** When the watch began (the fake's clock). */
+    since: now(),
     arrived: (key: string, timeoutMs: number) =>
       first.has(key)
         ? Promise.resolve(true)

@@ -109,10 +109,17 @@ export async function startTemporal(opts: TemporalOptions): Promise<Started> {
 export interface MotoOptions {
   port: number;
   logFile?: string;
+  /** The account moto acts as for unscoped credentials (moto's `MOTO_ACCOUNT_ID`; its default is 123456789012). */
+  accountId?: string;
 }
 
 export async function startMoto(opts: MotoOptions): Promise<Started> {
-  const proc = spawnLogged(toolPath('moto_server'), ['-H', '127.0.0.1', '-p', String(opts.port)], opts.logFile);
+  const proc = spawnLogged(
+    toolPath('moto_server'),
+    ['-H', '127.0.0.1', '-p', String(opts.port)],
+    opts.logFile,
+    opts.accountId ? { MOTO_ACCOUNT_ID: opts.accountId } : undefined,
+  );
   await waitForPort(opts.port, '127.0.0.1', 60_000, proc);
   return { proc, stop: () => stopProcess(proc) };
 }

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import { eventBridgeFinding, newInstanceId, post, snsAlarm, type Delivery } from '../alerts';
+import { eventBridgeFinding, post, snsAlarm, type Delivery } from '../alerts';
 import { BASELINE_PARENT, baselineAlertSignal, baselineAlertUpdate } from '../baseline/workflows';
 import { executionOfIncident, type Bench } from '../bench';
 import { now } from '../fake-aws';
@@ -50,8 +50,9 @@ async function firebreakRun(stack: BenchStack, format: 'sns' | 'eventbridge', ra
   const first = watch(stack, (c) => c.service === 'ec2');
   const mutating = watch(stack, (c) => c.service === 'ec2' && c.action === 'CreateTags');
   try {
+    const instances = await stack.instances(n);
     const results = await atRate(n, rate, async (i) => {
-      const instanceId = newInstanceId();
+      const instanceId = instances[i];
       const d: Delivery =
         format === 'sns'
           ? snsAlarm(stack.cert, { alarm: `bench-compromise-${i}-${instanceId}`, instanceId })
@@ -150,6 +151,7 @@ async function baselineRun(stack: BenchStack, how: 'update' | 'signal', rate: nu
 
 export const alertLatency: Bench = {
   name: 'alert-latency',
+  moto: true,
   summary: 'POST of an SNS/EventBridge alert to the runbook’s first AWS call, at 1, 10 and 50 alerts/s, vs baseline',
   async run(stack, { quick }) {
     const figures: Figure[] = [];

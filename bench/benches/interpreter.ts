@@ -5,7 +5,6 @@
  * each worker process's process.cpuUsage() across its batch.
  */
 import { WorkflowClient } from '@temporalio/client';
-import { newInstanceId } from '../alerts';
 import { HANDWRITTEN } from '../baseline/workflows';
 import { BENCH_TOPIC, type Bench } from '../bench';
 import { figure, percentiles } from '../report';
@@ -34,12 +33,13 @@ async function cpuOf(proc: Proc, body: () => Promise<void>): Promise<number> {
 
 async function interpreted(stack: BenchStack, n: number) {
   const spans: number[] = [];
+  const instances = await stack.instances(n);
   const cpuMs = await cpuOf(stack.worker, async () => {
     for (let i = 0; i < n; i++) {
       const res = await fetch(`${stack.apiUrl}/v1/runbooks/bench-eight-steps/executions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ params: { instanceId: newInstanceId(), notifyTopicArn: BENCH_TOPIC } }),
+        body: JSON.stringify({ params: { instanceId: instances[i], notifyTopicArn: BENCH_TOPIC } }),
       });
       const body = (await res.json()) as { executionId?: string };
       if (res.status !== 202 && res.status !== 201) throw new Error(`start: ${res.status} ${JSON.stringify(body)}`);
@@ -53,13 +53,14 @@ async function interpreted(stack: BenchStack, n: number) {
 
 async function handwritten(stack: BenchStack, n: number) {
   const spans: number[] = [];
+  const instances = await stack.instances(n);
   const cpuMs = await cpuOf(stack.baselineWorker, async () => {
     for (let i = 0; i < n; i++) {
-      const id = `handwritten-${newInstanceId()}`;
+      const id = `handwritten-${instances[i]}-${Date.now().toString(36)}`;
       await stack.client.workflow.execute(HANDWRITTEN, {
         workflowId: id,
         taskQueue: stack.baselineTaskQueue,
-        args: [{ instanceId: newInstanceId(), topicArn: BENCH_TOPIC }],
+        args: [{ instanceId: instances[i], topicArn: BENCH_TOPIC }],
       });
       spans.push(await historySpanMs(stack.client.workflow, id, 'handwritten'));
     }
@@ -70,6 +71,7 @@ async function handwritten(stack: BenchStack, n: number) {
 export const interpreter: Bench = {
   name: 'interpreter',
   summary: 'an 8-step runbook interpreted vs the same steps hand-written: end-to-end time and worker CPU',
+  moto: true,
   async run(stack, { quick, size }) {
     const n = size ?? (quick ? 5 : 50);
     // One warm-up of each (bundles loaded, connections open), not counted.

@@ -2,12 +2,13 @@
  * Smoke test of the benchmark harness: the interpreter bench in quick mode against the fake AWS, on the jest stack's
  * Temporal dev server and prebuilt bundle (the bench's own worker and API processes, and its baseline worker, are
  * started as in a real sitting). Checks that the JSON it writes has every field a reader of bench/results/ relies on;
- * the figures themselves are not judged here (speed targets live in the benchmarks, never in timed tests).
+ * the figures themselves are not judged here (speed targets live in the benchmarks, never in timed tests). The burst
+ * bench runs tiny against the fake and against moto (behind the recording proxy), and the arguments are checked.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runBenches } from '../../bench/run';
+import { parseArgs, runBenches } from '../../bench/run';
 import type { BenchResult } from '../../bench/report';
 
 let dir: string;
@@ -80,7 +81,7 @@ test('the burst bench sends its alerts through the API and times every runbook t
   // Every alert was accepted and routed to ec2-compromise, whose first call reached the fake (none missing).
   const run = (result.details.runs as Record<string, any>)['firebreak@4'];
   expect(run.statuses).toEqual({ '202': 4 });
-  expect(run).toMatchObject({ n: 4, serverErrors: 0, missing: 0 });
+  expect(run).toMatchObject({ n: 4, serverErrors: 0, missing: 0, notAtGate: 0 });
   expect(run.firstCall.n).toBe(4);
   expect(run.firstCall.max).toBeGreaterThan(0);
   expect(run.allAtGateMs).toBeGreaterThanOrEqual(run.firstCall.max);
@@ -94,3 +95,40 @@ test('the burst bench sends its alerts through the API and times every runbook t
   expect(fiveXx).toMatchObject({ value: 0, target: '0', met: true });
   expect(result.details.fakeAwsUnknownCalls).toBeUndefined();
 }, 120_000);
+
+test('with --aws moto the burst bench launches its instances in moto and times the runbooks through the recording proxy', async () => {
+  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  const { files } = await runBenches({
+    names: ['burst'],
+    quick: true,
+    size: 3,
+    aws: 'moto',
+    resultsDir: dir,
+    temporalAddress: process.env.FIREBREAK_TEMPORAL_ADDRESS,
+    firebreakBundle: process.env.FIREBREAK_TEST_BUNDLE,
+  });
+  log.mockRestore();
+
+  const result = JSON.parse(readFileSync(files[0], 'utf8')) as BenchResult;
+  expect((result as BenchResult & { failed?: string }).failed).toBeUndefined();
+  expect(result).toMatchObject({ aws: 'moto', command: 'npm run bench -- burst --quick --aws moto' });
+  // moto refused nothing: the instances, their region and account, and the notification topic exist there.
+  expect(result.details.motoErrors).toBeUndefined();
+  const run = (result.details.runs as Record<string, any>)['firebreak@3'];
+  expect(run).toMatchObject({ n: 3, serverErrors: 0, missing: 0, notAtGate: 0 });
+  expect(run.firstCall.n).toBe(3);
+}, 120_000);
+
+describe('bench arguments', () => {
+  test('--aws moto runs the benches that support it, and refuses the fake-only ones by name', () => {
+    expect(parseArgs(['--aws', 'moto'])).toEqual({
+      names: ['alert-latency', 'burst', 'interpreter'],
+      quick: false,
+      aws: 'moto',
+    });
+    expect(parseArgs(['burst', '--quick', '--aws', 'moto'])).toMatchObject({ names: ['burst'], quick: true });
+    expect(() => parseArgs(['throughput', '--aws', 'moto'])).toThrow(/throughput run against the fake only/);
+    expect(() => parseArgs(['--aws', 'localstack'])).toThrow(/fake \(default\) or moto/);
+    expect(parseArgs(['ingest'])).toEqual({ names: ['ingest'], quick: false, aws: 'fake' });
+  });
+});
