@@ -9,7 +9,10 @@
  * Histories are Temporal's JSON form (what `temporal workflow show --output json`, the Web UI and the corpus in
  * test/histories/ hold) or a History from `WorkflowHandle.fetchHistory()`; the replayer reads both.
  */
+import { availableParallelism } from 'node:os';
 import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { temporal } from '@temporalio/proto';
 import { Worker, type ReplayWorkerOptions } from '@temporalio/worker';
 import { BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../worker/bundle';
 
@@ -50,6 +53,19 @@ export const DEFAULT_REPLAY_OPTIONS: ReplayWorkerOptions = {
   bundlerOptions: BUNDLER_OPTIONS,
 };
 
+/** How many processes replay: 1 replays here; more split the histories between child processes. */
+export interface ReplayConcurrency {
+  /** Default: 1 for fewer than {@link PARALLEL_FROM} histories, else one per CPU (at most one per 50 histories). */
+  processes?: number;
+}
+
+/**
+ * From this many histories, replay is split between processes by default. The SDK's replayer runs workflows on its
+ * process's main thread, one history at a time, so more processes are the only way to use more cores; each costs
+ * about a second to start (the SDK and the bundle loaded), which a smaller batch would not win back.
+ */
+export const PARALLEL_FROM = 100;
+
 /**
  * Replays each history against the workflow code (a prebuilt bundle, or the workflows bundled now) and returns one
  * verdict per history, in order. Never throws for a divergent history; throws only if the replayer cannot start.
@@ -57,34 +73,86 @@ export const DEFAULT_REPLAY_OPTIONS: ReplayWorkerOptions = {
 export async function replayHistories(
   sources: readonly HistorySource[],
   options: ReplayWorkerOptions = DEFAULT_REPLAY_OPTIONS,
+  concurrency: ReplayConcurrency = {},
 ): Promise<ReplayVerdict[]> {
-  // The replayer only reports workflow IDs, so each history runs under an ID unique within this call. Something that
-  // is not a history at all is reported here: the replayer would abort the whole batch on it.
-  const keyed = sources.map((s, i) => ({ source: s, key: `${i}:${s.workflowId}`, events: eventsOf(s.history) }));
-  const replayable = keyed.filter((k) => k.events.length > 0);
-  const results = new Map<string, Error | undefined>();
-  if (replayable.length > 0) {
-    const replay = Worker.runReplayHistories(
-      { replayName: 'firebreak-replay', ...options },
-      replayable.map(({ source, key }) => ({ workflowId: key, history: source.history })),
-    );
-    for await (const result of replay) results.set(result.workflowId, result.error);
+  const processes = concurrency.processes ?? replayProcesses(sources.length);
+  if (processes > 1 && sources.length > 1) {
+    // Loaded only here: the parallel path forks, which a caller replaying in-process never needs.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { replayInProcesses } = require('./replay-parallel') as typeof import('./replay-parallel');
+    return replayInProcesses(sources, options, Math.min(processes, sources.length));
   }
-  return keyed.map(({ source, key, events }): ReplayVerdict => {
-    const verdict = {
-      name: source.name,
-      workflowId: source.workflowId,
-      workflowType: workflowTypeOf(events),
-      eventCount: events.length,
-    };
-    const error = results.get(key);
-    if (error) return { ...verdict, identical: false, divergence: describeDivergence(error, events) };
-    if (!results.has(key)) {
-      const reason = events.length === 0 ? 'not a history (no events)' : 'the replayer returned no result';
-      return { ...verdict, identical: false, divergence: { kind: 'error', reason } };
+  return replayHere(sources, options);
+}
+
+/** How many processes replay `count` histories by default. */
+export function replayProcesses(count: number): number {
+  if (count < PARALLEL_FROM) return 1;
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(count / 50)));
+}
+
+/** {@link replayHistories} in this process. */
+export async function replayHere(
+  sources: readonly HistorySource[],
+  options: ReplayWorkerOptions = DEFAULT_REPLAY_OPTIONS,
+): Promise<ReplayVerdict[]> {
+  const verdicts = new Array<ReplayVerdict>(sources.length);
+  let next = 0;
+  await replayFrom(
+    async () => (next < sources.length ? { id: next++, source: sources[next - 1] } : undefined),
+    options,
+    (id, verdict) => (verdicts[id] = verdict),
+  );
+  return verdicts;
+}
+
+/**
+ * Replays histories as `take` hands them out, one at a time, until it returns undefined, calling `done` with each
+ * one's verdict (by the ID it came with). One replay worker serves them all; several of these side by side pull from
+ * one queue (forensics/replay-parallel.ts), so a slow history never leaves the others idle.
+ */
+export async function replayFrom(
+  take: () => Promise<{ id: number; source: HistorySource } | undefined>,
+  options: ReplayWorkerOptions,
+  done: (id: number, verdict: ReplayVerdict) => void,
+): Promise<void> {
+  const pending = new Map<string, { id: number; source: HistorySource; events: Event[] }>();
+  let seq = 0;
+  async function* feed() {
+    for (let item = await take(); item; item = await take()) {
+      // Read as JSON (event types as names): a History object from the client has enum numbers and Longs.
+      const events = eventsOf(plainHistory(item.source.history));
+      // Something that is not a history at all is answered here: the replayer would abort the whole batch on it.
+      if (events.length === 0) {
+        done(item.id, verdictOf(item.source, events, { kind: 'error', reason: 'not a history (no events)' }));
+        continue;
+      }
+      // The replayer reports only workflow IDs, so each history runs under an ID unique within this replay.
+      const key = `${seq++}:${item.source.workflowId}`;
+      pending.set(key, { ...item, events });
+      yield { workflowId: key, history: item.source.history };
     }
-    return { ...verdict, identical: true };
-  });
+  }
+  const replay = Worker.runReplayHistories({ replayName: 'firebreak-replay', ...options }, feed());
+  for await (const result of replay) {
+    const p = pending.get(result.workflowId);
+    if (!p) continue;
+    pending.delete(result.workflowId);
+    done(p.id, verdictOf(p.source, p.events, result.error ? describeDivergence(result.error, p.events) : undefined));
+  }
+  for (const p of pending.values())
+    done(p.id, verdictOf(p.source, p.events, { kind: 'error', reason: 'the replayer returned no result' }));
+}
+
+function verdictOf(source: HistorySource, events: readonly Event[], divergence?: Divergence): ReplayVerdict {
+  return {
+    name: source.name,
+    workflowId: source.workflowId,
+    workflowType: workflowTypeOf(events),
+    eventCount: events.length,
+    identical: !divergence,
+    ...(divergence ? { divergence } : {}),
+  };
 }
 
 /** A live or closed execution's history, fetched page by page by the client. */
@@ -182,6 +250,13 @@ function coreReason(message: string): string {
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Reading events (JSON form, or a History object from the client)
+
+/** Temporal's JSON form of a history; a History object from the client (protobuf) is converted. */
+export function plainHistory(history: unknown): unknown {
+  const h = history as { constructor?: unknown } | undefined;
+  if (!h || typeof h !== 'object' || h.constructor === Object) return history;
+  return JSON.parse(historyToJSON(history as temporal.api.history.v1.IHistory as never));
+}
 
 function eventsOf(history: unknown): Event[] {
   const events = (history as { events?: unknown } | undefined)?.events;

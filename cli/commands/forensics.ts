@@ -128,44 +128,54 @@ export function registerForensics(program: Command, ctx: CommandContext): void {
     .option('--query <filters>', 'replay what a list returns: "runbook=... status=... severity=... since=..."')
     .option('--incidents', 'with --query: list incidents instead of executions')
     .option('--limit <n>', 'with --query: at most this many', '50')
+    .option('--processes <n>', 'replay in this many processes (default: 1 below 100 histories, else one per CPU)')
     .option('--json', 'print the verdicts as JSON')
-    .action(async (targets: string[], opts: { query?: string; incidents?: boolean; limit: string; json?: boolean }) => {
-      if (targets.length === 0 && !opts.query) throw new UsageError('give IDs, files or --query');
-      const sources: { name: string; workflowId: string; history: unknown }[] = [];
-      for (const t of targets) {
-        if (existsSync(t)) {
-          for (const run of readRuns([t])) sources.push({ name: t, workflowId: run.workflowId, history: run.history });
-        } else {
-          const kind = kindOf(t);
-          const h = await fetchHistory(ctx.api(), kind, t);
-          sources.push({ name: t, workflowId: t, history: h.history });
+    .action(
+      async (
+        targets: string[],
+        opts: { query?: string; incidents?: boolean; limit: string; processes?: string; json?: boolean },
+      ) => {
+        if (targets.length === 0 && !opts.query) throw new UsageError('give IDs, files or --query');
+        const processes = opts.processes === undefined ? undefined : Number(opts.processes);
+        if (processes !== undefined && !(Number.isInteger(processes) && processes >= 1 && processes <= 64))
+          throw new UsageError('--processes takes a whole number from 1 to 64');
+        const sources: { name: string; workflowId: string; history: unknown }[] = [];
+        for (const t of targets) {
+          if (existsSync(t)) {
+            for (const run of readRuns([t]))
+              sources.push({ name: t, workflowId: run.workflowId, history: run.history });
+          } else {
+            const kind = kindOf(t);
+            const h = await fetchHistory(ctx.api(), kind, t);
+            sources.push({ name: t, workflowId: t, history: h.history });
+          }
         }
-      }
-      if (opts.query) {
-        const kind: Kind = opts.incidents ? 'incident' : 'execution';
-        for (const id of await listIds(ctx.api(), kind, opts.query, Number(opts.limit))) {
-          const h = await fetchHistory(ctx.api(), kind, id);
-          sources.push({ name: id, workflowId: id, history: h.history });
+        if (opts.query) {
+          const kind: Kind = opts.incidents ? 'incident' : 'execution';
+          for (const id of await listIds(ctx.api(), kind, opts.query, Number(opts.limit))) {
+            const h = await fetchHistory(ctx.api(), kind, id);
+            sources.push({ name: id, workflowId: id, history: h.history });
+          }
         }
-      }
-      if (sources.length === 0) {
-        print(opts.json ? canonicalJson([]) : 'nothing to replay');
-        return;
-      }
-      // Loaded here only (require: tsx registers CommonJS loading only): the SDK's worker is heavy to load.
-      /* eslint-disable @typescript-eslint/no-require-imports */
-      const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
-      const replay = require('../../forensics/replay') as typeof import('../../forensics/replay');
-      /* eslint-enable @typescript-eslint/no-require-imports */
-      Runtime.install({
-        logger: new DefaultLogger('ERROR'),
-        telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
-      });
-      const { formatVerdict, replayHistories } = replay;
-      const verdicts = await replayHistories(sources);
-      print(opts.json ? canonicalJson(verdicts) : verdicts.map(formatVerdict).join('\n'));
-      if (verdicts.some((v) => !v.identical)) process.exitCode = 1;
-    });
+        if (sources.length === 0) {
+          print(opts.json ? canonicalJson([]) : 'nothing to replay');
+          return;
+        }
+        // Loaded here only (require: tsx registers CommonJS loading only): the SDK's worker is heavy to load.
+        /* eslint-disable @typescript-eslint/no-require-imports */
+        const { DefaultLogger, Runtime } = require('@temporalio/worker') as typeof import('@temporalio/worker');
+        const replay = require('../../forensics/replay') as typeof import('../../forensics/replay');
+        /* eslint-enable @typescript-eslint/no-require-imports */
+        Runtime.install({
+          logger: new DefaultLogger('ERROR'),
+          telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
+        });
+        const { formatVerdict, replayHistories } = replay;
+        const verdicts = await replayHistories(sources, undefined, { processes });
+        print(opts.json ? canonicalJson(verdicts) : verdicts.map(formatVerdict).join('\n'));
+        if (verdicts.some((v) => !v.identical)) process.exitCode = 1;
+      },
+    );
 
   program
     .command('report')

@@ -214,6 +214,14 @@ test('a released execution: timeline from the API equals the one rebuilt from it
       const replayed = await cli(['replay', path.join(dir, 'history.json')]);
       expect(replayed).toMatchObject({ code: 0, stderr: '' });
       expect(replayed.stdout).toMatch(/: identical \(runbookWorkflow, \d+ events\)/);
+      // Split between two processes (the second a child of the CLI's), the same verdicts in the same order.
+      const file = path.join(dir, 'history.json');
+      const split = await cli(['replay', file, file, file, '--processes', '2', '--json']);
+      expect(split).toMatchObject({ code: 0, stderr: '' });
+      expect(
+        (JSON.parse(split.stdout) as { name: string; identical: boolean }[]).map((v) => [v.name, v.identical]),
+      ).toEqual([file, file, file].map((f) => [f, true]));
+      expect((await cli(['replay', file, '--processes', '0'])).code).toBe(2);
 
       // Refusals: one line, no stack, exit 1; usage errors exit 2.
       const missing = await cli(['report', executionId], target);

@@ -2,10 +2,13 @@
  * Replay of the committed corpus (test/histories/<version>/): every history recorded from every release's code must
  * replay identically against today's workflow code (the bundle the jest global setup built), so a change that breaks
  * determinism for any history still in a retention window fails CI. Plus the proof that the check can fail: a
- * deliberately non-deterministic variant of the workflows is caught, naming the right event.
+ * deliberately non-deterministic variant of the workflows is caught, naming the right event; and replay split between
+ * processes (large batches) answers exactly as replay in one.
  */
+import childProcess from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { corpusReleases, readCorpusRelease } from '../../forensics/corpus';
 import { describeDivergence, formatVerdict, replayHistories, type ReplayVerdict } from '../../forensics/replay';
@@ -77,9 +80,10 @@ function patchOf(e: Event): string | undefined {
   return JSON.parse(Buffer.from(data, 'base64').toString('utf8')).id;
 }
 
-test('a non-deterministic variant of the workflows is caught, naming the history and the first diverging event', async () => {
-  const all = releases.flatMap((v) => readCorpusRelease(HISTORIES, v).histories);
-  const variant = await bundleWorkflowCode({
+/** The deliberately non-deterministic variant of the workflows, bundled once for the tests that need it. */
+let variantBundle: Promise<{ code: string }> | undefined;
+const variantCode = () =>
+  (variantBundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('./fixtures/nondeterministic-workflows'),
     logger: {
       log: () => undefined,
@@ -89,7 +93,11 @@ test('a non-deterministic variant of the workflows is caught, naming the history
       warn: () => undefined,
       error: (m: string) => console.error(m),
     },
-  });
+  }));
+
+test('a non-deterministic variant of the workflows is caught, naming the history and the first diverging event', async () => {
+  const all = releases.flatMap((v) => readCorpusRelease(HISTORIES, v).histories);
+  const variant = await variantCode();
   const verdicts = await replayHistories(all, { workflowBundle: variant });
   const byName = new Map<string, ReplayVerdict>(verdicts.map((v) => [v.name, v]));
 
@@ -130,6 +138,31 @@ test('a non-deterministic variant of the workflows is caught, naming the history
     expect(v.divergence!.history).toContain(`id "${first.id}"`);
     expect(v.divergence!.code).toBe(`activity id "${second.id}"`);
   }
+});
+
+test('replay split between processes gives the same verdicts, in the same order, as replay in one', async () => {
+  const all = releases.flatMap((v) => readCorpusRelease(HISTORIES, v).histories);
+  const sources = [
+    { name: 'not-a-history', workflowId: 'x', history: { nothing: true } },
+    ...all,
+    // A History object as the client returns it (protobuf, Long event IDs) crosses to a child as JSON.
+    { name: 'from-the-client', workflowId: all[0].workflowId, history: historyFromJSON(all[0].history) },
+  ];
+  // The variant: most histories diverge (each with its own event), some replay identically.
+  const options = { workflowBundle: await variantCode() };
+  const forked = jest.spyOn(childProcess, 'fork');
+  const one = await replayHistories(sources, options, { processes: 1 });
+  expect(forked).not.toHaveBeenCalled();
+  const two = await replayHistories(sources, options, { processes: 2 });
+  expect(forked).toHaveBeenCalledTimes(1);
+  forked.mockRestore();
+
+  expect(two).toEqual(one);
+  expect(one.map((v) => v.name)).toEqual(sources.map((s) => s.name));
+  expect(one.filter((v) => v.identical).length).toBeGreaterThan(0);
+  expect(one.filter((v) => v.divergence?.kind === 'nondeterminism').length).toBeGreaterThan(10);
+  expect(one[0].divergence?.reason).toBe('not a history (no events)');
+  expect(one.at(-1)).toEqual({ ...one[1], name: 'from-the-client' });
 });
 
 test('a history missing a command the code no longer produces is named by the event core reports', () => {
