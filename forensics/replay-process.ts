@@ -13,22 +13,37 @@ Runtime.install({
 
 const send = (m: FromChild, then: () => void = () => undefined) => process.send!(m, then);
 const held: QueuedHistory[] = [];
-let waiting: ((items: QueuedHistory[]) => void) | undefined;
+let asked: Promise<void> | undefined;
+let empty = false;
+let arrived: (() => void) | undefined;
+
+/** Asks the parent for more while this process still has one to replay, so the answer's wait is hidden. */
+function askAhead(): void {
+  if (asked || empty || held.length > 1) return;
+  asked = new Promise<void>((resolve) => {
+    arrived = resolve;
+    send({ kind: 'take' });
+  });
+}
 
 async function take(): Promise<QueuedHistory | undefined> {
-  if (held.length === 0) {
-    const items = await new Promise<QueuedHistory[]>((resolve) => {
-      waiting = resolve;
-      send({ kind: 'take' });
-    });
-    held.push(...items);
+  askAhead();
+  while (held.length === 0 && asked) {
+    await asked;
+    askAhead();
   }
-  return held.shift();
+  const next = held.shift();
+  askAhead();
+  return next;
 }
 
 process.on('message', (m: ToChild) => {
-  if (m.kind === 'items') waiting?.(m.items);
-  else if (m.kind === 'start')
+  if (m.kind === 'items') {
+    held.push(...m.items);
+    empty = m.items.length === 0;
+    asked = undefined;
+    arrived?.();
+  } else if (m.kind === 'start')
     // The SDK's runtime keeps the process alive: it exits once its last message is written.
     replayFrom(take, m.options, (id, verdict) => send({ kind: 'verdict', id, verdict })).then(
       () => send({ kind: 'done' }, () => process.exit(0)),
