@@ -1,8 +1,8 @@
 /**
  * Bench 3, interpreter overhead: the eight-step bench runbook (bench/runbooks.ts, interpreted by the runbook
  * workflow) against the same eight actions in a hand-written Temporal workflow (bench/baseline/workflows.ts), each run
- * one at a time. End-to-end time is read from each history (started to completed event, server clock); worker CPU is
- * each worker process's process.cpuUsage() across its batch.
+ * one at a time, alternating. End-to-end time is read from each history (started to completed event, server clock);
+ * worker CPU is each worker process's process.cpuUsage() across each of its runs.
  */
 import { WorkflowClient } from '@temporalio/client';
 import { HANDWRITTEN } from '../baseline/workflows';
@@ -31,9 +31,9 @@ async function cpuOf(proc: Proc, body: () => Promise<void>): Promise<number> {
   return (after.user - before.user + after.system - before.system) / 1000;
 }
 
-async function interpreted(stack: BenchStack, n: number) {
+async function interpreted(stack: BenchStack, instances: string[]) {
+  const n = instances.length;
   const spans: number[] = [];
-  const instances = await stack.instances(n);
   const cpuMs = await cpuOf(stack.worker, async () => {
     for (let i = 0; i < n; i++) {
       const res = await fetch(`${stack.apiUrl}/v1/runbooks/bench-eight-steps/executions`, {
@@ -51,9 +51,9 @@ async function interpreted(stack: BenchStack, n: number) {
   return { spans, cpuMs };
 }
 
-async function handwritten(stack: BenchStack, n: number) {
+async function handwritten(stack: BenchStack, instances: string[]) {
+  const n = instances.length;
   const spans: number[] = [];
-  const instances = await stack.instances(n);
   const cpuMs = await cpuOf(stack.baselineWorker, async () => {
     for (let i = 0; i < n; i++) {
       const id = `handwritten-${instances[i]}-${Date.now().toString(36)}`;
@@ -74,11 +74,23 @@ export const interpreter: Bench = {
   moto: true,
   async run(stack, { quick, size }) {
     const n = size ?? (quick ? 5 : 50);
+    const instances = await stack.instances(2 * n + 2);
     // One warm-up of each (bundles loaded, connections open), not counted.
-    await interpreted(stack, 1);
-    await handwritten(stack, 1);
-    const base = await handwritten(stack, n);
-    const fb = await interpreted(stack, n);
+    await interpreted(stack, [instances[0]]);
+    await handwritten(stack, [instances[1]]);
+    // Alternating, one run of each at a time: whatever drifts during the sitting (moto's state grows with every
+    // snapshot, the machine's load) weighs on both sides alike.
+    const base = { spans: [] as number[], cpuMs: 0 };
+    const fb = { spans: [] as number[], cpuMs: 0 };
+    for (let i = 0; i < n; i++) {
+      for (const [side, run] of [
+        [base, await handwritten(stack, [instances[2 + 2 * i]])],
+        [fb, await interpreted(stack, [instances[3 + 2 * i]])],
+      ] as const) {
+        side.spans.push(...run.spans);
+        side.cpuMs += run.cpuMs;
+      }
+    }
     const pb = percentiles(base.spans);
     const pf = percentiles(fb.spans);
     const cpuBase = Math.round((base.cpuMs / n) * 10) / 10;
