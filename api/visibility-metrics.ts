@@ -39,6 +39,15 @@ export interface VisibilityCounterOptions {
 
 const REAL = `${SA.drill.name} IS NULL`;
 
+/** The visibility query behind `firebreak_incidents_open{severity}`: open (not resolved or closed), drills left out. */
+export function openIncidentsQuery(severity: string): string {
+  const closed = CLOSED_INCIDENT.map((s) => `'${s}'`).join(', ');
+  return (
+    `${SA.kind.name} = 'incident' AND ExecutionStatus = 'Running' AND ${SA.severity.name} = '${severity}' ` +
+    `AND ${SA.status.name} NOT IN (${closed}) AND ${REAL}`
+  );
+}
+
 export class VisibilityCounter {
   private cached?: { at: number; counts: VisibilityCounts };
   private inflight?: Promise<VisibilityCounts>;
@@ -75,13 +84,9 @@ export class VisibilityCounter {
       }),
     );
     const incidentsOpen: Record<string, number> = {};
-    const closed = CLOSED_INCIDENT.map((s) => `'${s}'`).join(', ');
     await Promise.all(
       SEVERITIES.map(async (severity) => {
-        incidentsOpen[severity] = await this.count(
-          `${SA.kind.name} = 'incident' AND ExecutionStatus = 'Running' AND ${SA.severity.name} = '${severity}' ` +
-            `AND ${SA.status.name} NOT IN (${closed}) AND ${REAL}`,
-        );
+        incidentsOpen[severity] = await this.count(openIncidentsQuery(severity));
       }),
     );
     return { executions, incidentsOpen };

@@ -183,6 +183,8 @@ function forward(
   );
   out.on('error', (err) => {
     onError(502);
+    // Cut off mid-answer: the client sees the connection end, as it would from AWS.
+    if (res.headersSent) return void res.destroy(err);
     res.writeHead(502, { 'content-type': 'text/plain' });
     res.end(`bench proxy: ${err.message}`);
   });

@@ -118,18 +118,25 @@ export async function replayFrom(
 ): Promise<void> {
   const pending = new Map<string, { id: number; source: HistorySource; events: Event[] }>();
   let seq = 0;
-  async function* feed() {
+  /** The next history to replay; something that is not a history at all is answered here (the replayer would
+   * abort the whole batch on it). */
+  const next = async () => {
     for (let item = await take(); item; item = await take()) {
       // Read as JSON (event types as names): a History object from the client has enum numbers and Longs.
       const events = eventsOf(plainHistory(item.source.history));
-      // Something that is not a history at all is answered here: the replayer would abort the whole batch on it.
-      if (events.length === 0) {
-        done(item.id, verdictOf(item.source, events, { kind: 'error', reason: 'not a history (no events)' }));
-        continue;
-      }
+      if (events.length > 0) return { ...item, events };
+      done(item.id, verdictOf(item.source, events, { kind: 'error', reason: 'not a history (no events)' }));
+    }
+    return undefined;
+  };
+  // Nothing to replay: no replay worker is started (it would load, or bundle, the workflow code for nothing).
+  const first = await next();
+  if (!first) return;
+  async function* feed() {
+    for (let item: Awaited<ReturnType<typeof next>> = first; item; item = await next()) {
       // The replayer reports only workflow IDs, so each history runs under an ID unique within this replay.
       const key = `${seq++}:${item.source.workflowId}`;
-      pending.set(key, { ...item, events });
+      pending.set(key, item);
       yield { workflowId: key, history: item.source.history };
     }
   }

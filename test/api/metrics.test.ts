@@ -8,6 +8,7 @@ import { Type } from '@sinclair/typebox';
 import { createActivities } from '../../activities';
 import { buildApp } from '../../api/app';
 import { TokenStore } from '../../api/tokens';
+import { openIncidentsQuery } from '../../api/visibility-metrics';
 import { expr, type RunbookDefinition } from '../../runbooks/dsl/types';
 import { RunbookRegistry } from '../../runbooks/registry';
 import { freePort } from '../../scripts/stack';
@@ -213,10 +214,7 @@ it('counts executions, approvals, releases, dedup hits and open incidents, witho
       // must count this incident on top of every other open SEV4 incident at that moment (read just after the scrape).
       const othersOpen = () =>
         temporal.client.workflow
-          .count(
-            `${SA.kind.name} = 'incident' AND ExecutionStatus = 'Running' AND ${SA.severity.name} = 'SEV4' AND ` +
-              `${SA.status.name} NOT IN ('resolved', 'closed') AND ${SA.drill.name} IS NULL AND WorkflowId != '${incidentId}'`,
-          )
+          .count(`${openIncidentsQuery('SEV4')} AND WorkflowId != '${incidentId}'`)
           .then((r) => r.count);
       let afterAlerts = '';
       await until(

@@ -199,6 +199,21 @@ test('something that is not a history is reported, and the others still replay',
   ]);
 });
 
+test('a batch of nothing but non-histories is answered without starting a replayer', async () => {
+  // A replayer started on this bundle would fail to load it: the verdicts prove it was never started.
+  const verdicts = await replayHistories(
+    [
+      { name: 'empty', workflowId: 'x', history: { events: [] } },
+      { name: 'garbage', workflowId: 'y', history: 'not json at all' },
+    ],
+    { workflowBundle: { codePath: '/nonexistent/bundle.js' } },
+  );
+  expect(verdicts.map((v) => [v.name, v.identical, v.divergence?.reason])).toEqual([
+    ['empty', false, 'not a history (no events)'],
+    ['garbage', false, 'not a history (no events)'],
+  ]);
+});
+
 test('renumbered timers are named by the TimerFired event the history has', () => {
   const h = releases
     .flatMap((v) => readCorpusRelease(HISTORIES, v).histories)
