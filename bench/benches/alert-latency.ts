@@ -6,9 +6,8 @@
  * one no-op activity, timed from the call to the activity's arrival at the same endpoint.
  */
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation } from '@temporalio/client';
 import { eventBridgeFinding, post, snsAlarm, type Delivery } from '../alerts';
-import { BASELINE_PARENT, baselineAlertSignal, baselineAlertUpdate } from '../baseline/workflows';
+import { baselineAlert } from '../baseline/alert';
 import { executionOfIncident, type Bench } from '../bench';
 import { now } from '../fake-aws';
 import { figure, percentiles, progress, type Figure, type Percentiles } from '../report';
@@ -120,22 +119,7 @@ async function baselineRun(stack: BenchStack, how: 'update' | 'signal', rate: nu
     const results = await atRate(n, rate, async () => {
       const key = `bl-${randomUUID()}`;
       const sentAt = now();
-      const options = { workflowId: key, taskQueue: stack.baselineTaskQueue, args: [key] };
-      if (how === 'update') {
-        await stack.client.workflow.executeUpdateWithStart(baselineAlertUpdate, {
-          args: [key],
-          startWorkflowOperation: new WithStartWorkflowOperation(BASELINE_PARENT, {
-            ...options,
-            workflowIdConflictPolicy: 'USE_EXISTING',
-          }),
-        });
-      } else {
-        await stack.client.workflow.signalWithStart(BASELINE_PARENT, {
-          ...options,
-          signal: baselineAlertSignal,
-          signalArgs: [key],
-        });
-      }
+      await baselineAlert(stack, key, how);
       const ok = await marks.arrived(key, 120_000);
       return { ok, sentAt, key };
     });

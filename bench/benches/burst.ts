@@ -7,9 +7,8 @@
  * every runbook of the last burst has reached its approval gate, so one burst's tail does not weigh on the next.
  */
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation } from '@temporalio/client';
 import { eventBridgeFinding, post, snsAlarm } from '../alerts';
-import { BASELINE_PARENT, baselineAlertUpdate } from '../baseline/workflows';
+import { baselineAlert } from '../baseline/alert';
 import { executionOfIncident, type Bench } from '../bench';
 import { historyBreakdown } from '../breakdown';
 import { now } from '../fake-aws';
@@ -50,15 +49,7 @@ async function baselineBurst(stack: BenchStack, n: number): Promise<BurstRun> {
     const keys = Array.from({ length: n }, () => `bl-burst-${randomUUID()}`);
     const sent = await pool(keys, CONCURRENCY, async (key) => {
       const sentAt = now();
-      await stack.client.workflow.executeUpdateWithStart(baselineAlertUpdate, {
-        args: [key],
-        startWorkflowOperation: new WithStartWorkflowOperation(BASELINE_PARENT, {
-          workflowId: key,
-          taskQueue: stack.baselineTaskQueue,
-          args: [key],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-        }),
-      });
+      await baselineAlert(stack, key);
       return { key, sentAt, answeredAt: now() };
     });
     const arrived = await Promise.all(sent.map((s) => marks.arrived(s.key, 300_000)));

@@ -8,9 +8,8 @@
  * arrival at the gate visibility counts: the engine's own rate, apart from ec2-compromise's many AWS calls.
  */
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation } from '@temporalio/client';
 import { eventBridgeFinding, newInstanceId, post, snsAlarm } from '../alerts';
-import { BASELINE_PARENT, baselineAlertUpdate } from '../baseline/workflows';
+import { baselineAlert } from '../baseline/alert';
 import type { Bench } from '../bench';
 import { now, type FakeCall } from '../fake-aws';
 import { figure, progress, until } from '../report';
@@ -60,15 +59,7 @@ export const throughput: Bench = {
     const base = await closedLoop(seconds, CONCURRENCY, async () => {
       const key = `bl-${randomUUID()}`;
       sent.add(key);
-      await stack.client.workflow.executeUpdateWithStart(baselineAlertUpdate, {
-        args: [key],
-        startWorkflowOperation: new WithStartWorkflowOperation(BASELINE_PARENT, {
-          workflowId: key,
-          taskQueue: stack.baselineTaskQueue,
-          args: [key],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-        }),
-      });
+      await baselineAlert(stack, key);
       return true;
     });
     await until(() => (marks.state.count >= base.ok ? true : undefined), 300_000);

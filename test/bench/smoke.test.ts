@@ -18,18 +18,27 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-test('the interpreter bench runs quickly against the fake AWS and writes a complete result', async () => {
+/** One bench, quick, at `size`, on the jest stack's dev server and bundle; its table kept off the test output. */
+async function runOne(name: string, size: number, aws: 'fake' | 'moto'): Promise<string[]> {
   const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
-  const { files } = await runBenches({
-    names: ['interpreter'],
-    quick: true,
-    size: 2,
-    aws: 'fake',
-    resultsDir: dir,
-    temporalAddress: process.env.FIREBREAK_TEMPORAL_ADDRESS,
-    firebreakBundle: process.env.FIREBREAK_TEST_BUNDLE,
-  });
-  log.mockRestore();
+  try {
+    const { files } = await runBenches({
+      names: [name],
+      quick: true,
+      size,
+      aws,
+      resultsDir: dir,
+      temporalAddress: process.env.FIREBREAK_TEMPORAL_ADDRESS,
+      firebreakBundle: process.env.FIREBREAK_TEST_BUNDLE,
+    });
+    return files;
+  } finally {
+    log.mockRestore();
+  }
+}
+
+test('the interpreter bench runs quickly against the fake AWS and writes a complete result', async () => {
+  const files = await runOne('interpreter', 2, 'fake');
 
   expect(files).toHaveLength(1);
   expect(path.basename(files[0])).toMatch(/^interpreter-\d{4}-\d{2}-\d{2}T.*\.json$/);
@@ -63,17 +72,7 @@ test('the interpreter bench runs quickly against the fake AWS and writes a compl
 }, 90_000);
 
 test('the burst bench sends its alerts through the API and times every runbook to its first AWS call', async () => {
-  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
-  const { files } = await runBenches({
-    names: ['burst'],
-    quick: true,
-    size: 4,
-    aws: 'fake',
-    resultsDir: dir,
-    temporalAddress: process.env.FIREBREAK_TEMPORAL_ADDRESS,
-    firebreakBundle: process.env.FIREBREAK_TEST_BUNDLE,
-  });
-  log.mockRestore();
+  const files = await runOne('burst', 4, 'fake');
 
   const result = JSON.parse(readFileSync(files[0], 'utf8')) as BenchResult;
   expect((result as BenchResult & { failed?: string }).failed).toBeUndefined();
@@ -97,17 +96,7 @@ test('the burst bench sends its alerts through the API and times every runbook t
 }, 120_000);
 
 test('with --aws moto the burst bench launches its instances in moto and times the runbooks through the recording proxy', async () => {
-  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
-  const { files } = await runBenches({
-    names: ['burst'],
-    quick: true,
-    size: 3,
-    aws: 'moto',
-    resultsDir: dir,
-    temporalAddress: process.env.FIREBREAK_TEMPORAL_ADDRESS,
-    firebreakBundle: process.env.FIREBREAK_TEST_BUNDLE,
-  });
-  log.mockRestore();
+  const files = await runOne('burst', 3, 'moto');
 
   const result = JSON.parse(readFileSync(files[0], 'utf8')) as BenchResult;
   expect((result as BenchResult & { failed?: string }).failed).toBeUndefined();
