@@ -1,8 +1,8 @@
 /**
  * The benchmarks' stack, started afresh for each sitting: a Temporal dev server (scripts/stack.ts, the .tools binary),
- * the fake AWS endpoint in this process (or moto, for realism), firebreak's worker and the baseline's worker each in
- * its own process, and the API in its own process, all on loopback ports. The driver (this process) only sends load
- * and reads clocks.
+ * the fake AWS endpoint in this process (for realism, a recording proxy in front of moto), firebreak's worker and the
+ * baseline's worker each in its own process, and the API in its own process, all on loopback ports. The driver (this
+ * process) only sends load and reads clocks.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
