@@ -28,7 +28,8 @@ interface BurstRun {
   firstCall: Percentiles;
   /** POST → the runbook's first mutating call (protect-termination's CreateTags); firebreak only. */
   firstMutation?: Percentiles;
-  /** Answers by status (and error code), e.g. `{"202": 299, "503 temporal_unavailable": 1}`. */
+  /** Answers by status (and error code), e.g. `{"202": 299, "503 temporal_unavailable": 1}`; the baseline's `ok` or
+   * the error's name. */
   statuses: Record<string, number>;
   serverErrors: number;
   /** Accepted alerts whose runbook made no AWS call within the wait. */
@@ -49,18 +50,24 @@ async function baselineBurst(stack: BenchStack, n: number): Promise<BurstRun> {
     const keys = Array.from({ length: n }, () => `bl-burst-${randomUUID()}`);
     const sent = await pool(keys, CONCURRENCY, async (key) => {
       const sentAt = now();
-      await baselineAlert(stack, key);
-      return { key, sentAt, answeredAt: now() };
+      const status = await baselineAlert(stack, key).then(
+        () => 'ok',
+        (err: Error) => err.name,
+      );
+      return { key, sentAt, answeredAt: now(), status };
     });
-    const arrived = await Promise.all(sent.map((s) => marks.arrived(s.key, 300_000)));
-    const first = sent.filter((_, i) => arrived[i]).map((s) => marks.first.get(s.key)! - s.sentAt);
+    const ok = sent.filter((s) => s.status === 'ok');
+    const arrived = await Promise.all(ok.map((s) => marks.arrived(s.key, 300_000)));
+    const first = ok.filter((_, i) => arrived[i]).map((s) => marks.first.get(s.key)! - s.sentAt);
+    const statuses: Record<string, number> = {};
+    for (const s of sent) statuses[s.status] = (statuses[s.status] ?? 0) + 1;
     return {
       n,
       answer: percentiles(sent.map((s) => s.answeredAt - s.sentAt)),
       firstCall: percentiles(first),
-      statuses: { ok: n },
+      statuses,
       serverErrors: 0,
-      missing: arrived.filter((a) => !a).length,
+      missing: arrived.filter((a) => !a).length + (n - ok.length),
       late: first.filter((l) => l > FIRST_CALL_TARGET_MS).length,
     };
   } finally {

@@ -89,7 +89,7 @@ test('the burst bench sends its alerts through the API and times every runbook t
     expect.arrayContaining([expect.stringMatching(/runbook: ACTIVITY_TASK_SCHEDULED ec2\.captureInstance$/)]),
   );
   const baseline = (result.details.runs as Record<string, any>)['baseline@4'];
-  expect(baseline).toMatchObject({ n: 4, missing: 0 });
+  expect(baseline).toMatchObject({ n: 4, missing: 0, statuses: { ok: 4 } });
   const fiveXx = result.figures.find((f) => f.name === 'burst 4: 5xx answers');
   expect(fiveXx).toMatchObject({ value: 0, target: '0', met: true });
   expect(result.details.fakeAwsUnknownCalls).toBeUndefined();
