@@ -1,8 +1,9 @@
 /**
  * docs/grafana-dashboard.json queries only metrics that exist: firebreak's from the registries the API and the worker
- * build (read from the code, not listed here), the Temporal SDK runtime's from its documented names.
+ * build and the workflows' metricMeter calls (read from the code, not listed here), the Temporal SDK runtime's from its
+ * documented names; and it charts every firebreak metric.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { buildApp } from '../../api/app';
@@ -38,6 +39,20 @@ export function metricNames(expr: string): string[] {
     .map(([, name]) => name);
 }
 
+/**
+ * Metrics workflows emit through the SDK's `metricMeter` (served by the worker's runtime, not by a registry), read
+ * from the workflow sources: the first argument of each `createCounter` / `createHistogram` / `createGauge`.
+ */
+function workflowMetrics(): string[] {
+  const dir = path.join(ROOT, 'workflows');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .flatMap((f) => [
+      ...readFileSync(path.join(dir, f), 'utf8').matchAll(/\.create(?:Counter|Histogram|Gauge)\(\s*'([^']+)'/g),
+    ])
+    .map((m) => m[1]);
+}
+
 /** A histogram's series are its name plus _bucket, _sum and _count. */
 const base = (name: string) => name.replace(/_(bucket|sum|count)$/, '');
 
@@ -63,11 +78,13 @@ it('queries only metrics the API, the worker or the Temporal runtime registers',
       .registry.getMetricsAsArray()
       .map((m) => m.name),
     ...SDK_RUNTIME_METRICS,
+    ...workflowMetrics(),
   ]);
+  expect(workflowMetrics()).toContain('firebreak_alert_deliveries');
   await app.close();
   const unknown = [...queried].filter((name) => !registered.has(name) && !registered.has(base(name)));
   expect(unknown).toEqual([]);
-  // Every firebreak metric of the API and the worker has a panel (process metrics aside).
+  // Every firebreak metric of the API, the worker and the workflows has a panel (process metrics aside).
   const charted = new Set([...queried].map(base));
   const uncharted = [...registered].filter(
     (name) => name.startsWith('firebreak_') && !/^firebreak_(process|nodejs)_/.test(name) && !charted.has(name),
