@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fixture, signSns, type TestCertificate } from '../test/alerts/helpers';
-import { BENCH_REGION, BENCH_SECRET } from './bench';
+import { BENCH_ACCOUNT, BENCH_REGION, BENCH_SECRET } from './bench';
 
 export const CERT_URL = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-bench.pem';
 
@@ -22,14 +22,14 @@ export function snsAlarm(cert: TestCertificate, opts: { alarm: string; instanceI
   const base = fixture('sns-notification-cloudwatch-alarm.json');
   const message = JSON.parse(base.Message);
   message.AlarmName = opts.alarm;
-  message.AlarmArn = `arn:aws:cloudwatch:us-east-1:111122223333:alarm:${opts.alarm}`;
+  message.AlarmArn = `arn:aws:cloudwatch:${BENCH_REGION}:${BENCH_ACCOUNT}:alarm:${opts.alarm}`;
   message.NewStateValue = 'ALARM';
   message.OldStateValue = 'OK';
   message.Trigger.Dimensions = [{ name: 'InstanceId', value: opts.instanceId }];
   const signed = signSns(
     {
       ...base,
-      TopicArn: 'arn:aws:sns:us-east-1:111122223333:bench-alarms',
+      TopicArn: `arn:aws:sns:${BENCH_REGION}:${BENCH_ACCOUNT}:bench-alarms`,
       MessageId: randomUUID(),
       Timestamp: new Date().toISOString(),
       Subject: `ALARM: "${opts.alarm}" in US East (N. Virginia)`,

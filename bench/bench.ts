@@ -29,7 +29,7 @@ export const BENCH_ACCOUNT = '111122223333';
 /** The region every bench alert names (the SNS alarm fixture's), where moto's instances are launched. */
 export const BENCH_REGION = 'us-east-1';
 /** The SNS topic the API's incidents notify, and the EventBridge shared secret, in the benches' API process. */
-export const BENCH_TOPIC = `arn:aws:sns:us-east-1:${BENCH_ACCOUNT}:firebreak-bench`;
+export const BENCH_TOPIC = `arn:aws:sns:${BENCH_REGION}:${BENCH_ACCOUNT}:firebreak-bench`;
 export const BENCH_SECRET = 'bench-eventbridge-shared-secret-0123456789';
 
 /**

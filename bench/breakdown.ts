@@ -38,3 +38,9 @@ export async function historyBreakdown(
     .sort((a, b) => a.at - b.at)
     .map((r) => `+${Math.round(r.at - sentAt)} ms ${r.what}`);
 }
+
+/** Workflow tasks a workflow has completed so far (for a runbook at its gate: all it took to get there). */
+export async function workflowTasks(stack: BenchStack, workflowId: string): Promise<number> {
+  const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).length;
+}

@@ -40,8 +40,6 @@ export interface FakeAws {
 
 export const now = (): number => performance.timeOrigin + performance.now();
 
-/** The fixtures' account (test/alerts/fixtures): the worker's own, so every alert's target is allowed. */
-const ACCOUNT = BENCH_ACCOUNT;
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 
 function ec2Xml(action: string, body: string): string {
@@ -61,7 +59,7 @@ const suffix = (instanceId: string) => instanceId.slice(2).padEnd(17, '0').slice
 function instanceXml(id: string): string {
   const s = suffix(id);
   return (
-    `<reservationSet><item><reservationId>r-${s}</reservationId><ownerId>${ACCOUNT}</ownerId><groupSet/>` +
+    `<reservationSet><item><reservationId>r-${s}</reservationId><ownerId>${BENCH_ACCOUNT}</ownerId><groupSet/>` +
     `<instancesSet><item><instanceId>${id}</instanceId><imageId>ami-0123456789abcdef0</imageId>` +
     `<instanceState><code>16</code><name>running</name></instanceState><instanceType>t3.micro</instanceType>` +
     `<placement><availabilityZone>us-east-1a</availabilityZone></placement>` +
@@ -112,7 +110,7 @@ function ec2Answer(action: string, p: URLSearchParams): string | undefined {
       return (
         `<snapshotId>snap-${randomUUID().replace(/-/g, '').slice(0, 17)}</snapshotId>` +
         `<volumeId>${p.get('VolumeId')}</volumeId><status>pending</status>` +
-        `<startTime>${new Date().toISOString()}</startTime><progress></progress><ownerId>${ACCOUNT}</ownerId>` +
+        `<startTime>${new Date().toISOString()}</startTime><progress></progress><ownerId>${BENCH_ACCOUNT}</ownerId>` +
         `<volumeSize>8</volumeSize><encrypted>false</encrypted>`
       );
     case 'GetConsoleOutput':
@@ -274,7 +272,7 @@ export async function startFakeAws(opts: { upstream?: string } = {}): Promise<Fa
             queryXml(
               'https://sts.amazonaws.com/doc/2011-06-15/',
               action,
-              `<Arn>arn:aws:iam::${ACCOUNT}:user/bench</Arn><UserId>AIDABENCH</UserId><Account>${ACCOUNT}</Account>`,
+              `<Arn>arn:aws:iam::${BENCH_ACCOUNT}:user/bench</Arn><UserId>AIDABENCH</UserId><Account>${BENCH_ACCOUNT}</Account>`,
             ),
           );
       } else if (version === '2011-01-01' || version === '2015-12-01') {

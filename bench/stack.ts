@@ -4,7 +4,7 @@
  * baseline's worker each in its own process, and the API in its own process, all on loopback ports. The driver (this
  * process) only sends load and reads clocks.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EC2Client } from '@aws-sdk/client-ec2';
@@ -12,7 +12,7 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../worker/bundle';
+import { BUNDLE_LOGGER, BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../worker/bundle';
 import { seedEnvironment } from '../scripts/seed';
 import { EMULATOR_CREDENTIALS, freePort, ROOT, startMoto, startTemporal, stopProcess } from '../scripts/stack';
 import { selfSignedCertificate, type TestCertificate } from '../test/alerts/helpers';
@@ -52,21 +52,14 @@ export interface BenchStack {
   cert: TestCertificate;
   /** The Temporal dev server's resident memory (bytes). */
   serverRss(): number;
+  /** The Temporal dev server's CPU time so far (user + system, ms). */
+  serverCpuMs(): number;
   stop(): Promise<void>;
 }
 
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: (m: string) => console.error(m),
-};
-
 /** firebreak's bundle as the worker builds it (worker/bundle.ts); the baseline's plain. */
 async function bundle(file: string, out: string, options: { preloadModules?: string[] } = {}): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: file, logger: quietLogger, ...options });
+  const { code } = await bundleWorkflowCode({ workflowsPath: file, logger: BUNDLE_LOGGER, ...options });
   const target = path.join(DATA_DIR, out);
   writeFileSync(target, code);
   return target;
@@ -148,6 +141,15 @@ async function motoInstances(endpoint: string): Promise<(n: number) => Promise<s
     const seeded = await seedEnvironment({ ec2, sns, sqs, instances: n, name: `bench-${process.pid}-${++batch}` });
     return seeded.instances.map((i) => i.instanceId);
   };
+}
+
+let clockTicks: number | undefined;
+/** A process's CPU time so far (user + system, ms), from /proc (in clock ticks, `getconf CLK_TCK` per second). */
+export function cpuMsOf(pid: number): number {
+  clockTicks ??= Number(execSync('getconf CLK_TCK', { encoding: 'utf8' }).trim());
+  // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
 }
 
 export interface StackOptions {
@@ -243,6 +245,7 @@ export async function startStack(opts: StackOptions): Promise<BenchStack> {
       cert,
       // A shared server (not started here) is not this sitting's to report.
       serverRss: () => (temporal ? rssOf(temporal.proc.pid!) : NaN),
+      serverCpuMs: () => (temporal ? cpuMsOf(temporal.proc.pid!) : NaN),
       stop: async () => {
         await connection.close();
         await stopAll();

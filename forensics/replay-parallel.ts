@@ -10,6 +10,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundleWorkflowCode, type ReplayWorkerOptions } from '@temporalio/worker';
+import { BUNDLE_LOGGER } from '../worker/bundle';
 import { plainHistory, replayFrom, type HistorySource, type ReplayVerdict } from './replay';
 
 export interface QueuedHistory {
@@ -58,12 +59,7 @@ async function bundledOnce(options: ReplayWorkerOptions): Promise<ReplayWorkerOp
   if (options.workflowBundle) return options;
   if (!options.workflowsPath) throw new Error('replay needs workflowsPath or workflowBundle');
   const { workflowsPath, bundlerOptions, ...rest } = options;
-  const quiet = () => undefined;
-  const { code } = await bundleWorkflowCode({
-    workflowsPath,
-    ...bundlerOptions,
-    logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet },
-  });
+  const { code } = await bundleWorkflowCode({ workflowsPath, ...bundlerOptions, logger: BUNDLE_LOGGER });
   return { ...rest, workflowBundle: { code } };
 }
 

@@ -25,6 +25,16 @@ export const PRELOAD_MODULES = [
 /** The bundler's options, for `Worker.create({ bundlerOptions })` and the replayer. */
 export const BUNDLER_OPTIONS = { preloadModules: PRELOAD_MODULES };
 
+/** A bundler logger that shows only warnings and errors (webpack's progress lines are noise in tests and tools). */
+export const BUNDLE_LOGGER: Logger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message) => console.warn(message),
+  error: (message) => console.error(message),
+};
+
 export function bundleWorkflows(
   opts: { workflowsPath?: string; logger?: Logger } = {},
 ): Promise<WorkflowBundleWithSourceMap> {

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { eventBridgeFinding, post, snsAlarm } from '../alerts';
 import { baselineAlert } from '../baseline/alert';
 import { executionOfIncident, type Bench } from '../bench';
-import { historyBreakdown } from '../breakdown';
+import { historyBreakdown, workflowTasks } from '../breakdown';
 import { now } from '../fake-aws';
 import { figure, percentiles, pool, progress, until, type Figure, type Percentiles } from '../report';
 import type { BenchStack } from '../stack';
@@ -42,6 +42,10 @@ interface BurstRun {
   allAtGateMs?: number;
   /** The median and the slowest runbook's way to its first call (firebreak only): see bench/breakdown.ts. */
   breakdowns?: Record<string, string[]>;
+  /** Workflow tasks the slowest run's incident and runbook took to its gate (firebreak only). */
+  workflowTasks?: { incident: number; runbook: number };
+  /** CPU each process used from the first POST to the last runbook at its gate (firebreak only), ms. */
+  cpuMs?: { worker: number; api: number; server: number };
 }
 
 async function baselineBurst(stack: BenchStack, n: number): Promise<BurstRun> {
@@ -75,6 +79,13 @@ async function baselineBurst(stack: BenchStack, n: number): Promise<BurstRun> {
   }
 }
 
+/** CPU time so far of firebreak's worker, the API and the Temporal server (ms). */
+async function cpuNow(stack: BenchStack) {
+  const ms = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
+  const [worker, api] = await Promise.all([stack.worker.stats(), stack.api.stats()]);
+  return { worker: ms(worker.cpu), api: ms(api.cpu), server: stack.serverCpuMs() };
+}
+
 /** When the watched call last arrived first for a key (the start of the watch, before any). */
 function lastArrival(w: ReturnType<typeof watch>): number {
   return Math.max(w.since, ...w.first.values());
@@ -91,6 +102,7 @@ async function firebreakBurst(stack: BenchStack, n: number): Promise<BurstRun> {
   try {
     const tag = randomUUID().slice(0, 8);
     const instances = await stack.instances(n);
+    const cpuBefore = await cpuNow(stack);
     const burstStart = now();
     const answers = await pool(instances, CONCURRENCY, async (instanceId, i) => {
       const delivery =
@@ -119,6 +131,7 @@ async function firebreakBurst(stack: BenchStack, n: number): Promise<BurstRun> {
       900_000,
       250,
     );
+    const cpuAfter = await cpuNow(stack);
     const atGate = accepted.map((a) => gate.first.has(a.instanceId));
     const lastAtGate = Math.max(...accepted.filter((_, i) => atGate[i]).map((a) => gate.first.get(a.instanceId)!));
     // Where the time went for the median and the slowest runbook, from their histories.
@@ -126,6 +139,7 @@ async function firebreakBurst(stack: BenchStack, n: number): Promise<BurstRun> {
       .filter((a) => first.first.has(a.instanceId))
       .sort((a, b) => first.first.get(a.instanceId)! - a.sentAt - (first.first.get(b.instanceId)! - b.sentAt));
     const breakdowns: Record<string, string[]> = {};
+    let tasks: BurstRun['workflowTasks'];
     for (const [label, a] of [
       ['median', byLatency[Math.floor(byLatency.length / 2)]],
       ['slowest', byLatency[byLatency.length - 1]],
@@ -138,6 +152,11 @@ async function firebreakBurst(stack: BenchStack, n: number): Promise<BurstRun> {
           incidentId: a.incidentId,
           executionId,
         });
+      if (label === 'slowest' && a?.incidentId && executionId)
+        tasks = {
+          incident: await workflowTasks(stack, a.incidentId),
+          runbook: await workflowTasks(stack, executionId),
+        };
     }
     const statuses: Record<string, number> = {};
     for (const a of answers) statuses[a.status] = (statuses[a.status] ?? 0) + 1;
@@ -157,6 +176,12 @@ async function firebreakBurst(stack: BenchStack, n: number): Promise<BurstRun> {
       notAtGate: atGate.filter((x) => !x).length,
       allAtGateMs: Number.isFinite(lastAtGate) ? Math.round(lastAtGate - burstStart) : undefined,
       breakdowns,
+      workflowTasks: tasks,
+      cpuMs: {
+        worker: Math.round(cpuAfter.worker - cpuBefore.worker),
+        api: Math.round(cpuAfter.api - cpuBefore.api),
+        server: Math.round(cpuAfter.server - cpuBefore.server),
+      },
     };
   } finally {
     gate.stop();
@@ -182,7 +207,8 @@ export const burst: Bench = {
       const fb = await firebreakBurst(stack, n);
       progress(
         `burst of ${n}: ${JSON.stringify(fb.statuses)}; POST p99 ${fb.answer.p99} ms; first call p99 ` +
-          `${fb.firstCall.p99} max ${fb.firstCall.max} ms; ${fb.late} late, ${fb.missing} missing`,
+          `${fb.firstCall.p99} max ${fb.firstCall.max} ms; ${fb.late} late, ${fb.missing} missing; ` +
+          `CPU to the last gate (ms) ${JSON.stringify(fb.cpuMs)}; slowest run's workflow tasks ${JSON.stringify(fb.workflowTasks)}`,
       );
       runs[`baseline@${n}`] = base;
       runs[`firebreak@${n}`] = fb;

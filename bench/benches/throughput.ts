@@ -14,6 +14,7 @@ import type { Bench } from '../bench';
 import { now, type FakeCall } from '../fake-aws';
 import { figure, progress, until } from '../report';
 import type { BenchStack } from '../stack';
+import { SA } from '../../workflows/search-attributes';
 
 const CONCURRENCY = 20;
 
@@ -111,7 +112,9 @@ export const throughput: Bench = {
       if (res.status === 202 && res.body?.outcome === 'accepted') shaped++;
       return res.status === 202;
     });
-    const waitingQuery = `FirebreakRunbookId='bench-gated' AND FirebreakStatus='waiting-approval' AND StartTime >= '${shapeStart}'`;
+    const waitingQuery =
+      `${SA.runbookId.name} = 'bench-gated' AND ${SA.status.name} = 'waiting-approval' ` +
+      `AND StartTime >= '${shapeStart}'`;
     let shapedAt = 0;
     const shapedReached = await until(
       async () => {

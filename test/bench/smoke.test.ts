@@ -84,6 +84,12 @@ test('the burst bench sends its alerts through the API and times every runbook t
   expect(run.firstCall.n).toBe(4);
   expect(run.firstCall.max).toBeGreaterThan(0);
   expect(run.allAtGateMs).toBeGreaterThanOrEqual(run.firstCall.max);
+  // What it cost: the worker's and the API's CPU across the burst (the shared dev server's is not this sitting's), and
+  // the slowest run's workflow tasks to its gate.
+  expect(run.cpuMs.worker).toBeGreaterThan(0);
+  expect(run.cpuMs.api).toBeGreaterThan(0);
+  expect(run.workflowTasks.runbook).toBeGreaterThanOrEqual(3);
+  expect(run.workflowTasks.incident).toBeGreaterThanOrEqual(1);
   // The median and slowest runbooks' ways to their first call, from history.
   expect(run.breakdowns.slowest).toEqual(
     expect.arrayContaining([expect.stringMatching(/runbook: ACTIVITY_TASK_SCHEDULED ec2\.captureInstance$/)]),

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflows } from '../../worker/bundle';
+import { BUNDLE_LOGGER, bundleWorkflows } from '../../worker/bundle';
 import { EMULATOR_CREDENTIALS, freePort, ROOT, startMoto, startTemporal } from '../../scripts/stack';
 
 export default async function globalSetup(): Promise<void> {
@@ -14,7 +14,7 @@ export default async function globalSetup(): Promise<void> {
   const [temporal, moto, bundle] = await Promise.all([
     startTemporal({ port: temporalPort, logFile: path.join(dir, 'temporal.log') }),
     startMoto({ port: motoPort, logFile: path.join(dir, 'moto.log') }),
-    bundleWorkflows({ logger: quietLogger }),
+    bundleWorkflows({ logger: BUNDLE_LOGGER }),
   ]);
   const bundlePath = path.join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
@@ -30,12 +30,3 @@ export default async function globalSetup(): Promise<void> {
     ...EMULATOR_CREDENTIALS,
   });
 }
-
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m: string) => console.warn(m),
-  error: (m: string) => console.error(m),
-};

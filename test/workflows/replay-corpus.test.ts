@@ -12,6 +12,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { corpusReleases, readCorpusRelease } from '../../forensics/corpus';
 import { describeDivergence, formatVerdict, replayHistories, type ReplayVerdict } from '../../forensics/replay';
+import { BUNDLE_LOGGER } from '../../worker/bundle';
 import type { RunbookWorkflowInput } from '../../workflows/messages';
 
 const HISTORIES = path.join(__dirname, '..', 'histories');
@@ -85,14 +86,7 @@ let variantBundle: Promise<{ code: string }> | undefined;
 const variantCode = () =>
   (variantBundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('./fixtures/nondeterministic-workflows'),
-    logger: {
-      log: () => undefined,
-      trace: () => undefined,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: () => undefined,
-      error: (m: string) => console.error(m),
-    },
+    logger: BUNDLE_LOGGER,
   }));
 
 test('a non-deterministic variant of the workflows is caught, naming the history and the first diverging event', async () => {
