@@ -12,7 +12,7 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { BUNDLE_LOGGER, BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../worker/bundle';
+import { BUNDLE_LOGGER, bundleWorkflows } from '../worker/bundle';
 import { seedEnvironment } from '../scripts/seed';
 import { EMULATOR_CREDENTIALS, freePort, ROOT, startMoto, startTemporal, stopProcess } from '../scripts/stack';
 import { selfSignedCertificate, type TestCertificate } from '../test/alerts/helpers';
@@ -57,9 +57,9 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-/** firebreak's bundle as the worker builds it (worker/bundle.ts); the baseline's plain. */
-async function bundle(file: string, out: string, options: { preloadModules?: string[] } = {}): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: file, logger: BUNDLE_LOGGER, ...options });
+/** Writes a bundle to DATA_DIR: firebreak's as the worker builds it (worker/bundle.ts), the baseline's plain. */
+async function bundle(built: Promise<{ code: string }>, out: string): Promise<string> {
+  const { code } = await built;
   const target = path.join(DATA_DIR, out);
   writeFileSync(target, code);
   return target;
@@ -174,8 +174,11 @@ export async function startStack(opts: StackOptions): Promise<BenchStack> {
       ? // The alerts' account (the fixtures', as the fake answers): moto acts in it, so no alert needs rewriting.
         startMoto({ port: motoPort, logFile: path.join(DATA_DIR, 'moto.log'), accountId: BENCH_ACCOUNT })
       : undefined,
-    opts.firebreakBundle ?? bundle(WORKFLOWS_PATH, 'firebreak-bundle.js', BUNDLER_OPTIONS),
-    bundle(require.resolve('./baseline/workflows'), `baseline-bundle-${process.pid}.js`),
+    opts.firebreakBundle ?? bundle(bundleWorkflows({ logger: BUNDLE_LOGGER }), 'firebreak-bundle.js'),
+    bundle(
+      bundleWorkflowCode({ workflowsPath: require.resolve('./baseline/workflows'), logger: BUNDLE_LOGGER }),
+      `baseline-bundle-${process.pid}.js`,
+    ),
   ]);
   const temporalAddress = opts.temporalAddress ?? `127.0.0.1:${temporalPort}`;
   const awsEndpoint = fake.endpoint;
