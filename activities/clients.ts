@@ -13,6 +13,7 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { AwsHttpHandler } from './aws-http';
 import { AssumeRoleError, classifyAwsError, describeAwsError, TargetNotAllowedError } from './errors';
 import type { ExecutionTarget, StepContext } from './schemas';
 
@@ -46,21 +47,24 @@ export interface AwsClientOptions {
  * back-off would only hide throttling from the activity's retry policy and eat its start-to-close timeout.
  */
 export function createAwsClients(opts: AwsClientOptions): AwsClients {
-  const config = {
+  const config = () => ({
     region: opts.region,
     maxAttempts: opts.maxAttempts ?? 3,
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
-  };
+    // Deadlines, and the activity's cancellation reaching the call (activities/aws-http.ts); one per client, as the
+    // SDK's default handler is (each its own socket pool).
+    requestHandler: new AwsHttpHandler(),
+  });
   return {
-    ec2: new EC2Client(config),
-    ssm: new SSMClient(config),
-    sns: new SNSClient(config),
-    autoScaling: new AutoScalingClient(config),
-    elbv2: new ElasticLoadBalancingV2Client(config),
-    wafv2: new WAFV2Client(config),
-    cloudWatch: new CloudWatchClient(config),
-    sts: new STSClient(config),
+    ec2: new EC2Client(config()),
+    ssm: new SSMClient(config()),
+    sns: new SNSClient(config()),
+    autoScaling: new AutoScalingClient(config()),
+    elbv2: new ElasticLoadBalancingV2Client(config()),
+    wafv2: new WAFV2Client(config()),
+    cloudWatch: new CloudWatchClient(config()),
+    sts: new STSClient(config()),
   };
 }
 

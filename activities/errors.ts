@@ -5,6 +5,7 @@
  * `ApplicationFailure` whose `type` is the AWS error name and whose `nonRetryable` flag says whether trying again can
  * help: throttling, server faults and network errors can; client errors (bad IDs, missing permissions) cannot.
  */
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 
 /** Error names AWS services use for throttling (they come back as 4xx but are worth retrying). */
@@ -98,6 +99,18 @@ export class AssumeRoleError extends Error {
   }
 }
 
+function isAbortError(err: unknown): boolean {
+  return shape(err).name === 'AbortError';
+}
+
+function activityCancelled(): boolean {
+  try {
+    return Context.current().cancellationSignal.aborted;
+  } catch {
+    return false; // not inside an activity
+  }
+}
+
 function shape(err: unknown): AwsErrorShape {
   return typeof err === 'object' && err !== null ? (err as AwsErrorShape) : {};
 }
@@ -143,6 +156,9 @@ function phrase(info: AwsErrorInfo, awsMessage: string, resource?: string): stri
  */
 export function classifyAwsError(err: unknown, what: string, resource?: string): never {
   if (err instanceof TemporalFailure) throw err;
+  // The call was aborted because the activity was cancelled (activities/aws-http.ts): the SDK reports that as the
+  // cancellation it is, not as a failure of the action.
+  if (isAbortError(err) && activityCancelled()) throw err;
   const info = describeAwsError(err);
   const awsMessage = shape(err).message ?? (typeof err === 'string' ? err : '');
   const message = `${what}: ${phrase(info, awsMessage, resource)} (${info.name})`;

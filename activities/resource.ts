@@ -6,6 +6,7 @@
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import {
   lockRequestSignal,
   lockRequestUpdate,
@@ -77,18 +78,26 @@ export function createResourceActivities(taskQueue: string, own?: OwnTarget): Re
   return {
     async 'resource.requestLock'({ key, request, requestId }) {
       const workflowId = resourceWorkflowId(own ? await resolveResourceKey(key, own) : key);
-      const { client } = Context.current();
+      const { client, cancellationSignal } = Context.current();
       if (requestId) {
-        const { granted } = await client.workflow.executeUpdateWithStart(lockRequestUpdate, {
-          args: [request],
-          updateId: requestId,
-          startWorkflowOperation: new WithStartWorkflowOperation(RESOURCE_WORKFLOW, {
-            workflowId,
-            taskQueue,
-            args: [],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-          }),
-        });
+        // The worker's client gives up the call when the activity is cancelled (a shutdown stops the record's
+        // tasks too, so its answer would never come); said as the cancellation it is, not as a failed request.
+        const { granted } = await client.workflow
+          .executeUpdateWithStart(lockRequestUpdate, {
+            args: [request],
+            updateId: requestId,
+            startWorkflowOperation: new WithStartWorkflowOperation(RESOURCE_WORKFLOW, {
+              workflowId,
+              taskQueue,
+              args: [],
+              workflowIdConflictPolicy: 'USE_EXISTING',
+            }),
+          })
+          .catch((err: unknown) => {
+            if (cancellationSignal.aborted)
+              throw new CancelledFailure('lock request given up: activity cancelled', [], err as Error);
+            throw err;
+          });
         return granted ? { workflowId, granted } : { workflowId };
       }
       await client.workflow.signalWithStart(RESOURCE_WORKFLOW, {

@@ -10,6 +10,7 @@ import { loadConfig } from '../config/env';
 import { temporalConnectionOptions } from '../config/temporal-connection';
 import { setupTracing } from '../telemetry/tracing';
 import { ownTargetOf } from '../activities/resource';
+import { AwsHttpHandler } from '../activities/aws-http';
 import { runbooks } from '../runbooks';
 import { RunbookRegistry } from '../runbooks/registry';
 import { buildApp } from './app';
@@ -37,7 +38,11 @@ async function main(): Promise<void> {
     processMetrics: true,
     trustProxy: config.trustProxy,
     // As the worker keys resource records: its account (the same default credentials) and region.
-    ownTarget: ownTargetOf(new STSClient({ region: config.awsRegion, endpoint: config.awsEndpoint }), config.awsRegion),
+    // With the workers' deadlines (activities/aws-http.ts): a start waiting on an STS endpoint that never answers fails.
+    ownTarget: ownTargetOf(
+      new STSClient({ region: config.awsRegion, endpoint: config.awsEndpoint, requestHandler: new AwsHttpHandler() }),
+      config.awsRegion,
+    ),
     rateLimit: {
       windowMs: config.rateLimit.windowSec * 1000,
       perPrincipal: config.rateLimit.perPrincipal,
@@ -60,7 +65,7 @@ async function main(): Promise<void> {
       // Confirm in the topic's own region, with the SDK's default credentials (or the emulator's endpoint).
       confirmSubscription: async (topicArn, token) => {
         const region = parseArn(topicArn)?.region || config.awsRegion;
-        const sns = new SNSClient({ region, endpoint: config.awsEndpoint });
+        const sns = new SNSClient({ region, endpoint: config.awsEndpoint, requestHandler: new AwsHttpHandler() });
         try {
           await sns.send(new ConfirmSubscriptionCommand({ TopicArn: topicArn, Token: token }));
         } finally {
