@@ -44,3 +44,27 @@ export async function workflowTasks(stack: BenchStack, workflowId: string): Prom
   const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
   return (history.events ?? []).filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED).length;
 }
+
+export interface HistoryCounts {
+  events: number;
+  workflowTasks: number;
+  activities: number;
+  searchAttributeUpserts: number;
+  signals: number;
+}
+
+/** What the server stored and dispatched for these workflows so far: their events, tasks and activities, summed. */
+export async function historyCounts(stack: BenchStack, workflowIds: string[]): Promise<HistoryCounts> {
+  const counts: HistoryCounts = { events: 0, workflowTasks: 0, activities: 0, searchAttributeUpserts: 0, signals: 0 };
+  for (const id of workflowIds) {
+    const history = await stack.client.workflow.getHandle(id).fetchHistory();
+    for (const e of history.events ?? []) {
+      counts.events++;
+      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) counts.workflowTasks++;
+      if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) counts.activities++;
+      if (e.eventType === EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) counts.searchAttributeUpserts++;
+      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) counts.signals++;
+    }
+  }
+  return counts;
+}

@@ -152,6 +152,44 @@ export function cpuMsOf(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
 }
 
+export interface CpuMs {
+  worker: number;
+  baselineWorker: number;
+  api: number;
+  server: number;
+  /** This process: the senders and the fake AWS endpoint. */
+  driver: number;
+}
+
+/** CPU time so far of every process of the sitting (user + system, ms); subtract two readings for a phase's. */
+export async function cpuNow(stack: BenchStack): Promise<CpuMs> {
+  const ms = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
+  const [worker, baselineWorker, api] = await Promise.all([
+    stack.worker.stats(),
+    stack.baselineWorker.stats(),
+    stack.api.stats(),
+  ]);
+  return {
+    worker: ms(worker.cpu),
+    baselineWorker: ms(baselineWorker.cpu),
+    api: ms(api.cpu),
+    server: stack.serverCpuMs(),
+    driver: ms(process.cpuUsage()),
+  };
+}
+
+/** CPU used between two readings, rounded (ms). */
+export function cpuSpent(before: CpuMs, after: CpuMs): CpuMs {
+  const d = (k: keyof CpuMs) => Math.round(after[k] - before[k]);
+  return {
+    worker: d('worker'),
+    baselineWorker: d('baselineWorker'),
+    api: d('api'),
+    server: d('server'),
+    driver: d('driver'),
+  };
+}
+
 export interface StackOptions {
   aws: 'fake' | 'moto';
   /** An already running dev server (the smoke test reuses jest's); by default one is started for this sitting. */

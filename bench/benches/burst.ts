@@ -13,7 +13,7 @@ import { executionOfIncident, type Bench } from '../bench';
 import { historyBreakdown, workflowTasks } from '../breakdown';
 import { now } from '../fake-aws';
 import { figure, percentiles, pool, progress, until, type Figure, type Percentiles } from '../report';
-import type { BenchStack } from '../stack';
+import { cpuNow, cpuSpent, type BenchStack, type CpuMs } from '../stack';
 import { watch } from '../watch';
 
 const CONCURRENCY = 50;
@@ -45,7 +45,7 @@ interface BurstRun {
   /** Workflow tasks the slowest run's incident and runbook took to its gate (firebreak only). */
   workflowTasks?: { incident: number; runbook: number };
   /** CPU each process used from the first POST to the last runbook at its gate (firebreak only), ms. */
-  cpuMs?: { worker: number; api: number; server: number };
+  cpuMs?: CpuMs;
 }
 
 async function baselineBurst(stack: BenchStack, n: number): Promise<BurstRun> {
@@ -77,13 +77,6 @@ async function baselineBurst(stack: BenchStack, n: number): Promise<BurstRun> {
   } finally {
     marks.stop();
   }
-}
-
-/** CPU time so far of firebreak's worker, the API and the Temporal server (ms). */
-async function cpuNow(stack: BenchStack) {
-  const ms = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
-  const [worker, api] = await Promise.all([stack.worker.stats(), stack.api.stats()]);
-  return { worker: ms(worker.cpu), api: ms(api.cpu), server: stack.serverCpuMs() };
 }
 
 /** When the watched call last arrived first for a key (the start of the watch, before any). */
@@ -177,11 +170,7 @@ async function firebreakBurst(stack: BenchStack, n: number): Promise<BurstRun> {
       allAtGateMs: Number.isFinite(lastAtGate) ? Math.round(lastAtGate - burstStart) : undefined,
       breakdowns,
       workflowTasks: tasks,
-      cpuMs: {
-        worker: Math.round(cpuAfter.worker - cpuBefore.worker),
-        api: Math.round(cpuAfter.api - cpuBefore.api),
-        server: Math.round(cpuAfter.server - cpuBefore.server),
-      },
+      cpuMs: cpuSpent(cpuBefore, cpuAfter),
     };
   } finally {
     gate.stop();

@@ -37,6 +37,34 @@ async function runOne(name: string, size: number, aws: 'fake' | 'moto'): Promise
   }
 }
 
+test('the throughput bench runs a closed loop per phase and says what each item cost', async () => {
+  const [file] = await runOne('throughput', 2, 'fake');
+  const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult & { failed?: string };
+  expect(result.failed).toBeUndefined();
+  expect(result.figures.map((f) => f.name)).toEqual([
+    'runbooks at first gate',
+    'runbooks at first gate, one action before it (bench-gated)',
+    'incidents started',
+  ]);
+  // A window of seconds may end before a runbook is through (the rate counts only those within it): not judged here.
+  for (const f of result.figures) expect(f.baseline).toBeGreaterThan(0);
+  const d = result.details as Record<string, any>;
+  for (const phase of [d.baseline, d.firebreak, d.benchGated]) {
+    // Every item sent got through (none late, none refused), and the CPU of the phase was read (the server's is not
+    // here: the smoke test reuses jest's dev server, which is not the bench's child).
+    expect(phase.through).toBeGreaterThan(0);
+    expect(phase.through).toBe(phase.sent);
+    expect(phase).toMatchObject({ late: 0, refused: 0 });
+    expect(phase.cpuMsPerItem.worker).toBeGreaterThan(0);
+  }
+  expect(d.benchGated.atGate).toBe(d.benchGated.opened);
+  // One item's histories: the baseline's parent and child; firebreak's incident, runbook and resource record.
+  const per = d.historiesPerItem;
+  for (const name of ['baseline', 'ec2-compromise', 'bench-gated']) expect(per[name].workflowTasks).toBeGreaterThan(1);
+  expect(per['ec2-compromise'].activities).toBeGreaterThan(per['bench-gated'].activities);
+  expect(per['bench-gated'].events).toBeGreaterThan(per.baseline.events);
+}, 180_000);
+
 test('the interpreter bench runs quickly against the fake AWS and writes a complete result', async () => {
   const files = await runOne('interpreter', 2, 'fake');
 
