@@ -57,7 +57,8 @@ async function closedLoop(stack: BenchStack, seconds: number, concurrency: numbe
 
 export const throughput: Bench = {
   name: 'throughput',
-  summary: 'incidents started and runbooks reaching their approval gate per second, sustained, vs baseline',
+  summary:
+    'runbooks reaching their approval gate per second in a closed loop over the whole path, sustained, vs baseline',
   async run(stack, { quick, size }) {
     // `size`: seconds of each loop (the smoke test's few).
     const seconds = size ?? (quick ? 10 : 60);

@@ -2,8 +2,9 @@
  * Smoke test of the benchmark harness: the interpreter bench in quick mode against the fake AWS, on the jest stack's
  * Temporal dev server and prebuilt bundle (the bench's own worker and API processes, and its baseline worker, are
  * started as in a real sitting). Checks that the JSON it writes has every field a reader of bench/results/ relies on;
- * the figures themselves are not judged here (speed targets live in the benchmarks, never in timed tests). The burst
- * bench runs tiny against the fake and against moto (behind the recording proxy), and the arguments are checked.
+ * the figures themselves are not judged here (speed targets live in the benchmarks, never in timed tests). The
+ * throughput bench runs 3 s loops; the burst bench runs tiny against the fake and against moto (behind the recording
+ * proxy), and the arguments are checked.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -38,7 +39,7 @@ async function runOne(name: string, size: number, aws: 'fake' | 'moto'): Promise
 }
 
 test('the throughput bench runs a closed loop per phase and says what each item cost', async () => {
-  const [file] = await runOne('throughput', 2, 'fake');
+  const [file] = await runOne('throughput', 3, 'fake');
   const result = JSON.parse(readFileSync(file, 'utf8')) as BenchResult & { failed?: string };
   expect(result.failed).toBeUndefined();
   expect(result.figures.map((f) => f.name)).toEqual([
