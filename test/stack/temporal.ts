@@ -95,7 +95,18 @@ export async function withWorker<T>(
     clients: opts.clients,
     activities: opts.activities ? opts.activities(real) : real,
   });
-  return worker.runUntil(body({ taskQueue, worker }));
+  // A worker that does not stop soon after the body ends says what it still holds (the test then times out with it).
+  let bodyDone = false;
+  const watchdog = setInterval(() => {
+    if (!bodyDone) return;
+    const held = [worker.fast, worker.slow].map((w) => w && { state: w.getState(), ...w.getStatus() });
+    process.stderr.write(`withWorker(${taskQueue}): still shutting down: ${JSON.stringify(held)}\n`);
+  }, 15_000);
+  try {
+    return await worker.runUntil(body({ taskQueue, worker }).finally(() => (bodyDone = true)));
+  } finally {
+    clearInterval(watchdog);
+  }
 }
 
 export async function startRunbook(
