@@ -19,8 +19,9 @@ type HandleArgs = Parameters<NodeHttpHandler['handle']>;
 
 /**
  * Deadlines for every call; and a call made inside an activity is aborted when the activity is cancelled: by its
- * workflow, or by the worker's shutdown once the grace time is over (Temporal then retries the step elsewhere; the
- * actions are idempotent). Outside an activity (the API, scripts) only the deadlines apply.
+ * workflow, or by the worker's shutdown once the grace time is over (the step then fails as retryable and Temporal
+ * retries it elsewhere; the actions are idempotent: activities/errors.ts). Outside an activity (the API, scripts)
+ * only the deadlines apply.
  */
 export class AwsHttpHandler extends NodeHttpHandler {
   constructor(options: NodeHttpHandlerOptions = {}) {

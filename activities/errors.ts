@@ -103,9 +103,10 @@ function isAbortError(err: unknown): boolean {
   return shape(err).name === 'AbortError';
 }
 
-function activityCancelled(): boolean {
+/** The running activity's workflow asked for its cancellation (not the worker's shutdown, not a timeout). */
+function cancelledByWorkflow(): boolean {
   try {
-    return Context.current().cancellationSignal.aborted;
+    return Context.current().cancellationDetails?.cancelRequested === true;
   } catch {
     return false; // not inside an activity
   }
@@ -156,9 +157,11 @@ function phrase(info: AwsErrorInfo, awsMessage: string, resource?: string): stri
  */
 export function classifyAwsError(err: unknown, what: string, resource?: string): never {
   if (err instanceof TemporalFailure) throw err;
-  // The call was aborted because the activity was cancelled (activities/aws-http.ts): the SDK reports that as the
-  // cancellation it is, not as a failure of the action.
-  if (isAbortError(err) && activityCancelled()) throw err;
+  // The call was aborted with its activity (activities/aws-http.ts). Cancelled by its workflow: the SDK reports the
+  // cancellation it is. Cancelled by the worker's shutdown: classified below as a network error (retryable), so
+  // Temporal retries the step elsewhere at once; the server refuses a cancellation nobody asked for, and the step
+  // would wait out its heartbeat timeout instead.
+  if (isAbortError(err) && cancelledByWorkflow()) throw err;
   const info = describeAwsError(err);
   const awsMessage = shape(err).message ?? (typeof err === 'string' ? err : '');
   const message = `${what}: ${phrase(info, awsMessage, resource)} (${info.name})`;

@@ -78,10 +78,13 @@ export function createResourceActivities(taskQueue: string, own?: OwnTarget): Re
   return {
     async 'resource.requestLock'({ key, request, requestId }) {
       const workflowId = resourceWorkflowId(own ? await resolveResourceKey(key, own) : key);
-      const { client, cancellationSignal } = Context.current();
+      const ctx = Context.current();
+      const { client } = ctx;
       if (requestId) {
         // The worker's client gives up the call when the activity is cancelled (a shutdown stops the record's
-        // tasks too, so its answer would never come); said as the cancellation it is, not as a failed request.
+        // tasks too, so its answer would never come). Asked by the workflow: said as the cancellation it is. By the
+        // worker's shutdown: the client's error, a retryable failure, so the request is retried elsewhere at once
+        // (under the same Update ID: it gets the record's first answer).
         const { granted } = await client.workflow
           .executeUpdateWithStart(lockRequestUpdate, {
             args: [request],
@@ -94,7 +97,7 @@ export function createResourceActivities(taskQueue: string, own?: OwnTarget): Re
             }),
           })
           .catch((err: unknown) => {
-            if (cancellationSignal.aborted)
+            if (ctx.cancellationDetails?.cancelRequested)
               throw new CancelledFailure('lock request given up: activity cancelled', [], err as Error);
             throw err;
           });

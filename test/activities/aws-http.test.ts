@@ -6,7 +6,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityCancellationDetails, ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { AwsHttpHandler, AWS_CONNECT_TIMEOUT_MS, AWS_REQUEST_TIMEOUT_MS } from '../../activities/aws-http';
 import { createAwsClients, destroyAwsClients, type AwsClients } from '../../activities/clients';
@@ -66,25 +66,36 @@ test('every client gets the handler, and the deadlines are finite', () => {
   expect(AWS_REQUEST_TIMEOUT_MS).toBeGreaterThan(0);
 });
 
-test.each(['CANCELLED', 'WORKER_SHUTDOWN'] as const)(
-  'a call that gets no answer ends when its activity is cancelled (%s), as a cancellation, not a failed action',
-  async (reason) => {
-    const env = new MockActivityEnvironment();
-    const call = env.run(() =>
+/** Runs one DescribeInstances to the silent endpoint in an activity, cancels it so, and returns what it threw. */
+async function cancelledCall(cancel: (env: MockActivityEnvironment) => void): Promise<unknown> {
+  const env = new MockActivityEnvironment();
+  const settled = env
+    .run(() =>
       awsCall('ec2.captureInstance', () => clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: ['i-1'] }))),
-    );
-    const settled = call.then(
+    )
+    .then(
       () => 'answered',
       (err: unknown) => err,
     );
-    await endpoint.requested();
-    env.cancel(reason);
-    const err = (await settled) as Error;
-    expect(err).toBeInstanceOf(Error);
-    expect(err.name).toBe('AbortError');
-    expect(err).not.toBeInstanceOf(ApplicationFailure);
-  },
-);
+  await endpoint.requested();
+  cancel(env);
+  return settled;
+}
+
+test('a call that gets no answer ends when its workflow cancels the step, as a cancellation', async () => {
+  const err = (await cancelledCall((env) => env.cancel('CANCELLED'))) as Error;
+  expect(err.name).toBe('AbortError');
+  expect(err).not.toBeInstanceOf(ApplicationFailure);
+});
+
+test("a call that gets no answer ends with the worker's shutdown, as a retryable failure (retried elsewhere)", async () => {
+  // Not a cancellation: the server refuses one nobody asked for, and the step would wait out its heartbeat timeout.
+  const err = await cancelledCall((env) =>
+    env.cancel('WORKER_SHUTDOWN', new ActivityCancellationDetails({ workerShutdown: true })),
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  expect(err).toMatchObject({ type: 'AbortError', nonRetryable: false });
+});
 
 test('outside an activity the call is not aborted by anything but its deadline, which fails it as retryable', async () => {
   const quick = createAwsClients({ region: 'us-east-1', endpoint: endpoint.url, credentials, maxAttempts: 1 });
