@@ -80,6 +80,24 @@ export async function withWorker<T>(
 ): Promise<T> {
   const taskQueue = uniqueId('tq');
   const real = createActivities(opts.clients);
+  // Which steps are running, for the shutdown watchdog below.
+  const running = new Map<string, string>();
+  let started = 0;
+  const tracked = (acts: ActionActivities): ActionActivities =>
+    Object.fromEntries(
+      Object.entries(acts).map(([name, fn]) => [
+        name,
+        async (input: unknown) => {
+          const key = `${name}#${++started}`;
+          running.set(key, new Date().toISOString());
+          try {
+            return await (fn as (i: unknown) => Promise<unknown>)(input);
+          } finally {
+            running.delete(key);
+          }
+        },
+      ]),
+    ) as unknown as ActionActivities;
   const worker = await createWorker({
     config: {
       temporalAddress: '',
@@ -93,14 +111,17 @@ export async function withWorker<T>(
     workflowBundle: { codePath: process.env.FIREBREAK_TEST_BUNDLE! },
     // Also what resolves the worker's own account for resource locks (moto's default account).
     clients: opts.clients,
-    activities: opts.activities ? opts.activities(real) : real,
+    activities: tracked(opts.activities ? opts.activities(real) : real),
   });
   // A worker that does not stop soon after the body ends says what it still holds (the test then times out with it).
   let bodyDone = false;
   const watchdog = setInterval(() => {
     if (!bodyDone) return;
     const held = [worker.fast, worker.slow].map((w) => w && { state: w.getState(), ...w.getStatus() });
-    process.stderr.write(`withWorker(${taskQueue}): still shutting down: ${JSON.stringify(held)}\n`);
+    process.stderr.write(
+      `withWorker(${taskQueue}): still shutting down: ${JSON.stringify(held)}; ` +
+        `steps running since: ${JSON.stringify(Object.fromEntries(running))}\n`,
+    );
   }, 15_000);
   try {
     return await worker.runUntil(body({ taskQueue, worker }).finally(() => (bodyDone = true)));
