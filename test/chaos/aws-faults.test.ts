@@ -78,7 +78,9 @@ test(
     for (const r of runs) {
       await checkRun(aws.clients, r, tally);
       if (r.fate === 'fail' && r.final?.failure?.stepId !== 'tag-quarantined')
-        tally.lose(`${r.executionId}: failed at ${r.final?.failure?.stepId}, not at tag-quarantined`);
+        tally.lose(
+          `${r.executionId}: failed at ${r.final?.failure?.stepId} (${r.final?.failure?.message}), not at tag-quarantined`,
+        );
     }
     await checkVpcs(aws.clients.ec2, runs, tally);
     await closeRuns(temporal.client, runs);

@@ -122,7 +122,9 @@ export async function driveRun(client: Client, run: Run, timeoutMs: number): Pro
   const handle = client.workflow.getHandle(run.executionId);
   const deadline = Date.now() + timeoutMs;
   const left = () => Math.max(1000, deadline - Date.now());
-  await stateWhen(client, run.executionId, (s) => s.status === 'waiting-approval' || settled(s), left());
+  const atGate = await stateWhen(client, run.executionId, (s) => s.status === 'waiting-approval' || settled(s), left());
+  // Settled before its gate (a step failed for good): nothing to decide; its state says why.
+  if (settled(atGate)) return (run.final = atGate);
   await retrying(
     () =>
       handle.executeUpdate(approvalUpdate, {
@@ -171,7 +173,10 @@ export async function checkRun(clients: { ec2: EC2Client; ssm: SSMClient }, run:
   const want = wanted(run.fate);
   const final = run.final;
   if (!final || final.status !== want)
-    tally.lose(`${id} (${run.fate}): ended ${final?.status ?? 'never'} ${run.error ?? ''}`.trim());
+    tally.lose(
+      `${id} (${run.fate}): ended ${final?.status ?? 'never'}` +
+        `${final?.failure ? ` at ${final.failure.stepId}: ${final.failure.message}` : ''} ${run.error ?? ''}`.trimEnd(),
+    );
   if (final?.rollback && run.fate !== 'approve' && final.rollback.complete !== true)
     tally.lose(`${id}: rollback incomplete`);
 
