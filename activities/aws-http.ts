@@ -5,7 +5,7 @@
  */
 import { NodeHttpHandler, type NodeHttpHandlerOptions } from '@smithy/node-http-handler';
 import type { HttpHandlerOptions } from '@smithy/types';
-import { Context } from '@temporalio/activity';
+import { activityContext } from './activity-context';
 
 /** Connecting to an AWS endpoint takes milliseconds; a connection still pending after this is not coming. */
 export const AWS_CONNECT_TIMEOUT_MS = 10_000;
@@ -34,16 +34,7 @@ export class AwsHttpHandler extends NodeHttpHandler {
   }
 
   override handle(request: HandleArgs[0], options: HttpHandlerOptions = {}): ReturnType<NodeHttpHandler['handle']> {
-    const signal = options.abortSignal ?? activitySignal();
+    const signal = options.abortSignal ?? activityContext()?.cancellationSignal;
     return super.handle(request, signal ? { ...options, abortSignal: signal } : options);
-  }
-}
-
-/** The running activity's cancellation signal; undefined outside an activity (scripts, the API, tests). */
-function activitySignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined;
   }
 }

@@ -11,8 +11,9 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
-import { Context } from '@temporalio/activity';
+import type { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { activityContext } from './activity-context';
 import { AwsHttpHandler } from './aws-http';
 import { AssumeRoleError, classifyAwsError, describeAwsError, TargetNotAllowedError } from './errors';
 import type { ExecutionTarget, StepContext } from './schemas';
@@ -281,17 +282,6 @@ export function routeByTarget<C extends Partial<AwsClients>, T extends object>(
   return routed as unknown as T;
 }
 
-/**
- * The Temporal activity context when running inside an activity, else undefined (plain calls from tests or scripts).
- */
-export function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
-}
-
 /** The details of each running activity's last heartbeat, which the background heartbeat repeats. */
 const lastDetails = new WeakMap<Context, unknown>();
 
@@ -341,10 +331,5 @@ export async function whileHeartbeating<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/**
- * True when the workflow asked for the activity's cancellation; false for a cancellation by the worker's shutdown, a
- * timeout or a lost activity, after which Temporal retries the step (on another worker) and it must resume its work.
- */
-export function cancellationRequestedByWorkflow(): boolean {
-  return activityContext()?.cancellationDetails?.cancelRequested === true;
-}
+// Where activity modules have always found them.
+export { activityContext, cancellationRequestedByWorkflow } from './activity-context';

@@ -5,8 +5,8 @@
  * `ApplicationFailure` whose `type` is the AWS error name and whose `nonRetryable` flag says whether trying again can
  * help: throttling, server faults and network errors can; client errors (bad IDs, missing permissions) cannot.
  */
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { cancellationRequestedByWorkflow } from './activity-context';
 
 /** Error names AWS services use for throttling (they come back as 4xx but are worth retrying). */
 const THROTTLING_NAMES = new Set([
@@ -103,15 +103,6 @@ function isAbortError(err: unknown): boolean {
   return shape(err).name === 'AbortError';
 }
 
-/** The running activity's workflow asked for its cancellation (not the worker's shutdown, not a timeout). */
-function cancelledByWorkflow(): boolean {
-  try {
-    return Context.current().cancellationDetails?.cancelRequested === true;
-  } catch {
-    return false; // not inside an activity
-  }
-}
-
 function shape(err: unknown): AwsErrorShape {
   return typeof err === 'object' && err !== null ? (err as AwsErrorShape) : {};
 }
@@ -161,7 +152,7 @@ export function classifyAwsError(err: unknown, what: string, resource?: string):
   // cancellation it is. Cancelled by the worker's shutdown: classified below as a network error (retryable), so
   // Temporal retries the step elsewhere at once; the server refuses a cancellation nobody asked for, and the step
   // would wait out its heartbeat timeout instead.
-  if (isAbortError(err) && cancelledByWorkflow()) throw err;
+  if (isAbortError(err) && cancellationRequestedByWorkflow()) throw err;
   const info = describeAwsError(err);
   const awsMessage = shape(err).message ?? (typeof err === 'string' ? err : '');
   const message = `${what}: ${phrase(info, awsMessage, resource)} (${info.name})`;
