@@ -85,8 +85,13 @@ export function createResourceActivities(taskQueue: string, own?: OwnTarget): Re
         // tasks too, so its answer would never come). Asked by the workflow: said as the cancellation it is. By the
         // worker's shutdown: the client's error, a retryable failure, so the request is retried elsewhere at once
         // (under the same Update ID: it gets the record's first answer).
-        const { granted } = await client.workflow
-          .executeUpdateWithStart(lockRequestUpdate, {
+        // And it gives up when the attempt's start-to-close time is over: the server has timed the attempt out by
+        // then, and a draining worker that took this task after its shutdown's cancellations went out would
+        // otherwise wait on the record for ever (nothing cancels it: it does not heartbeat).
+        const startToClose = ctx.info.startToCloseTimeoutMs;
+        const deadline = startToClose > 0 ? Date.now() + startToClose : undefined;
+        const ask = () =>
+          client.workflow.executeUpdateWithStart(lockRequestUpdate, {
             args: [request],
             updateId: requestId,
             startWorkflowOperation: new WithStartWorkflowOperation(RESOURCE_WORKFLOW, {
@@ -95,12 +100,12 @@ export function createResourceActivities(taskQueue: string, own?: OwnTarget): Re
               args: [],
               workflowIdConflictPolicy: 'USE_EXISTING',
             }),
-          })
-          .catch((err: unknown) => {
-            if (ctx.cancellationDetails?.cancelRequested)
-              throw new CancelledFailure('lock request given up: activity cancelled', [], err as Error);
-            throw err;
           });
+        const { granted } = await (deadline ? client.withDeadline(deadline, ask) : ask()).catch((err: unknown) => {
+          if (ctx.cancellationDetails?.cancelRequested)
+            throw new CancelledFailure('lock request given up: activity cancelled', [], err as Error);
+          throw err;
+        });
         return granted ? { workflowId, granted } : { workflowId };
       }
       await client.workflow.signalWithStart(RESOURCE_WORKFLOW, {

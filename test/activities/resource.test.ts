@@ -17,10 +17,13 @@ afterAll(async () => {
 });
 
 /** Asks for a lock that is never answered, cancels the activity so once the request is in flight; what it threw. */
-async function cancelledRequest(cancel: (env: MockActivityEnvironment) => void): Promise<unknown> {
+async function cancelledRequest(
+  cancel: (env: MockActivityEnvironment) => void,
+  info: { startToCloseTimeoutMs?: number } = {},
+): Promise<unknown> {
   // No worker serves this queue: the record is started but never answers, as on a worker that stopped polling.
   const activities = createResourceActivities(uniqueId('unserved-tq'));
-  const env = new MockActivityEnvironment(undefined, { client: temporal.client });
+  const env = new MockActivityEnvironment(info, { client: temporal.client });
   const key = { account: '123456789012', region: 'us-east-1', resource: `ec2:instance/${uniqueId('i')}` };
   const request = {
     executionId: uniqueId('exec'),
@@ -59,4 +62,13 @@ test("a lock request gives up its unanswered Update on the worker's shutdown, as
   );
   expect(err).toBeInstanceOf(Error);
   expect(err).not.toBeInstanceOf(CancelledFailure);
+}, 30_000);
+
+test('a lock request nothing cancels gives up its unanswered Update when its start-to-close time is over', async () => {
+  // As on a draining worker that took the task after its shutdown's cancellations went out.
+  const startedAt = Date.now();
+  const err = await cancelledRequest(() => undefined, { startToCloseTimeoutMs: 1_500 });
+  expect(err).toBeInstanceOf(Error);
+  expect(err).not.toBeInstanceOf(CancelledFailure);
+  expect(Date.now() - startedAt).toBeLessThan(20_000);
 }, 30_000);
