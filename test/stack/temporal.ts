@@ -12,6 +12,7 @@ import { createActivities } from '../../activities';
 import type { AwsClients } from '../../activities/clients';
 import type { Config } from '../../config/env';
 import { createWorker, type FirebreakWorker } from '../../worker/worker';
+import { RESOURCE_WORKFLOW } from '../../workflows/resource-messages';
 import { RUNBOOK_WORKFLOW, stateQuery, type ExecutionState, type RunbookWorkflowInput } from '../../workflows/messages';
 import type { runbookWorkflow } from '../../workflows/runbook';
 
@@ -127,6 +128,28 @@ export async function withWorker<T>(
     return await worker.runUntil(body({ taskQueue, worker }).finally(() => (bodyDone = true)));
   } finally {
     clearInterval(watchdog);
+    await endRecordsOn(temporal, taskQueue);
+  }
+}
+
+/**
+ * Ends the resource records (workflows/resource.ts) left running on a test's queue once its worker is gone. The queue
+ * dies with the test, and a record on it would never run again: a later test of the file acting on the same instance
+ * would wait on it for ever (its lock request joins the running record). That happens when a test ends before its
+ * record took the last release (the record then ends by itself as idle) or leaves a containment. In production one
+ * queue outlives every deploy, so this is the test stack's concern only.
+ */
+async function endRecordsOn(temporal: TestTemporal, taskQueue: string): Promise<void> {
+  const query = `TaskQueue = "${taskQueue}" AND WorkflowType = "${RESOURCE_WORKFLOW}" AND ExecutionStatus = "Running"`;
+  try {
+    for await (const wf of temporal.client.workflow.list({ query })) {
+      await temporal.client.workflow
+        .getHandle(wf.workflowId, wf.runId)
+        .terminate(`test worker on ${taskQueue} is gone`)
+        .catch(() => undefined); // ended by itself meanwhile
+    }
+  } catch (err) {
+    process.stderr.write(`withWorker(${taskQueue}): could not end its resource records: ${String(err)}\n`);
   }
 }
 

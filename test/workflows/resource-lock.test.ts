@@ -314,3 +314,26 @@ test('a burst of executions on as many instances, with two workflow task slots: 
     },
   );
 });
+
+test('test stack: a record left on a finished test worker’s queue is ended, so the next worker on that instance gets the lock', async () => {
+  // A record hosted by a test's own queue would never run again once its worker is gone; a later test on the same
+  // instance would join it and wait for ever (CI: approvals, where two tests share an instance).
+  const env = await aws.seed('lock-left', { instances: 1 });
+  const id = recordId(env.instances[0].instanceId);
+  await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+    const a = await startRunbook(temporal, taskQueue, input(env));
+    await waitForState(a, (s) => s.status === 'waiting-approval');
+    await approve(a);
+    await waitForState(a, (s) => s.status === 'succeeded');
+    // Contained: the record stays open for the containment (what a later execution builds on).
+    expect((await temporal.client.workflow.getHandle(id).query(resourceRecordQuery)).containments).toHaveLength(1);
+  });
+  expect((await temporal.client.workflow.getHandle(id).describe()).status.name).toBe('TERMINATED');
+  await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+    const b = await startRunbook(temporal, taskQueue, input(env));
+    const held = await waitForState(b, (s) => s.status === 'waiting-approval');
+    expect(held.resourceLock).toMatchObject({ status: 'held', key: id });
+    await b.cancel();
+    await waitForState(b, (s) => s.status === 'cancelled');
+  });
+});
