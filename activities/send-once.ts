@@ -5,10 +5,12 @@
  * up what an earlier attempt created (by tags, by the command's marker) before it creates anything.
  */
 import type { MiddlewareStack } from '@smithy/types';
+import { describeAwsError } from './errors';
 
 /**
  * Marks `command` to be sent once: should the SDK try it again, the new try fails unsent with the first try's error,
- * so the SDK gives up with that error (classified as before, retryable by the activity when it was transient).
+ * so the SDK gives up with that error (classified as before, retryable by the activity when it was transient). A
+ * throttled try does not count: AWS refused it unprocessed, so the SDK's own retry of it is safe.
  */
 export function sendOnce<C extends { middlewareStack: MiddlewareStack<any, any> }>(command: C): C {
   let sent = false;
@@ -20,7 +22,10 @@ export function sendOnce<C extends { middlewareStack: MiddlewareStack<any, any> 
       try {
         return await next(args);
       } catch (err) {
-        firstError = err;
+        // A throttled call was refused before AWS acted on it: the SDK may try it again, with its throttling back-off
+        // (a burst of throttling would otherwise use up the step's attempts, each one a single try).
+        if (describeAwsError(err).kind === 'throttling') sent = false;
+        else firstError = err;
         throw err;
       }
     },

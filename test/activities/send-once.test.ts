@@ -10,6 +10,8 @@ import { sendOnce } from '../../activities/send-once';
 
 let server: http.Server;
 let received = 0;
+/** The endpoint's answers in turn (the last one repeats): status and EC2 error code. */
+let answers: [number, string][] = [];
 let ec2: EC2Client;
 
 beforeAll(async () => {
@@ -17,9 +19,10 @@ beforeAll(async () => {
     req.resume();
     req.on('end', () => {
       received++;
-      res.writeHead(500, { 'content-type': 'text/xml' });
+      const [status, code] = answers[Math.min(received, answers.length) - 1];
+      res.writeHead(status, { 'content-type': 'text/xml' });
       res.end(
-        '<Response><Errors><Error><Code>InternalError</Code><Message>lost</Message></Error></Errors>' +
+        `<Response><Errors><Error><Code>${code}</Code><Message>chaos</Message></Error></Errors>` +
           '<RequestID>r</RequestID></Response>',
       );
     });
@@ -36,7 +39,10 @@ afterAll(async () => {
   ec2.destroy();
   await new Promise((r) => server.close(r));
 });
-beforeEach(() => (received = 0));
+beforeEach(() => {
+  received = 0;
+  answers = [[500, 'InternalError']];
+});
 
 test('the SDK tries a plain call again after a 500', async () => {
   await expect(ec2.send(new CreateSnapshotCommand({ VolumeId: 'vol-1' }))).rejects.toMatchObject({
@@ -49,4 +55,22 @@ test('a call sent once reaches the endpoint once and fails with the first answer
   const err = await ec2.send(sendOnce(new CreateSnapshotCommand({ VolumeId: 'vol-1' }))).catch((e) => e);
   expect(err).toMatchObject({ name: 'InternalError', $fault: 'server', $metadata: { httpStatusCode: 500 } });
   expect(received).toBe(1);
+});
+
+test('a throttled try does not count: refused unprocessed, the SDK tries again, and a later 500 is still sent once', async () => {
+  answers = [
+    [503, 'RequestLimitExceeded'],
+    [500, 'InternalError'],
+  ];
+  const err = await ec2.send(sendOnce(new CreateSnapshotCommand({ VolumeId: 'vol-1' }))).catch((e) => e);
+  // Throttled (not processed), then sent: the 500 after it may have acted, so no third try.
+  expect(err).toMatchObject({ name: 'InternalError', $metadata: { httpStatusCode: 500 } });
+  expect(received).toBe(2);
+});
+
+test('throttled on every try: every attempt the SDK makes, then the throttling error (retryable by the activity)', async () => {
+  answers = [[503, 'RequestLimitExceeded']];
+  const err = await ec2.send(sendOnce(new CreateSnapshotCommand({ VolumeId: 'vol-1' }))).catch((e) => e);
+  expect(err).toMatchObject({ name: 'RequestLimitExceeded' });
+  expect(received).toBe(3);
 });
