@@ -6,7 +6,7 @@
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import {
   lockRequestSignal,
   lockRequestUpdate,
@@ -71,6 +71,33 @@ export async function resolveResourceKey(key: ResourceKey, own: OwnTarget): Prom
 }
 
 /**
+ * Why an unanswered request will never be answered, when that is knowable: the record runs on another task queue
+ * (started by a deployment with another `FIREBREAK_TASK_QUEUE`), which this worker does not serve. Retrying would only
+ * wait again, so the failure is final and says what to do.
+ */
+async function recordElsewhere(
+  client: Context['client'],
+  workflowId: string,
+  taskQueue: string,
+  cause: unknown,
+): Promise<ApplicationFailure | undefined> {
+  const found = await client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .catch(() => undefined);
+  if (!found || found.status.name !== 'RUNNING' || found.taskQueue === taskQueue) return undefined;
+  return ApplicationFailure.create({
+    type: 'ResourceRecordElsewhere',
+    nonRetryable: true,
+    message:
+      `the resource record ${workflowId} runs on task queue "${found.taskQueue}", not on this worker's ` +
+      `"${taskQueue}", and did not answer: serve that queue with a worker, or end the record ` +
+      `(temporal workflow terminate --workflow-id '${workflowId}') once nothing holds the resource`,
+    cause: cause instanceof Error ? cause : undefined,
+  });
+}
+
+/**
  * @param taskQueue where the resource records run: the worker's own queue.
  * @param own resolves `self` in keys; without it keys are used as given (records keyed `self`).
  */
@@ -101,11 +128,13 @@ export function createResourceActivities(taskQueue: string, own?: OwnTarget): Re
               workflowIdConflictPolicy: 'USE_EXISTING',
             }),
           });
-        const { granted } = await (deadline ? client.withDeadline(deadline, ask) : ask()).catch((err: unknown) => {
-          if (ctx.cancellationDetails?.cancelRequested)
-            throw new CancelledFailure('lock request given up: activity cancelled', [], err as Error);
-          throw err;
-        });
+        const { granted } = await (deadline ? client.withDeadline(deadline, ask) : ask()).catch(
+          async (err: unknown) => {
+            if (ctx.cancellationDetails?.cancelRequested)
+              throw new CancelledFailure('lock request given up: activity cancelled', [], err as Error);
+            throw (await recordElsewhere(client, workflowId, taskQueue, err)) ?? err;
+          },
+        );
         return granted ? { workflowId, granted } : { workflowId };
       }
       await client.workflow.signalWithStart(RESOURCE_WORKFLOW, {

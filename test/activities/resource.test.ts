@@ -3,9 +3,10 @@
  * worker that is shutting down no longer runs: the request must give up when the activity is cancelled, or the
  * worker's shutdown waits on it for ever.
  */
-import { ActivityCancellationDetails, CancelledFailure } from '@temporalio/common';
+import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createResourceActivities } from '../../activities/resource';
+import { RESOURCE_WORKFLOW } from '../../workflows/resource-messages';
 import { testTemporal, uniqueId, type TestTemporal } from '../stack/temporal';
 
 let temporal: TestTemporal;
@@ -71,4 +72,27 @@ test('a lock request nothing cancels gives up its unanswered Update when its sta
   expect(err).toBeInstanceOf(Error);
   expect(err).not.toBeInstanceOf(CancelledFailure);
   expect(Date.now() - startedAt).toBeLessThan(20_000);
+}, 30_000);
+
+test('a record on a queue this worker does not serve (another FIREBREAK_TASK_QUEUE): a final failure that says so', async () => {
+  const key = { account: '123456789012', region: 'us-east-1', resource: `ec2:instance/${uniqueId('i')}` };
+  const workflowId = `resource:${key.account}:${key.region}:${key.resource}`;
+  const oldQueue = uniqueId('old-tq');
+  const record = await temporal.client.workflow.start(RESOURCE_WORKFLOW, { workflowId, taskQueue: oldQueue, args: [] });
+  try {
+    const env = new MockActivityEnvironment({ startToCloseTimeoutMs: 1_500 }, { client: temporal.client });
+    const request = { executionId: uniqueId('exec'), runbookId: 'rb', purpose: 'contain' as const, leaseMs: 60_000 };
+    const err = await env
+      .run(createResourceActivities(uniqueId('new-tq'))['resource.requestLock'], {
+        key,
+        request,
+        requestId: `${request.executionId}:lock:1`,
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: 'ResourceRecordElsewhere', nonRetryable: true });
+    expect((err as Error).message).toContain(`task queue "${oldQueue}"`);
+  } finally {
+    await record.terminate('test done');
+  }
 }, 30_000);
