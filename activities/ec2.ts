@@ -505,7 +505,14 @@ function baseActivities(
           }),
         );
         const created = await plan.call('ec2', create, () =>
-          awsCall(what, () => ec2.send(create), `volume ${volumeId}`),
+          awsCall(what, () => ec2.send(create), `volume ${volumeId}`).catch(async (err: unknown) => {
+            // A 5xx or a dropped connection can come after EC2 took the snapshot: look for it before this attempt
+            // fails (the step's retry would find it too, but only after spending one of its attempts).
+            if (!(err instanceof ApplicationFailure) || err.nonRetryable) throw err;
+            const taken = (await earlierSnapshots(what, executionId, stepId, [volumeId])).get(volumeId);
+            if (!taken) throw err;
+            return { SnapshotId: taken };
+          }),
         );
         snapshots.push({ volumeId, snapshotId: created?.SnapshotId ?? DRY_RUN_ID.snapshot, created: true });
       }

@@ -254,8 +254,17 @@ function buildRunCommand(clients: Pick<AwsClients, 'ssm'>, opts: SsmActivityOpti
     let commandId = isProgress(lastBeat) ? lastBeat.commandId : undefined;
     if (!commandId && marker) commandId = await findEarlierCommand(explicit?.[0], documentName, marker);
     if (!commandId) {
-      const sent = await awsCall(what, () => ssm.send(send), where);
-      commandId = sent.Command!.CommandId!;
+      commandId = await awsCall(what, () => ssm.send(send), where).then(
+        (sent) => sent.Command!.CommandId!,
+        async (err: unknown) => {
+          // A 5xx or a dropped connection can come after SSM took the command: look for it by its marker before
+          // this attempt fails (the step's retry would find it too, but only after spending one of its attempts).
+          if (!marker || !(err instanceof ApplicationFailure) || err.nonRetryable) throw err;
+          const taken = await findEarlierCommand(explicit?.[0], documentName, marker);
+          if (!taken) throw err;
+          return taken;
+        },
+      );
     }
     const id = commandId;
     heartbeatIfActive({ commandId: id, status: 'Pending' } satisfies RunCommandProgress);

@@ -17,7 +17,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createEc2Activities, tagRecord, TAG } from '../../activities/ec2';
 import type { SeedResult } from '../../scripts/seed';
 import { stepContext, testAws, unique, type TestAws } from '../stack/aws';
-import { awsError, failWhen } from '../workflows/fixtures/aws-faults';
+import { awsError, failWhen, loseAnswerWhen } from '../workflows/fixtures/aws-faults';
 
 let aws: TestAws;
 let ec2Acts: ReturnType<typeof createEc2Activities>;
@@ -428,6 +428,50 @@ describe('ec2.snapshotVolumes', () => {
       const again = await acts['ec2.snapshotVolumes']({ instanceId: seeded.instanceId, ctx });
       expect(again.snapshots.every((s) => !s.created)).toBe(true);
       expect(await snapshotsOf(ctx.executionId)).toHaveLength(2);
+    } finally {
+      faulty.close();
+    }
+  });
+
+  it('an answer lost after EC2 took the snapshot: found in the same attempt, not taken again', async () => {
+    const seeded = env.instances[0];
+    const ctx = stepContext('evidence-lost', { incidentId: unique('INC') });
+    const faulty = testAws();
+    let creates = 0;
+    // Every CreateSnapshot reaches moto; the first one's answer is lost (a 500 after the effect).
+    loseAnswerWhen(faulty.clients.ec2, 'CreateSnapshotCommand', () =>
+      ++creates === 1 ? awsError('InternalError', 'server') : undefined,
+    );
+    try {
+      const out = await createEc2Activities(faulty.clients)['ec2.snapshotVolumes']({
+        instanceId: seeded.instanceId,
+        ctx,
+      });
+      const snaps = await snapshotsOf(ctx.executionId);
+      expect(creates).toBe(seeded.volumeIds.length);
+      expect(sorted(snaps.map((s) => s.VolumeId!))).toEqual(sorted(seeded.volumeIds));
+      expect(sorted(out.snapshots.map((s) => s.snapshotId))).toEqual(sorted(snaps.map((s) => s.SnapshotId!)));
+      expect(out.snapshots.every((s) => s.created)).toBe(true);
+    } finally {
+      faulty.close();
+    }
+  });
+
+  it('a 5xx before EC2 acted still fails the attempt (retryable): nothing to find', async () => {
+    const seeded = env.instances[0];
+    const ctx = stepContext('evidence-5xx', { incidentId: unique('INC') });
+    const faulty = testAws();
+    failWhen(faulty.clients.ec2, 'CreateSnapshotCommand', () => awsError('ServiceUnavailable', 'server'));
+    try {
+      const err = await createEc2Activities(faulty.clients)
+        ['ec2.snapshotVolumes']({
+          instanceId: seeded.instanceId,
+          ctx,
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApplicationFailure);
+      expect(err).toMatchObject({ type: 'ServiceUnavailable', nonRetryable: false });
+      expect(await snapshotsOf(ctx.executionId)).toHaveLength(0);
     } finally {
       faulty.close();
     }

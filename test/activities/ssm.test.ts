@@ -21,6 +21,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { commandMarker, createSsmActivities } from '../../activities/ssm';
 import type { SeedResult } from '../../scripts/seed';
 import { stepContext, testAws, type TestAws } from '../stack/aws';
+import { awsError, loseAnswerWhen } from '../workflows/fixtures/aws-faults';
 
 let aws: TestAws;
 let env: SeedResult;
@@ -90,6 +91,31 @@ describe('ssm.runCommand against moto', () => {
     const marker = commandMarker(ctx);
     const marked = (await commandsOn(instanceId)).filter((c) => c.Comment === marker);
     expect(marked.map((c) => c.CommandId)).toEqual([first.commandId]);
+  });
+
+  it('an answer lost after SSM took the command: found by its marker in the same attempt, not sent again', async () => {
+    const { instanceId } = env.instances[0];
+    const ctx = stepContext('collect-lost');
+    const faulty = testAws();
+    let sends = 0;
+    loseAnswerWhen(faulty.clients.ssm, 'SendCommandCommand', () =>
+      ++sends === 1 ? awsError('InternalServerError', 'server') : undefined,
+    );
+    try {
+      const out = await createSsmActivities(faulty.clients)['ssm.runCommand']({
+        instanceId,
+        documentName: 'AWS-RunShellScript',
+        parameters: { commands: ['id'] },
+        pollIntervalMs: 100,
+        ctx,
+      });
+      expect(sends).toBe(1);
+      expect(out).toMatchObject({ instanceId, status: 'Success' });
+      const marked = (await commandsOn(instanceId)).filter((c) => c.Comment === commandMarker(ctx));
+      expect(marked.map((c) => c.CommandId)).toEqual([out.commandId]);
+    } finally {
+      faulty.close();
+    }
   });
 
   it('resumes the command named in the last heartbeat (a retry after a heartbeat timeout)', async () => {
