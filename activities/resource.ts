@@ -17,6 +17,7 @@ import {
   type LockRequest,
   type ResourceKey,
 } from '../workflows/resource-messages';
+import { cancellationRequestedByWorkflow } from './activity-context';
 import { classifyAwsError } from './errors';
 
 export interface ResourceActivities {
@@ -130,7 +131,7 @@ export function createResourceActivities(taskQueue: string, own?: OwnTarget): Re
           });
         const { granted } = await (deadline ? client.withDeadline(deadline, ask) : ask()).catch(
           async (err: unknown) => {
-            if (ctx.cancellationDetails?.cancelRequested)
+            if (cancellationRequestedByWorkflow())
               throw new CancelledFailure('lock request given up: activity cancelled', [], err as Error);
             throw (await recordElsewhere(client, workflowId, taskQueue, err)) ?? err;
           },
