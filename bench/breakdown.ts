@@ -68,3 +68,87 @@ export async function historyCounts(stack: BenchStack, workflowIds: string[]): P
   }
   return counts;
 }
+
+/** Where a workflow's time went, from its history alone (server clock), summed over its tasks, in milliseconds. */
+export interface HistoryPhases {
+  workflowTasks: number;
+  /** Workflow task scheduled → started: waiting for the worker to poll it. */
+  workflowTaskWaitMs: number;
+  /** Workflow task started → completed: the worker running the workflow code (and the round trip). */
+  workflowTaskRunMs: number;
+  activities: number;
+  /** Activity scheduled → started. */
+  activityWaitMs: number;
+  /** Activity started → completed (or failed). */
+  activityRunMs: number;
+  /** Activity scheduled → started, by activity type (summed over the type's activities). */
+  activityWaitByType: Record<string, number>;
+  /** First to last event. */
+  totalMs: number;
+}
+
+type HistoryEvent = NonNullable<temporal.api.history.v1.IHistory['events']>[number];
+
+export function historyPhases(events: HistoryEvent[]): HistoryPhases {
+  const out: HistoryPhases = {
+    workflowTasks: 0,
+    workflowTaskWaitMs: 0,
+    workflowTaskRunMs: 0,
+    activities: 0,
+    activityWaitMs: 0,
+    activityRunMs: 0,
+    activityWaitByType: {},
+    totalMs: events.length ? ms(events[events.length - 1].eventTime) - ms(events[0].eventTime) : 0,
+  };
+  const at = new Map<number, number>();
+  const types = new Map<number, string>();
+  for (const e of events) {
+    const t = ms(e.eventTime);
+    at.set(Number(e.eventId), t);
+    switch (e.eventType) {
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+        out.workflowTaskWaitMs += t - (at.get(Number(e.workflowTaskStartedEventAttributes?.scheduledEventId)) ?? t);
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+        out.workflowTasks++;
+        out.workflowTaskRunMs += t - (at.get(Number(e.workflowTaskCompletedEventAttributes?.startedEventId)) ?? t);
+        break;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        types.set(Number(e.eventId), e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?');
+        break;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
+        const scheduled = Number(e.activityTaskStartedEventAttributes?.scheduledEventId);
+        const wait = t - (at.get(scheduled) ?? t);
+        const type = types.get(scheduled) ?? '?';
+        out.activities++;
+        out.activityWaitMs += wait;
+        out.activityWaitByType[type] = (out.activityWaitByType[type] ?? 0) + wait;
+        break;
+      }
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+        out.activityRunMs += t - (at.get(Number(e.activityTaskCompletedEventAttributes?.startedEventId)) ?? t);
+        break;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+        out.activityRunMs += t - (at.get(Number(e.activityTaskFailedEventAttributes?.startedEventId)) ?? t);
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+/** The mean of each phase over several histories, rounded to 0.1 ms. */
+export function meanPhases(all: HistoryPhases[]): HistoryPhases | undefined {
+  if (all.length === 0) return undefined;
+  const mean = (values: number[]) => Math.round((values.reduce((a, b) => a + b, 0) / all.length) * 10) / 10;
+  const keys = (Object.keys(all[0]) as (keyof HistoryPhases)[]).filter((k) => k !== 'activityWaitByType');
+  const types = [...new Set(all.flatMap((p) => Object.keys(p.activityWaitByType)))];
+  return {
+    ...(Object.fromEntries(keys.map((k) => [k, mean(all.map((p) => p[k] as number))])) as Omit<
+      HistoryPhases,
+      'activityWaitByType'
+    >),
+    activityWaitByType: Object.fromEntries(types.map((t) => [t, mean(all.map((p) => p.activityWaitByType[t] ?? 0))])),
+  };
+}

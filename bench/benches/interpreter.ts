@@ -7,16 +7,20 @@
 import { WorkflowClient } from '@temporalio/client';
 import { HANDWRITTEN } from '../baseline/workflows';
 import { BENCH_TOPIC, type Bench } from '../bench';
+import { historyPhases, meanPhases, type HistoryPhases } from '../breakdown';
 import { figure, percentiles } from '../report';
 import type { BenchStack, Proc } from '../stack';
 
 /** Events per history (the last run's), kept to explain a gap: more workflow tasks mean more round trips. */
 const eventCounts: Record<string, number[]> = { interpreted: [], handwritten: [] };
+/** Where each run's time went (workflow tasks, activities: waiting and running), from its history. */
+const phases: Record<string, HistoryPhases[]> = { interpreted: [], handwritten: [] };
 
 async function historySpanMs(client: WorkflowClient, workflowId: string, kind: string): Promise<number> {
   const history = await client.getHandle(workflowId).fetchHistory();
   const events = history.events ?? [];
   eventCounts[kind].push(events.length);
+  phases[kind].push(historyPhases(events));
   const ms = (e: (typeof events)[number]) => {
     const t = e.eventTime!;
     return Number(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6;
@@ -75,6 +79,10 @@ export const interpreter: Bench = {
   async run(stack, { quick, size }) {
     const n = size ?? (quick ? 5 : 50);
     const instances = await stack.instances(2 * n + 2);
+    for (const kind of ['interpreted', 'handwritten']) {
+      phases[kind] = [];
+      eventCounts[kind] = [];
+    }
     // One warm-up of each (bundles loaded, connections open), not counted.
     await interpreted(stack, [instances[0]]);
     await handwritten(stack, [instances[1]]);
@@ -91,6 +99,8 @@ export const interpreter: Bench = {
         side.cpuMs += run.cpuMs;
       }
     }
+    // The warm-up runs' phases are not counted.
+    const measured = (kind: string) => meanPhases(phases[kind].slice(1));
     const pb = percentiles(base.spans);
     const pf = percentiles(fb.spans);
     const cpuBase = Math.round((base.cpuMs / n) * 10) / 10;
@@ -128,6 +138,7 @@ export const interpreter: Bench = {
         interpreted: pf,
         handwritten: pb,
         cpuMs: { interpreted: fb.cpuMs, handwritten: base.cpuMs },
+        phases: { interpreted: measured('interpreted'), handwritten: measured('handwritten') },
       },
     };
   },
