@@ -113,11 +113,12 @@ export function createResourceActivities(taskQueue: string, own?: OwnTarget): Re
         // tasks too, so its answer would never come). Asked by the workflow: said as the cancellation it is. By the
         // worker's shutdown: the client's error, a retryable failure, so the request is retried elsewhere at once
         // (under the same Update ID: it gets the record's first answer).
-        // And it gives up when the attempt's start-to-close time is over: the server has timed the attempt out by
-        // then, and a draining worker that took this task after its shutdown's cancellations went out would
-        // otherwise wait on the record for ever (nothing cancels it: it does not heartbeat).
+        // And it gives up shortly before the attempt's start-to-close time is over: a draining worker that took this
+        // task after its shutdown's cancellations went out would otherwise wait on the record for ever (nothing
+        // cancels it: it does not heartbeat). Before, not at: a failure that reaches the server after the attempt's
+        // timeout is dropped, and the attempt counts as timed out (so a final failure below would never count).
         const startToClose = ctx.info.startToCloseTimeoutMs;
-        const deadline = startToClose > 0 ? Date.now() + startToClose : undefined;
+        const deadline = startToClose > 0 ? Date.now() + startToClose - Math.min(5_000, startToClose / 5) : undefined;
         const ask = () =>
           client.workflow.executeUpdateWithStart(lockRequestUpdate, {
             args: [request],

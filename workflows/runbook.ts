@@ -45,7 +45,7 @@ import { compensation } from './runbook-compensation';
 import { registerHandlers } from './runbook-handlers';
 import { EXECUTION_HISTORY_DEFAULTS, RunbookState, type RunbookCarry } from './runbook-state';
 import { originalState, rollbackRequested, stepRunner } from './runbook-steps';
-import { invalidDurations, unreachable, type Outcome, type RunContext } from './runbook-support';
+import { errorInfo, invalidDurations, unreachable, type Outcome, type RunContext } from './runbook-support';
 
 export { DEFAULT_HEARTBEAT_TIMEOUT } from './runbook-support';
 export { PATCH_ESCALATION, PATCH_DECISION_AT_DEADLINE } from './runbook-steps';
@@ -54,6 +54,8 @@ export { PATCH_ESCALATION, PATCH_DECISION_AT_DEADLINE } from './runbook-steps';
 export const PATCH_PROGRESS_TO_CURRENT_RUN = 'progress-to-current-incident-run';
 /** Executions started before continue-as-new existed replay as they ran: they never continue as new. */
 export const PATCH_CONTINUE_AS_NEW = 'runbook-continue-as-new';
+/** A failed lock request fails the execution through its state (status, failure), as any other failure does. */
+export const PATCH_LOCK_FAILURE_STATE = 'lock-request-failure-state';
 
 export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<ExecutionState> {
   const info = workflowInfo();
@@ -215,13 +217,29 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
   /** Waits for the resource's lock before the first step; fails the execution, naming the holder, when it cannot. */
   const acquireResource = async (): Promise<void> => {
     if (!lock) return;
-    const grant = await lock.acquire({
-      purpose: 'contain',
-      leaseMs: stepsLeaseMs(runbook),
-      timeoutMs: durationMs(runbook.resource?.wait ?? DEFAULT_RESOURCE_WAIT),
-      stop: () => rs.rollbackRequest !== undefined,
-      onWaiting: (waiting) => setStatus(waiting ? 'waiting-resource' : 'running'),
-    });
+    const grant = await lock
+      .acquire({
+        purpose: 'contain',
+        leaseMs: stepsLeaseMs(runbook),
+        timeoutMs: durationMs(runbook.resource?.wait ?? DEFAULT_RESOURCE_WAIT),
+        stop: () => rs.rollbackRequest !== undefined,
+        onWaiting: (waiting) => setStatus(waiting ? 'waiting-resource' : 'running'),
+      })
+      .catch((err: unknown) => {
+        // The request itself failed (its retries used up, or a final failure such as a record on another queue).
+        // Said in the state, as any failure is; before the patch the execution failed with its state still `running`.
+        if (isCancellation(err) || !patched(PATCH_LOCK_FAILURE_STATE)) throw err;
+        const info = errorInfo(err);
+        state.failure = { ...info, message: `resource ${resource}: ${info.message}; nothing was changed` };
+        state.endedAt = now();
+        setStatus('failed');
+        throw ApplicationFailure.create({
+          message: state.failure.message,
+          type: info.type ?? 'ResourceLockFailed',
+          nonRetryable: true,
+          cause: err instanceof Error ? err : undefined,
+        });
+      });
     if (grant || rs.rollbackRequest) return;
     const holder = state.resourceLock?.holder;
     state.failure = {

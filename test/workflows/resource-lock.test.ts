@@ -12,7 +12,7 @@ import { ec2Compromise } from '../../runbooks/ec2-compromise';
 import { RunbookRegistry } from '../../runbooks/registry';
 import type { RunbookDefinition, Step } from '../../runbooks/dsl/types';
 import { approvalUpdate, rollbackUpdate, type RunbookWorkflowInput } from '../../workflows/messages';
-import { resourceRecordQuery, resourceWorkflowId } from '../../workflows/resource-messages';
+import { RESOURCE_WORKFLOW, resourceRecordQuery, resourceWorkflowId } from '../../workflows/resource-messages';
 import type { SeedResult } from '../../scripts/seed';
 import { DEFAULT_ACCOUNT, testAws, type TestAws } from '../stack/aws';
 import {
@@ -337,3 +337,39 @@ test('test stack: a record left on a finished test worker’s queue is ended, so
     await waitForState(b, (s) => s.status === 'cancelled');
   });
 });
+
+test('a record running on a queue no worker serves (another FIREBREAK_TASK_QUEUE): the execution fails naming it', async () => {
+  const env = await aws.seed('lock-elsewhere', { instances: 1 });
+  const id = recordId(env.instances[0].instanceId);
+  const oldQueue = `old-${Date.now().toString(36)}`;
+  const record = await temporal.client.workflow.start(RESOURCE_WORKFLOW, {
+    workflowId: id,
+    taskQueue: oldQueue,
+    args: [],
+  });
+  try {
+    await withWorker(temporal, { clients: aws.clients }, async ({ taskQueue }) => {
+      const a = await startRunbook(temporal, taskQueue, input(env));
+      // One attempt of the request (30 s start-to-close), not ten: the failure is final and says why.
+      const failed = await waitForState(a, (s) => s.status === 'failed', 90_000);
+      expect(failed.failure).toMatchObject({ type: 'ResourceRecordElsewhere' });
+      expect(failed.failure?.message).toContain(`runs on task queue "${oldQueue}"`);
+      expect(failed.failure?.message).toMatch(/nothing was changed$/);
+      expect(failed.endedAt).toEqual(expect.any(String));
+      const ended = await a.result().catch((e: unknown) => e);
+      expect(ended).toBeInstanceOf(WorkflowFailedError);
+      expect((ended as WorkflowFailedError).cause).toMatchObject({
+        type: 'ResourceRecordElsewhere',
+        message: expect.stringContaining('runs on task queue'),
+      });
+      const history = await a.fetchHistory();
+      const requests = history.events!.filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'resource.requestLock',
+      );
+      expect(requests).toHaveLength(1);
+      expect(failed.steps.every((s) => s.status === 'pending')).toBe(true);
+    });
+  } finally {
+    await record.terminate('test done');
+  }
+}, 120_000);
