@@ -15,6 +15,7 @@ import {
   rollbackUpdate,
   type RunbookWorkflowInput,
 } from '../../workflows/messages';
+import { RESOURCE_WORKFLOW, resourceWorkflowId } from '../../workflows/resource-messages';
 import {
   closed,
   commander,
@@ -127,8 +128,39 @@ const resourceQueued: Scenario = {
   },
 };
 
+/**
+ * The instance's resource record runs on a queue no worker serves (left by a deployment under another task queue
+ * name): the execution's lock request goes unanswered, fails for good, and the execution fails with it, nothing
+ * changed (the `lock-request-failure-state` patch). The record is ended by hand afterwards, as an operator would.
+ */
+const lockElsewhere: Scenario = {
+  name: 'runbook-lock-elsewhere',
+  async run(ctx): Promise<Recorded[]> {
+    const instanceId = ctx.nextInstance();
+    // The account and region the worker resolves `self` to, as the seeded topic's ARN names them.
+    const [, , , region, account] = ctx.env.topicArn.split(':');
+    const record = await ctx.client.workflow.start(RESOURCE_WORKFLOW, {
+      workflowId: resourceWorkflowId({ account, region, resource: `ec2:instance/${instanceId}` }),
+      taskQueue: `${ctx.taskQueue}-renamed-away`,
+      args: [],
+    });
+    const handle = await start(ctx, ec2Compromise, { instanceId, notifyTopicArn: ctx.env.topicArn });
+    await closed(handle);
+    await record.terminate('history corpus: the record on the old queue ended by hand');
+    return [
+      {
+        scenario: 'runbook-lock-elsewhere',
+        workflowId: handle.workflowId,
+        description:
+          "ec2-compromise whose instance's resource record runs on a queue no worker serves: fails, nothing changed",
+      },
+    ];
+  },
+};
+
 export const runbookScenarios: Scenario[] = [
   resourceQueued,
+  lockElsewhere,
   scenario(
     'runbook-approved-released',
     'ec2-compromise: evidence, approval by a commander, isolation; then a rollback requested inside the rollback window releases the instance',
