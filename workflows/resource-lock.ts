@@ -19,6 +19,7 @@ import { durationMs } from '../runbooks/dsl/duration';
 import type { ResourceActivities } from '../activities/resource';
 import type { Duration, RetryPolicy, RunbookDefinition, Step } from '../runbooks/dsl/types';
 import type { ExecutionState, ResourceLockState } from './messages';
+import { DEFAULT_RETRY, DEFAULT_TIMEOUT } from './step-defaults';
 import {
   lockGrantedSignal,
   lockQueuedSignal,
@@ -47,9 +48,9 @@ export const DEFAULT_RESOURCE_WAIT = '30m';
 /** How long a rollback waits for the lock: the holders ahead of it are bounded by their leases, so this is a backstop. */
 export const RELEASE_WAIT = '24h';
 
-const DEFAULT_STEP_TIMEOUT_MS = 2 * 60_000;
-const DEFAULT_ATTEMPTS = 5;
-const DEFAULT_INTERVAL_MS = 30_000;
+const DEFAULT_STEP_TIMEOUT_MS = durationMs(DEFAULT_TIMEOUT);
+const DEFAULT_ATTEMPTS = DEFAULT_RETRY.maximumAttempts;
+const DEFAULT_INTERVAL_MS = durationMs(DEFAULT_RETRY.maximumInterval);
 /** A step that retries without limit counts this long. */
 const UNLIMITED_STEP_MS = 24 * 3_600_000;
 

@@ -19,20 +19,10 @@ import type { ErrorInfo, ExecutionState, ExecutionStatus, RollbackTrigger, Runbo
 import type { ResourceLock } from './resource-lock';
 import { isPartialDetail } from './rollback';
 import type { RunbookState } from './runbook-state';
+import { DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_RETRY, DEFAULT_TIMEOUT } from './step-defaults';
 import { isSlowAction, slowTaskQueue } from './task-queues';
 
-const DEFAULT_TIMEOUT = '2m';
-/**
- * Every activity gets a heartbeat timeout (the worker heartbeats in the background while one runs, see
- * activities/envelope.ts), so a step on a worker that died is retried within this time, not its start-to-close.
- */
-export const DEFAULT_HEARTBEAT_TIMEOUT = '15s';
-const DEFAULT_RETRY: Required<Omit<RetryPolicy, 'nonRetryableErrorTypes'>> = {
-  maximumAttempts: 5,
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '30s',
-};
+export { DEFAULT_HEARTBEAT_TIMEOUT } from './step-defaults';
 /** Outputs larger than this are summarised in the queryable state (the full output stays in history). */
 const MAX_OUTPUT_BYTES = 8 * 1024;
 

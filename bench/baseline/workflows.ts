@@ -48,7 +48,7 @@ const actions = proxyActivities<Record<string, Action>>({
   // The interpreter's defaults for a step (workflows/runbook.ts), so only the interpretation differs.
   startToCloseTimeout: '2m',
   heartbeatTimeout: '15s',
-  retry: { maximumAttempts: 5, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+  retry: { maximumAttempts: 10, initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
 });
 
 /** The same eight actions as bench/runbooks.ts `bench-eight-steps`, with the same inputs, written by hand. */

@@ -80,6 +80,10 @@ export type ActionStepOf<A extends ActionName> = StepBase & {
   with: Exprable<ActionInput<A>>;
   /** Start-to-close timeout of one attempt. Default 2 minutes. */
   timeout?: Duration;
+  /**
+   * How transient failures (throttling, 5xx, network) are retried; client errors fail at once. Default: 10 attempts,
+   * back-off from 1 s doubling to 30 s (about 2.5 minutes in all).
+   */
   retry?: RetryPolicy;
   /** Heartbeat timeout, for actions that heartbeat while they wait (ssm.runCommand). */
   heartbeatTimeout?: Duration;
