@@ -187,7 +187,7 @@ export interface ResourceLockState {
   /** The resource record's workflow ID: `resource:<account>:<region>:<type/id>`. */
   key: string;
   purpose: 'contain' | 'release';
-  /** `abandoned`: the wait ended by a rollback request or a cancellation. */
+  /** `abandoned`: the wait ended by a rollback request, a cancellation, or the request's own failure. */
   status: 'waiting' | 'held' | 'released' | 'timed-out' | 'abandoned';
   requestedAt: string;
   /** While waiting: the deadline of the wait (contain); a release waits until granted. */

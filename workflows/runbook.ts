@@ -230,6 +230,7 @@ export async function runbookWorkflow(input: RunbookWorkflowInput): Promise<Exec
         // Said in the state, as any failure is; before the patch the execution failed with its state still `running`.
         if (isCancellation(err) || !patched(PATCH_LOCK_FAILURE_STATE)) throw err;
         const info = errorInfo(err);
+        if (state.resourceLock?.status === 'waiting') state.resourceLock.status = 'abandoned';
         state.failure = { ...info, message: `resource ${resource}: ${info.message}; nothing was changed` };
         state.endedAt = now();
         setStatus('failed');

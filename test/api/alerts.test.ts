@@ -358,9 +358,7 @@ test('200 concurrent deliveries of one alarm and redeliveries of one MessageId s
     expect(await protectionOn(instanceId)).toBe(false);
     // An OK once the incident has ended starts nothing. Closed is its state before its workflow ends (it still starts
     // the evidence archive): until then an OK reaches it and is recorded there, so wait for the end.
-    for (let ended = false; !ended; await new Promise((r) => setTimeout(r, 100))) {
-      ended = (await temporal.client.workflow.getHandle(incidentId).describe()).status.name !== 'RUNNING';
-    }
+    await temporal.client.workflow.getHandle(incidentId).result();
     const late = await postSns(api, alarmNotification({ alarm, instanceId, state: 'OK' }));
     expect(late.json()).toMatchObject({ incidentId: null, outcome: 'no-open-incident' });
     await api.close();

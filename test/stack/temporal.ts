@@ -137,7 +137,8 @@ export async function withWorker<T>(
  * dies with the test, and a record on it would never run again: a later test of the file acting on the same instance
  * would wait on it for ever (its lock request joins the running record). That happens when a test ends before its
  * record took the last release (the record then ends by itself as idle) or leaves a containment. In production one
- * queue outlives every deploy, so this is the test stack's concern only.
+ * queue outlives every deploy; a record left on a renamed queue fails the lock request as `ResourceRecordElsewhere`
+ * (activities/resource.ts), which an operator ends by hand.
  */
 async function endRecordsOn(temporal: TestTemporal, taskQueue: string): Promise<void> {
   const query = `TaskQueue = "${taskQueue}" AND WorkflowType = "${RESOURCE_WORKFLOW}" AND ExecutionStatus = "Running"`;

@@ -356,6 +356,11 @@ test('a record running on a queue no worker serves (another FIREBREAK_TASK_QUEUE
       expect(failed.failure?.message).toContain(`runs on task queue "${oldQueue}"`);
       expect(failed.failure?.message).toMatch(/nothing was changed$/);
       expect(failed.endedAt).toEqual(expect.any(String));
+      // (Its key keeps `self`: the request failed before it returned the resolved one, which the message names.)
+      expect(failed.resourceLock).toMatchObject({
+        key: `resource:self:self:ec2:instance/${env.instances[0].instanceId}`,
+        status: 'abandoned',
+      });
       const ended = await a.result().catch((e: unknown) => e);
       expect(ended).toBeInstanceOf(WorkflowFailedError);
       expect((ended as WorkflowFailedError).cause).toMatchObject({
